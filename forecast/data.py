@@ -1,0 +1,326 @@
+"""Loading and validating the workspace's data files ("validate at the door").
+
+Every CSV is read as text (explicit dtype, ``keep_default_na=False``,
+``utf-8-sig`` so a BOM is harmless), then each field is parsed here so that a
+problem can be reported with its file, line and field. Nothing reaches the
+model until the whole dataset is clean.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import difflib
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from . import LENSES
+from .errors import Problem, ValidationError
+
+META_COLUMNS = (
+    "indicator", "lens", "side", "role", "unit", "transform", "direction",
+    "min", "max", "higher_means", "description", "citation",
+)
+INDICATOR_COLUMNS = ("year", "indicator", "value", "source", "approximate")
+OUTCOME_COLUMNS = ("year", "change", "settlement", "justification", "source")
+
+TRANSFORMS = ("none", "log", "logit_pct", "logit")
+ROLES = ("state", "barrier")
+SIDES = ("russia", "japan")
+CHANGE_LABELS = {-2: "sharp deterioration", -1: "deterioration", 0: "no change",
+                 1: "improvement", 2: "major improvement"}
+MIN_YEAR = 1900
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A validated dataset: indicator metadata, long-format values and outcomes."""
+
+    meta: pd.DataFrame        # index: indicator name
+    values: pd.DataFrame      # columns: year, indicator, value, source, approximate
+    outcomes: pd.DataFrame    # columns: year, change, settlement, justification, source
+
+    @property
+    def first_year(self) -> int:
+        return int(min(self.outcomes["year"].min(), self.values["year"].min()))
+
+    @property
+    def last_outcome_year(self) -> int:
+        return int(self.outcomes["year"].max())
+
+
+def suggest(name: str, choices) -> str | None:
+    """A 'did you mean' hint for a misspelt name, or None."""
+    close = difflib.get_close_matches(name, list(choices), n=3, cutoff=0.6)
+    if close:
+        return "did you mean " + " or ".join(f"'{c}'" for c in close) + "?"
+    return None
+
+
+def read_text_csv(path: Path, columns: tuple[str, ...], problems: list[Problem],
+                  optional: tuple[str, ...] = ()) -> pd.DataFrame | None:
+    """Read a CSV as strings and check its header. Returns None if unusable."""
+    name = path.name
+    if not path.is_file():
+        problems.append(Problem(name, f"file not found at {path}", hint="restore it from 'forecast init'"))
+        return None
+    try:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig",
+                         skipinitialspace=True)
+    except UnicodeDecodeError as exc:
+        problems.append(Problem(name, f"not valid UTF-8 text ({exc.reason} at byte {exc.start})",
+                                hint="save the file as UTF-8"))
+        return None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        problems.append(Problem(name, f"cannot be parsed as CSV: {str(exc).strip()}"))
+        return None
+    df.columns = [str(c).strip() for c in df.columns]
+    unknown = [c for c in df.columns if c not in columns and c not in optional]
+    missing = [c for c in columns if c not in df.columns]
+    for c in unknown:
+        problems.append(Problem(name, f"unknown column '{c}'", row=1, field=c,
+                                hint=suggest(c, columns) or f"expected columns: {', '.join(columns)}"))
+    for c in missing:
+        problems.append(Problem(name, f"missing column '{c}'", row=1, field=c,
+                                hint=f"expected columns: {', '.join(columns)}"))
+    if unknown or missing:
+        return None
+    dupe_cols = df.columns[df.columns.duplicated()].tolist()
+    if dupe_cols:
+        problems.append(Problem(name, f"duplicate column(s) {dupe_cols}", row=1))
+        return None
+    return df.apply(lambda s: s.str.strip())
+
+
+def parse_int(text: str, file: str, row: int, field: str, problems: list[Problem]) -> int | None:
+    try:
+        f = float(text)
+        if not f.is_integer():
+            raise ValueError
+        return int(f)
+    except (ValueError, OverflowError):
+        problems.append(Problem(file, f"'{text}' is not a whole number", row=row, field=field))
+        return None
+
+
+def parse_float(text: str, file: str, row: int, field: str, problems: list[Problem]) -> float | None:
+    if text == "":
+        problems.append(Problem(file, "empty value", row=row, field=field,
+                                hint="leave the row out for a missing year; missing values are allowed"))
+        return None
+    try:
+        v = float(text.replace("_", "x"))  # reject '1_000'
+    except ValueError:
+        problems.append(Problem(file, f"'{text}' is not a number", row=row, field=field))
+        return None
+    if not math.isfinite(v):
+        problems.append(Problem(file, f"'{text}' is not a finite number", row=row, field=field))
+        return None
+    return v
+
+
+def check_year(year: int | None, file: str, row: int, problems: list[Problem]) -> bool:
+    if year is None:
+        return False
+    this_year = _dt.date.today().year
+    if not MIN_YEAR <= year <= this_year:
+        problems.append(Problem(file, f"year {year} is outside {MIN_YEAR}-{this_year}", row=row, field="year"))
+        return False
+    return True
+
+
+def load_meta(path: Path, problems: list[Problem]) -> pd.DataFrame | None:
+    df = read_text_csv(path, META_COLUMNS, problems)
+    if df is None:
+        return None
+    name = path.name
+    records = []
+    seen: dict[str, int] = {}
+    for i, r in enumerate(df.to_dict("records")):
+        line = i + 2
+        ok = True
+        ind = r["indicator"]
+        if not ind or not ind.replace("_", "").isalnum() or ind != ind.lower():
+            problems.append(Problem(name, f"indicator name '{ind}' must be lower_snake_case", line, "indicator"))
+            ok = False
+        elif ind in seen:
+            problems.append(Problem(name, f"indicator '{ind}' is defined twice (first on row {seen[ind]})",
+                                    line, "indicator", hint="keep one row per indicator"))
+            ok = False
+        seen.setdefault(ind, line)
+        if r["lens"] not in LENSES:
+            problems.append(Problem(name, f"unknown lens '{r['lens']}'", line, "lens",
+                                    hint=suggest(r["lens"], LENSES) or f"use one of {', '.join(LENSES)}"))
+            ok = False
+        if r["role"] not in ROLES:
+            problems.append(Problem(name, f"unknown role '{r['role']}'", line, "role",
+                                    hint=f"use one of {', '.join(ROLES)}"))
+            ok = False
+        if r["lens"] == "leaders" and r["side"] not in SIDES:
+            problems.append(Problem(name, f"leaders-lens indicators need side russia or japan, got '{r['side']}'",
+                                    line, "side"))
+            ok = False
+        if r["lens"] in ("power", "trust") and r["side"] != "":
+            problems.append(Problem(name, f"side must be empty for the {r['lens']} lens, got '{r['side']}'",
+                                    line, "side"))
+            ok = False
+        if r["transform"] not in TRANSFORMS:
+            problems.append(Problem(name, f"unknown transform '{r['transform']}'", line, "transform",
+                                    hint=suggest(r["transform"], TRANSFORMS) or f"use one of {', '.join(TRANSFORMS)}"))
+            ok = False
+        direction = parse_int(r["direction"], name, line, "direction", problems)
+        if direction is not None and direction not in (1, -1):
+            problems.append(Problem(name, f"direction must be 1 or -1, got {direction}", line, "direction"))
+            ok = False
+        lo = parse_float(r["min"], name, line, "min", problems)
+        hi = parse_float(r["max"], name, line, "max", problems)
+        if lo is not None and hi is not None and lo >= hi:
+            problems.append(Problem(name, f"min {lo:g} is not below max {hi:g}", line, "min"))
+            ok = False
+        for field in ("unit", "description", "citation"):
+            if r[field] == "":
+                problems.append(Problem(name, f"empty {field}", line, field,
+                                        hint="every indicator needs a unit, a description and a publisher citation"))
+                ok = False
+        if ok and None not in (direction, lo, hi):
+            records.append({**r, "direction": direction, "min": lo, "max": hi})
+    if not records:
+        return None
+    return pd.DataFrame.from_records(records).set_index("indicator")
+
+
+def _transform_ok(transform: str, v: float) -> bool:
+    if transform == "log":
+        return v > 0
+    if transform == "logit_pct":
+        return 0 < v < 100
+    if transform == "logit":
+        return 0 < v < 1
+    return True
+
+
+def load_values(path: Path, meta: pd.DataFrame | None, problems: list[Problem]) -> pd.DataFrame | None:
+    df = read_text_csv(path, INDICATOR_COLUMNS, problems)
+    if df is None:
+        return None
+    name = path.name
+    records = []
+    seen: dict[tuple[int, str], int] = {}
+    for i, r in enumerate(df.to_dict("records")):
+        line = i + 2
+        year = parse_int(r["year"], name, line, "year", problems)
+        year_ok = check_year(year, name, line, problems)
+        value = parse_float(r["value"], name, line, "value", problems)
+        ind = r["indicator"]
+        ok = year_ok and value is not None
+        if meta is not None and ind not in meta.index:
+            problems.append(Problem(name, f"unknown indicator '{ind}'", line, "indicator",
+                                    hint=suggest(ind, meta.index) or "add it to indicators_meta.csv first"))
+            ok = False
+        elif meta is not None and value is not None:
+            m = meta.loc[ind]
+            if not m["min"] <= value <= m["max"]:
+                problems.append(Problem(name, f"value {value:g} for '{ind}' is outside its range "
+                                        f"{m['min']:g} to {m['max']:g} ({m['unit']})", line, "value"))
+                ok = False
+            elif not _transform_ok(m["transform"], value):
+                problems.append(Problem(name, f"value {value:g} for '{ind}' cannot take the "
+                                        f"'{m['transform']}' transform", line, "value"))
+                ok = False
+        if r["source"] == "":
+            problems.append(Problem(name, "missing source", line, "source",
+                                    hint="cite the publisher of every value"))
+            ok = False
+        if r["approximate"] not in ("0", "1"):
+            problems.append(Problem(name, f"approximate must be 0 or 1, got '{r['approximate']}'",
+                                    line, "approximate"))
+            ok = False
+        if year is not None and (year, ind) in seen:
+            problems.append(Problem(name, f"duplicate value for '{ind}' in {year} (first on row {seen[(year, ind)]})",
+                                    line, "year", hint="keep one row per indicator and year"))
+            ok = False
+        if year is not None:
+            seen.setdefault((year, ind), line)
+        if ok:
+            records.append({"year": year, "indicator": ind, "value": value,
+                            "source": r["source"], "approximate": r["approximate"] == "1"})
+    if meta is not None:
+        present = {r["indicator"] for r in records}
+        for ind in meta.index:
+            if ind not in present and ind not in set(df["indicator"]):
+                problems.append(Problem("indicators_meta.csv", f"indicator '{ind}' has no values in {name}",
+                                        field="indicator"))
+    out = pd.DataFrame.from_records(records, columns=list(INDICATOR_COLUMNS))
+    return out.astype({"year": "int64", "value": "float64", "approximate": "bool"})
+
+
+def load_outcomes(path: Path, problems: list[Problem]) -> pd.DataFrame | None:
+    df = read_text_csv(path, OUTCOME_COLUMNS, problems)
+    if df is None:
+        return None
+    name = path.name
+    records = []
+    seen: dict[int, int] = {}
+    for i, r in enumerate(df.to_dict("records")):
+        line = i + 2
+        year = parse_int(r["year"], name, line, "year", problems)
+        ok = check_year(year, name, line, problems)
+        change = parse_int(r["change"], name, line, "change", problems)
+        if change is not None and change not in CHANGE_LABELS:
+            problems.append(Problem(name, f"change must be an integer from -2 to 2, got {change}", line, "change"))
+            ok = False
+        settle = parse_int(r["settlement"], name, line, "settlement", problems)
+        if settle is not None and settle not in (0, 1):
+            problems.append(Problem(name, f"settlement must be 0 or 1, got {settle}", line, "settlement"))
+            ok = False
+        for field in ("justification", "source"):
+            if r[field] == "":
+                problems.append(Problem(name, f"missing {field}", line, field,
+                                        hint="every coded year needs a one-line justification and a source"))
+                ok = False
+        if year is not None and year in seen:
+            problems.append(Problem(name, f"year {year} is coded twice (first on row {seen[year]})", line, "year"))
+            ok = False
+        if year is not None:
+            seen.setdefault(year, line)
+        if ok and change is not None and settle is not None:
+            records.append({"year": year, "change": change, "settlement": settle,
+                            "justification": r["justification"], "source": r["source"]})
+    out = pd.DataFrame.from_records(records, columns=list(OUTCOME_COLUMNS))
+    out = out.astype({"year": "int64", "change": "int64", "settlement": "int64"}).sort_values("year")
+    if len(out):
+        gaps = sorted(set(range(out["year"].min(), out["year"].max() + 1)) - set(out["year"]))
+        if gaps:
+            problems.append(Problem(name, f"coded outcomes have gaps: missing year(s) {gaps}", field="year",
+                                    hint="code every year between the first and the last"))
+    return out.reset_index(drop=True)
+
+
+def validate_dataset(meta, values, outcomes, problems: list[Problem]) -> None:
+    """Cross-file checks that need all three tables."""
+    if meta is None or values is None:
+        return
+    for lens in LENSES:
+        n = int(((meta["lens"] == lens) & (meta["role"] == "state")).sum())
+        if n == 0:
+            problems.append(Problem("indicators_meta.csv", f"lens '{lens}' has no state indicators",
+                                    field="lens", hint="each lens needs at least one indicator"))
+    for side in SIDES:
+        if not ((meta["lens"] == "leaders") & (meta["side"] == side) & (meta["role"] == "state")).any():
+            problems.append(Problem("indicators_meta.csv", f"no leaders-lens indicator for side '{side}'",
+                                    field="side"))
+
+
+def load_dataset(data_dir: Path) -> Dataset:
+    """Load and validate ``data_dir``; raise ValidationError listing every problem."""
+    problems: list[Problem] = []
+    meta = load_meta(data_dir / "indicators_meta.csv", problems)
+    values = load_values(data_dir / "indicators.csv", meta, problems)
+    outcomes = load_outcomes(data_dir / "outcomes.csv", problems)
+    validate_dataset(meta, values, outcomes, problems)
+    if problems:
+        raise ValidationError(problems)
+    values = values.sort_values(["indicator", "year"]).reset_index(drop=True)
+    return Dataset(meta=meta, values=values, outcomes=outcomes)

@@ -1,0 +1,58 @@
+"""Error types. Every user-facing failure is a ForecastError with a message that
+names the file, row and field where that makes sense, and suggests a fix."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class ForecastError(Exception):
+    """Base class: the CLI turns these into a clean message and exit code 1."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One validation problem, located as precisely as we can."""
+
+    file: str
+    message: str
+    row: int | None = None  # 1-based line number in the file (header is line 1)
+    field: str | None = None
+    hint: str | None = None
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.row is not None:
+            where += f", row {self.row}"
+        if self.field:
+            where += f", field '{self.field}'"
+        text = f"{where}: {self.message}"
+        if self.hint:
+            text += f" ({self.hint})"
+        return text
+
+
+class ValidationError(ForecastError):
+    """One or more problems found while validating workspace files."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = list(problems)
+        lines = [str(p) for p in self.problems]
+        head = f"{len(lines)} problem(s) found:" if len(lines) > 1 else "invalid input:"
+        super().__init__(head + "\n  " + "\n  ".join(lines))
+
+
+class PriorError(ValidationError):
+    """A problem in a priors/*.toml file."""
+
+
+class NoFitError(ForecastError):
+    """No stored posterior in the workspace."""
+
+
+class IdentityMismatchError(ForecastError):
+    """A stored posterior does not match the workspace it is used with."""
+
+
+class WorkspaceError(ForecastError):
+    """The workspace folder is missing or malformed."""

@@ -1,0 +1,304 @@
+"""Priors as data: ``priors/*.toml`` files, one per theory preset.
+
+Each entry names a model parameter and gives its distribution, parameters, the
+lens it belongs to and a written rationale. A preset may ``extends`` another and
+override whole entries. Unknown keys, parameters or distribution names are
+errors that name the file and the key. ``to_pymc`` is the one function that
+turns an entry into a PyMC random variable; ``elicit`` turns quantiles into
+parameters with PreliZ's maximum-entropy method.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .data import suggest
+from .errors import PriorError, Problem
+
+# distribution -> (parameter names, support)
+DISTRIBUTIONS: dict[str, tuple[tuple[str, ...], str]] = {
+    "Normal": (("mu", "sigma"), "real"),
+    "TruncatedNormal": (("mu", "sigma", "lower", "upper"), "real"),
+    "HalfNormal": (("sigma",), "positive"),
+    "LogNormal": (("mu", "sigma"), "positive"),
+    "Gamma": (("alpha", "beta"), "positive"),
+    "Exponential": (("lam",), "positive"),
+    "Beta": (("alpha", "beta"), "unit"),
+}
+POSITIVE_PARAMS = {"sigma", "alpha", "beta", "lam"}
+
+# model parameter -> (required support, shape) ; shape None = scalar
+PARAMETERS: dict[str, tuple[str, int | None]] = {
+    "state_persistence": ("unit", None),
+    "loading_mu": ("real", None),
+    "loading_tau": ("positive", None),
+    "indicator_intercept": ("real", None),
+    "indicator_noise": ("positive", None),
+    "cutpoints": ("real", 4),
+    "beta_power": ("real", None),
+    "beta_trust": ("real", None),
+    "beta_leaders": ("real", None),
+    "settlement_base_rate": ("unit", None),
+    "gamma_power": ("positive", None),
+    "gamma_trust": ("positive", None),
+    "gamma_capacity": ("positive", None),
+    "delta_barrier": ("positive", None),
+}
+ENTRY_KEYS = {"distribution", "lens", "rationale", "elicit"}
+ELICIT_KEYS = {"method", "lower", "upper", "mass"}
+LENS_TAGS = ("power", "trust", "leaders", "measurement", "outcome", "outside-view")
+PRESET_KEYS = {"name", "description", "extends"}
+
+
+@dataclass(frozen=True)
+class PriorSpec:
+    name: str
+    distribution: str
+    params: dict[str, float | list[float]]
+    lens: str
+    rationale: str
+    elicit: dict | None = None
+    source_file: str = ""
+
+    def resolved_params(self) -> dict[str, float | list[float]]:
+        """Parameters, eliciting them with PreliZ first if the entry asks for it."""
+        if self.elicit is None:
+            return dict(self.params)
+        return elicit(self.distribution, self.elicit)
+
+
+@dataclass(frozen=True)
+class PriorSet:
+    preset: str
+    description: str
+    priors: dict[str, PriorSpec]
+    files: tuple[str, ...] = field(default_factory=tuple)
+
+    def __getitem__(self, name: str) -> PriorSpec:
+        return self.priors[name]
+
+
+def elicit(distribution: str, spec: dict) -> dict[str, float]:
+    """Maximum-entropy distribution with ``mass`` between ``lower`` and ``upper`` (PreliZ)."""
+    import preliz as pz
+
+    dist = getattr(pz, distribution)()
+    pz.maxent(dist, spec["lower"], spec["upper"], spec["mass"], plot=False)
+    names, _ = DISTRIBUTIONS[distribution]
+    return {p: float(getattr(dist, p)) for p in names}
+
+
+def _check_number(value, file, key, problems) -> bool:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        problems.append(Problem(file, f"'{key}' must be a number, got {value!r}", field=key))
+        return False
+    return True
+
+
+def _parse_entry(file: str, name: str, raw, problems: list[Problem]) -> PriorSpec | None:
+    if name not in PARAMETERS:
+        problems.append(Problem(file, f"unknown prior '{name}'", field=name,
+                                hint=suggest(name, PARAMETERS) or f"known priors: {', '.join(PARAMETERS)}"))
+        return None
+    if not isinstance(raw, dict):
+        problems.append(Problem(file, f"'{name}' must be a table ([{name}])", field=name))
+        return None
+    n_before = len(problems)
+    dist = raw.get("distribution")
+    if dist not in DISTRIBUTIONS:
+        problems.append(Problem(file, f"unknown distribution {dist!r} for '{name}'", field=f"{name}.distribution",
+                                hint=suggest(str(dist), DISTRIBUTIONS) or f"use one of {', '.join(DISTRIBUTIONS)}"))
+        return None
+    pnames, support = DISTRIBUTIONS[dist]
+    want_support, shape = PARAMETERS[name]
+    if support != want_support:
+        ok = [d for d, (_, s) in DISTRIBUTIONS.items() if s == want_support]
+        problems.append(Problem(file, f"'{name}' needs a distribution on the {want_support} line, "
+                                f"{dist} is on the {support} line", field=f"{name}.distribution",
+                                hint=f"use one of {', '.join(ok)}"))
+    for key in raw:
+        if key not in ENTRY_KEYS and key not in pnames:
+            allowed = sorted(ENTRY_KEYS | set(pnames))
+            problems.append(Problem(file, f"unknown key '{key}' in [{name}]", field=f"{name}.{key}",
+                                    hint=suggest(key, allowed) or f"allowed keys: {', '.join(allowed)}"))
+    rationale = raw.get("rationale", "")
+    if not isinstance(rationale, str) or len(rationale.strip()) < 20:
+        problems.append(Problem(file, f"[{name}] needs a written rationale (at least a sentence)",
+                                field=f"{name}.rationale"))
+    lens = raw.get("lens", "")
+    if lens not in LENS_TAGS:
+        problems.append(Problem(file, f"[{name}] has unknown lens {lens!r}", field=f"{name}.lens",
+                                hint=f"use one of {', '.join(LENS_TAGS)}"))
+    el = raw.get("elicit")
+    params: dict = {}
+    if el is not None:
+        if not isinstance(el, dict):
+            problems.append(Problem(file, f"[{name}.elicit] must be a table", field=f"{name}.elicit"))
+        else:
+            for key in el:
+                if key not in ELICIT_KEYS:
+                    problems.append(Problem(file, f"unknown key '{key}' in [{name}.elicit]",
+                                            field=f"{name}.elicit.{key}",
+                                            hint=suggest(key, ELICIT_KEYS) or f"allowed: {', '.join(sorted(ELICIT_KEYS))}"))
+            if el.get("method") != "maxent":
+                problems.append(Problem(file, f"elicitation method must be 'maxent', got {el.get('method')!r}",
+                                        field=f"{name}.elicit.method"))
+            nums = [el.get(k) for k in ("lower", "upper", "mass")]
+            if all(_check_number(v, file, f"{name}.elicit.{k}", problems) for k, v in zip(("lower", "upper", "mass"), nums)):
+                lo, hi, mass = nums
+                if not lo < hi:
+                    problems.append(Problem(file, "elicit.lower must be below elicit.upper", field=f"{name}.elicit"))
+                if not 0 < mass < 1:
+                    problems.append(Problem(file, "elicit.mass must be between 0 and 1", field=f"{name}.elicit.mass"))
+        extra = [p for p in pnames if p in raw]
+        if extra:
+            problems.append(Problem(file, f"[{name}] gives both 'elicit' and parameters {extra}; give one",
+                                    field=name))
+    else:
+        for p in pnames:
+            if p not in raw:
+                problems.append(Problem(file, f"[{name}] is missing parameter '{p}' of {dist}",
+                                        field=f"{name}.{p}"))
+                continue
+            v = raw[p]
+            if shape is not None and p == "mu":
+                if not isinstance(v, list) or len(v) != shape:
+                    problems.append(Problem(file, f"'{name}.mu' must be a list of {shape} numbers",
+                                            field=f"{name}.mu"))
+                    continue
+                if not all(_check_number(x, file, f"{name}.mu", problems) for x in v):
+                    continue
+                if any(b <= a for a, b in zip(v, v[1:])):
+                    problems.append(Problem(file, f"'{name}.mu' must be strictly increasing", field=f"{name}.mu"))
+                params[p] = [float(x) for x in v]
+                continue
+            if not _check_number(v, file, f"{name}.{p}", problems):
+                continue
+            if p in POSITIVE_PARAMS and v <= 0:
+                problems.append(Problem(file, f"'{name}.{p}' must be positive, got {v}", field=f"{name}.{p}"))
+            params[p] = float(v)
+    if len(problems) > n_before:
+        return None
+    return PriorSpec(name=name, distribution=dist, params=params, lens=lens,
+                     rationale=rationale.strip(), elicit=el, source_file=file)
+
+
+def _read_toml(path: Path, problems: list[Problem]) -> dict | None:
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        problems.append(Problem(path.name, f"not valid TOML: {exc}"))
+    except UnicodeDecodeError:
+        problems.append(Problem(path.name, "not valid UTF-8 text"))
+    return None
+
+
+def available_presets(priors_dir: Path) -> list[str]:
+    return sorted(p.stem for p in priors_dir.glob("*.toml"))
+
+
+def load_preset(priors_dir: Path, preset: str = "default") -> PriorSet:
+    """Load a preset (following ``extends``) and check it is complete and valid."""
+    problems: list[Problem] = []
+    chain: list[str] = []
+    merged: dict[str, PriorSpec] = {}
+    description = ""
+    name = preset
+    layers = []
+    while name is not None:
+        path = priors_dir / f"{name}.toml"
+        if not path.is_file():
+            hint = suggest(name, available_presets(priors_dir)) or \
+                f"available presets: {', '.join(available_presets(priors_dir)) or 'none'}"
+            raise PriorError([Problem(f"{name}.toml", f"preset '{name}' not found in {priors_dir}", hint=hint)])
+        if name in chain:
+            raise PriorError([Problem(path.name, f"'extends' makes a cycle: {' -> '.join(chain + [name])}",
+                                      field="preset.extends")])
+        chain.append(name)
+        raw = _read_toml(path, problems)
+        if raw is None:
+            raise PriorError(problems)
+        head = raw.get("preset", {})
+        if not isinstance(head, dict):
+            problems.append(Problem(path.name, "[preset] must be a table", field="preset"))
+            head = {}
+        for key in head:
+            if key not in PRESET_KEYS:
+                problems.append(Problem(path.name, f"unknown key '{key}' in [preset]", field=f"preset.{key}",
+                                        hint=suggest(key, PRESET_KEYS) or f"allowed: {', '.join(sorted(PRESET_KEYS))}"))
+        if head.get("name", name) != name:
+            problems.append(Problem(path.name, f"preset.name '{head.get('name')}' does not match the file name",
+                                    field="preset.name", hint=f"rename it to '{name}'"))
+        if not description:
+            description = str(head.get("description", ""))
+        entries = {}
+        for key, value in raw.items():
+            if key == "preset":
+                continue
+            spec = _parse_entry(path.name, key, value, problems)
+            if spec is not None:
+                entries[key] = spec
+        layers.append(entries)
+        name = head.get("extends")
+    for entries in reversed(layers):
+        merged.update(entries)
+    if not problems:
+        for pname in PARAMETERS:
+            if pname not in merged:
+                problems.append(Problem(f"{preset}.toml", f"no prior for '{pname}' (nor in the presets it extends)",
+                                        field=pname))
+    if problems:
+        raise PriorError(problems)
+    return PriorSet(preset=preset, description=description, priors=merged,
+                    files=tuple(f"{n}.toml" for n in chain))
+
+
+def check_all_presets(priors_dir: Path) -> list[Problem]:
+    problems: list[Problem] = []
+    names = available_presets(priors_dir)
+    if "default" not in names:
+        problems.append(Problem("default.toml", f"missing from {priors_dir}", hint="restore it from 'forecast init'"))
+    for n in names:
+        try:
+            load_preset(priors_dir, n)
+        except PriorError as exc:
+            problems.extend(exc.problems)
+    return problems
+
+
+def to_pymc(spec: PriorSpec, name: str | None = None, **kwargs):
+    """The one function that turns a prior entry into a PyMC random variable.
+    Must be called inside a ``pm.Model`` context."""
+    import pymc as pm
+
+    params = spec.resolved_params()
+    return getattr(pm, spec.distribution)(name or spec.name, **params, **kwargs)
+
+
+def to_numpy_draws(spec: PriorSpec, n: int, rng) -> "np.ndarray":  # noqa: F821
+    """Prior draws without PyMC (for prior-vs-posterior comparisons)."""
+    import numpy as np
+
+    p = spec.resolved_params()
+    d = spec.distribution
+    size = (n,) if not isinstance(p.get("mu"), list) else (n, len(p["mu"]))
+    if d == "Normal":
+        return rng.normal(np.asarray(p["mu"]), p["sigma"], size=size)
+    if d == "HalfNormal":
+        return np.abs(rng.normal(0.0, p["sigma"], size=size))
+    if d == "LogNormal":
+        return np.exp(rng.normal(p["mu"], p["sigma"], size=size))
+    if d == "Gamma":
+        return rng.gamma(p["alpha"], 1.0 / p["beta"], size=size)
+    if d == "Exponential":
+        return rng.exponential(1.0 / p["lam"], size=size)
+    if d == "Beta":
+        return rng.beta(p["alpha"], p["beta"], size=size)
+    if d == "TruncatedNormal":
+        out = rng.normal(p["mu"], p["sigma"], size=n * 50)
+        out = out[(out >= p["lower"]) & (out <= p["upper"])]
+        return out[:n]
+    raise ValueError(d)

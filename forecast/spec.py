@@ -1,0 +1,130 @@
+"""The plain model specification: data arrays, index maps and priors.
+
+Nothing here imports PyMC. ``build_spec`` turns a validated dataset and a prior
+set into arrays the model builder (``model.py``) and the numpy projection
+(``projection.py``) both read. Standardisation uses data up to ``as_of`` only,
+so an as-of fit never sees the future.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import LENSES
+from .data import Dataset
+from .errors import ForecastError
+from .priors import PriorSet
+
+# Latent factors: one per lens, except that the leaders lens has one per side,
+# because ratification happens at two domestic tables (Putnam).
+FACTORS = ("power", "trust", "leaders_russia", "leaders_japan")
+FACTOR_LENS = np.array([0, 1, 2, 2])
+MIN_OBS_PER_INDICATOR = 3
+
+
+def transform_values(values: np.ndarray, transform: str) -> np.ndarray:
+    if transform == "log":
+        return np.log(values)
+    if transform == "logit_pct":
+        p = values / 100.0
+        return np.log(p / (1 - p))
+    if transform == "logit":
+        return np.log(values / (1 - values))
+    return values.astype(float)
+
+
+@dataclass
+class ModelSpec:
+    """Everything the model needs, as plain arrays."""
+
+    years: np.ndarray                 # (T,)
+    as_of: int
+    preset: str
+    priors: PriorSet
+    indicators: list[str]             # (K,) state indicators used
+    indicator_factor: np.ndarray      # (K,) index into FACTORS
+    indicator_lens: np.ndarray        # (K,) index into LENSES
+    obs_indicator: np.ndarray         # (N,) index into indicators
+    obs_time: np.ndarray              # (N,) index into years
+    obs_value: np.ndarray             # (N,) standardised, direction-aligned values
+    center: np.ndarray                # (K,) mean of transformed values (<= as_of)
+    scale: np.ndarray                 # (K,) sd of transformed values (<= as_of)
+    direction: np.ndarray             # (K,)
+    change: np.ndarray                # (T,) outcome category 0..4 (change + 2)
+    settlement: np.ndarray            # (T,)
+    barrier: np.ndarray               # (T,) legal barrier in force (0..1)
+    skipped: list[str] = field(default_factory=list)  # indicators with too few points
+
+    @property
+    def n_years(self) -> int:
+        return len(self.years)
+
+    def structure_key(self) -> tuple:
+        """What decides the compiled model's shape (same key: no recompile needed)."""
+        return (self.n_years, len(self.indicators), len(self.obs_value), self.preset)
+
+
+def build_spec(ds: Dataset, priors: PriorSet, as_of: int | None = None) -> ModelSpec:
+    first = int(ds.outcomes["year"].min())
+    last = ds.last_outcome_year
+    if as_of is None:
+        as_of = last
+    if as_of > last:
+        raise ForecastError(f"--as-of {as_of} is after the last coded outcome year {last} "
+                            f"(outcomes.csv); use a year from {first + 5} to {last}")
+    if as_of < first + 5:
+        raise ForecastError(f"--as-of {as_of} leaves fewer than 6 coded years (data begin in {first}); "
+                            f"use a year from {first + 5} to {last}")
+    years = np.arange(first, as_of + 1)
+    vals = ds.values[(ds.values["year"] >= first) & (ds.values["year"] <= as_of)]
+    meta = ds.meta
+
+    state_inds = [i for i in meta.index if meta.loc[i, "role"] == "state"]
+    indicators, skipped = [], []
+    obs_i, obs_t, obs_v, centers, scales, dirs, factors, lenses = [], [], [], [], [], [], [], []
+    for ind in state_inds:
+        m = meta.loc[ind]
+        rows = vals[vals["indicator"] == ind]
+        if len(rows) < MIN_OBS_PER_INDICATOR:
+            skipped.append(ind)
+            continue
+        x = transform_values(rows["value"].to_numpy(float), m["transform"])
+        mu, sd = float(x.mean()), float(x.std(ddof=1))
+        if not sd > 0:
+            skipped.append(ind)
+            continue
+        k = len(indicators)
+        indicators.append(ind)
+        centers.append(mu)
+        scales.append(sd)
+        dirs.append(int(m["direction"]))
+        factor = m["lens"] if m["lens"] != "leaders" else f"leaders_{m['side']}"
+        factors.append(FACTORS.index(factor))
+        lenses.append(LENSES.index(m["lens"]))
+        obs_i.extend([k] * len(rows))
+        obs_t.extend((rows["year"].to_numpy() - first).tolist())
+        obs_v.extend((m["direction"] * (x - mu) / sd).tolist())
+    for f, fname in enumerate(FACTORS):
+        if f not in factors:
+            raise ForecastError(f"no usable indicator for '{fname}' up to {as_of}: each needs at least "
+                                f"{MIN_OBS_PER_INDICATOR} values; choose a later --as-of")
+
+    barrier = np.zeros(len(years))
+    for ind in meta.index[meta["role"] == "barrier"]:
+        rows = vals[vals["indicator"] == ind].set_index("year")["value"]
+        series = rows.reindex(years).ffill().fillna(0.0).to_numpy(float)
+        barrier = np.maximum(barrier, np.clip(series, 0, 1))
+
+    out = ds.outcomes.set_index("year").reindex(years)
+    return ModelSpec(
+        years=years, as_of=as_of, preset=priors.preset, priors=priors,
+        indicators=indicators,
+        indicator_factor=np.array(factors, dtype=int), indicator_lens=np.array(lenses, dtype=int),
+        obs_indicator=np.array(obs_i, dtype=int), obs_time=np.array(obs_t, dtype=int),
+        obs_value=np.array(obs_v, dtype=float),
+        center=np.array(centers), scale=np.array(scales), direction=np.array(dirs),
+        change=(out["change"].to_numpy(int) + 2), settlement=out["settlement"].to_numpy(int),
+        barrier=barrier, skipped=skipped,
+    )

@@ -1,0 +1,129 @@
+"""Workspace layout, creation from the shipped default, content hashing and atomic writes."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import WorkspaceError
+
+DATA_FILES = ("indicators.csv", "indicators_meta.csv", "outcomes.csv")
+STATE_DIR = "state"
+POSTERIOR_FILE = "posterior.nc"
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """A folder holding ``data/`` and ``priors/``; fits are stored under ``state/``."""
+
+    root: Path
+
+    @property
+    def data_dir(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def priors_dir(self) -> Path:
+        return self.root / "priors"
+
+    @property
+    def state_dir(self) -> Path:
+        return self.root / STATE_DIR
+
+    @property
+    def posterior_path(self) -> Path:
+        return self.state_dir / POSTERIOR_FILE
+
+    def require(self) -> "Workspace":
+        """Raise a WorkspaceError unless this looks like a workspace."""
+        missing = [d.name for d in (self.data_dir, self.priors_dir) if not d.is_dir()]
+        if missing:
+            raise WorkspaceError(
+                f"{self.root} is not a forecast workspace: missing folder(s) "
+                f"{', '.join(m + '/' for m in missing)} "
+                f"(create one with 'forecast init DIR' or pass --workspace DIR)"
+            )
+        return self
+
+    def content_files(self) -> list[Path]:
+        """The files whose content defines a fit: data CSVs and prior TOMLs."""
+        files = sorted(self.data_dir.glob("*.csv")) + sorted(self.priors_dir.glob("*.toml"))
+        return [f for f in files if f.is_file()]
+
+
+def open_workspace(path: str | os.PathLike | None) -> Workspace:
+    return Workspace(Path(path or ".").resolve()).require()
+
+
+def default_source() -> Path:
+    """Folder holding the shipped default ``data/`` and ``priors/``.
+
+    In a wheel they are packaged as ``forecast/_default``; in a source checkout
+    (editable install) they are the repository's top-level folders.
+    """
+    here = Path(__file__).resolve().parent
+    packaged = here / "_default"
+    if (packaged / "data").is_dir():
+        return packaged
+    repo = here.parent
+    if (repo / "data").is_dir() and (repo / "priors").is_dir():
+        return repo
+    raise WorkspaceError("the shipped default data could not be found; reinstall the package")
+
+
+def init_workspace(dest: str | os.PathLike) -> Workspace:
+    """Create a workspace at ``dest`` from the shipped default (data/ and priors/)."""
+    dest = Path(dest)
+    if dest.exists() and any(dest.iterdir()):
+        raise WorkspaceError(f"{dest} exists and is not empty; choose a new folder")
+    src = default_source()
+    tmp = Path(tempfile.mkdtemp(prefix=".forecast-init-", dir=dest.parent if dest.parent.exists() else None))
+    try:
+        for sub in ("data", "priors"):
+            shutil.copytree(src / sub, tmp / sub, ignore=shutil.ignore_patterns("__pycache__", ".*"))
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        if dest.exists():
+            dest.rmdir()
+        os.replace(tmp, dest)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return Workspace(dest.resolve())
+
+
+def content_hash(ws: Workspace) -> str:
+    """SHA-256 over the relative names and bytes of the data and prior files."""
+    h = hashlib.sha256()
+    for f in ws.content_files():
+        h.update(f.relative_to(ws.root).as_posix().encode())
+        h.update(b"\0")
+        h.update(f.read_bytes())
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+def atomic_write(path: Path, write) -> None:
+    """Write through ``write(tmp_path)`` to a temporary file beside ``path``,
+    fsync it, then ``os.replace`` it into place. A crash leaves either the old
+    file or the new one, never a torn file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+        dirfd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dirfd)
+        finally:
+            os.close(dirfd)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
