@@ -23,6 +23,10 @@ from .priors import to_pymc
 from .spec import FACTOR_LENS, FACTORS, ModelSpec
 
 SOFTMIN_SHARPNESS = 3.0
+# No indicator measures its lens without error: a floor on the residual sd of the
+# standardised indicators keeps the sampler out of the funnel where one near-perfect
+# trend series pins a state (the divergences measured without it).
+NOISE_FLOOR = 0.1
 PARAMETERISATIONS = ("noncentred", "centred")
 
 
@@ -80,13 +84,14 @@ def build_model(spec: ModelSpec, parameterisation: str = "noncentred"):
             "lens_state", pt.stack([eta[0], eta[1], 0.5 * (eta[2] + eta[3])]), dims=("lens", "year"))
 
         # --- measurement: partially pooled loadings within each lens
-        loading_mu = to_pymc(P["loading_mu"], dims="lens")
+        # Log loadings are pooled around 0 (a typical loading of 1) with a per-lens spread:
+        # fixing the lens mean pins the scale of the states, which the unit-variance AR(1)
+        # alone cannot do when a state is as persistent as the power balance (rho ~ 0.98).
         loading_tau = to_pymc(P["loading_tau"])
         z = pm.Normal("loading_z", 0.0, 1.0, dims="indicator")
-        loading = pm.Deterministic("loading", pt.exp(loading_mu[spec.indicator_lens] + loading_tau * z),
-                                   dims="indicator")
+        loading = pm.Deterministic("loading", pt.exp(loading_tau * z), dims="indicator")
         intercept = to_pymc(P["indicator_intercept"], dims="indicator")
-        noise = to_pymc(P["indicator_noise"], dims="indicator")
+        noise = NOISE_FLOOR + to_pymc(P["indicator_noise"], dims="indicator")
         k, t_idx = spec.obs_indicator, spec.obs_time
         mean = intercept[k] + loading[k] * eta[spec.indicator_factor[k], t_idx]
         pm.Normal("indicator_obs", mean, noise[k], observed=obs_value, dims="obs")
@@ -97,7 +102,8 @@ def build_model(spec: ModelSpec, parameterisation: str = "noncentred"):
         cutpoints = to_pymc(cut_spec, dims="cut", transform=pm.distributions.transforms.ordered,
                             initval=np.asarray(cut_spec.resolved_params()["mu"]))
         improve_lp = pm.Deterministic("improve_logodds", (betas[:, None] * lens_state).sum(axis=0), dims="year")
-        pm.OrderedLogistic("change_obs", eta=improve_lp, cutpoints=cutpoints, observed=change, dims="year")
+        pm.OrderedLogistic("change_obs", eta=improve_lp, cutpoints=cutpoints, observed=change, dims="year",
+                           compute_p=False)
 
         # --- settlement hazard
         base = to_pymc(P["settlement_base_rate"])

@@ -32,7 +32,6 @@ POSITIVE_PARAMS = {"sigma", "alpha", "beta", "lam"}
 # model parameter -> (required support, shape) ; shape None = scalar
 PARAMETERS: dict[str, tuple[str, int | None]] = {
     "state_persistence": ("unit", None),
-    "loading_mu": ("real", None),
     "loading_tau": ("positive", None),
     "indicator_intercept": ("real", None),
     "indicator_noise": ("positive", None),

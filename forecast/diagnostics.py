@@ -1,0 +1,58 @@
+"""MCMC diagnostics against stated thresholds (R-hat, bulk/tail ESS, divergences, E-BFMI)."""
+
+from __future__ import annotations
+
+THRESHOLDS = {"rhat_max": 1.01, "ess_bulk_min": 400, "ess_tail_min": 400, "divergences": 0, "bfmi_min": 0.3}
+# Deterministics are functions of the free parameters; they are checked through them.
+SKIP = ("lens_state", "improve_logodds", "capacity", "loading")
+
+
+def compute_diagnostics(idata) -> dict:
+    """Return a plain dict of diagnostics and a verdict, with the failures named."""
+    import arviz as az
+    import numpy as np
+
+    post = idata.posterior
+    names = [v for v in post.data_vars if v not in SKIP]
+    rhat = az.rhat(idata, var_names=names)
+    ess_b = az.ess(idata, var_names=names, method="bulk")
+    ess_t = az.ess(idata, var_names=names, method="tail")
+
+    def extreme(ds, fn):
+        vals = {v: float(fn(ds[v].values)) for v in ds.data_vars}
+        worst = (max if fn is np.nanmax else min)(vals, key=vals.get)
+        return vals[worst], worst
+
+    rhat_max, rhat_var = extreme(rhat, np.nanmax)
+    essb_min, essb_var = extreme(ess_b, np.nanmin)
+    esst_min, esst_var = extreme(ess_t, np.nanmin)
+    stats = idata.sample_stats
+    divergences = int(stats["diverging"].values.sum()) if "diverging" in stats else 0
+    bfmi = az.bfmi(idata) if "energy" in stats else np.array([np.nan])
+    out = {
+        "rhat_max": round(rhat_max, 4), "rhat_worst": rhat_var,
+        "ess_bulk_min": round(essb_min, 1), "ess_bulk_worst": essb_var,
+        "ess_tail_min": round(esst_min, 1), "ess_tail_worst": esst_var,
+        "divergences": divergences,
+        "bfmi_min": round(float(np.nanmin(bfmi)), 3),
+        "chains": int(post.sizes["chain"]), "draws": int(post.sizes["draw"]),
+    }
+    out["failures"] = failures(out)
+    out["ok"] = not out["failures"]
+    return out
+
+
+def failures(d: dict) -> list[str]:
+    t = THRESHOLDS
+    f = []
+    if not d["rhat_max"] < t["rhat_max"]:
+        f.append(f"R-hat {d['rhat_max']:.3f} >= {t['rhat_max']} ({d.get('rhat_worst')})")
+    if d["ess_bulk_min"] < t["ess_bulk_min"]:
+        f.append(f"bulk ESS {d['ess_bulk_min']:.0f} < {t['ess_bulk_min']} ({d.get('ess_bulk_worst')})")
+    if d["ess_tail_min"] < t["ess_tail_min"]:
+        f.append(f"tail ESS {d['ess_tail_min']:.0f} < {t['ess_tail_min']} ({d.get('ess_tail_worst')})")
+    if d["divergences"] > t["divergences"]:
+        f.append(f"{d['divergences']} divergent transitions")
+    if d["bfmi_min"] == d["bfmi_min"] and d["bfmi_min"] < t["bfmi_min"]:
+        f.append(f"E-BFMI {d['bfmi_min']:.2f} < {t['bfmi_min']}")
+    return f

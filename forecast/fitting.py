@@ -1,0 +1,109 @@
+"""Fitting: build the spec and model, sample with nutpie (PyMC NUTS as fallback),
+diagnose, project and store. The CLI's ``fit`` command is a thin wrapper over ``fit``."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import sys
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from .data import load_dataset
+from .diagnostics import compute_diagnostics
+from .priors import load_preset
+from .projection import Draws, project
+from .spec import ModelSpec, build_spec
+from .store import library_versions, save_fit
+from .workspace import Workspace, content_hash
+
+DEFAULT_HORIZONS = (5, 10)
+PARAMETERISATION = "centred"
+TARGET_ACCEPT = 0.9
+
+
+@dataclass
+class FitResult:
+    spec: ModelSpec
+    idata: object
+    forecast: dict
+    diagnostics: dict
+    identity: dict
+    timings: dict
+
+
+def _import_pymc():
+    # PyTensor probes for a BLAS library (seconds of compiler calls) and warns when pip's
+    # wheels leave none to link. nutpie compiles with numba and never uses PyTensor's C
+    # BLAS, so unless the user configured BLAS themselves we tell PyTensor there is none.
+    if "pytensor" not in sys.modules:
+        flags = os.environ.get("PYTENSOR_FLAGS", "")
+        if "blas__ldflags" not in flags:
+            os.environ["PYTENSOR_FLAGS"] = ",".join(f for f in (flags, "blas__ldflags=") if f)
+    import pymc as pm
+
+    return pm
+
+
+def sample(spec: ModelSpec, draws: int, tune: int, chains: int, seed: int, progress: bool,
+           sampler: str = "nutpie"):
+    """Compile and sample. Returns (idata, sampler_used, timings)."""
+    pm = _import_pymc()
+    from .model import build_model
+
+    t0 = time.perf_counter()
+    model = build_model(spec, PARAMETERISATION)
+    timings = {}
+    if sampler == "nutpie":
+        try:
+            import nutpie
+        except ImportError:
+            sampler = "pymc"
+    if sampler == "nutpie":
+        compiled = nutpie.compile_pymc_model(model)
+        timings["compile_s"] = time.perf_counter() - t0
+        t1 = time.perf_counter()
+        idata = nutpie.sample(compiled, draws=draws, tune=tune, chains=chains, seed=seed,
+                              progress_bar=progress, target_accept=TARGET_ACCEPT,
+                              cores=min(chains, os.cpu_count() or 1))
+        timings["sample_s"] = time.perf_counter() - t1
+    else:
+        with model:
+            idata = pm.sample(draws=draws, tune=tune, chains=chains, random_seed=seed,
+                              progressbar=progress, target_accept=TARGET_ACCEPT,
+                              cores=min(chains, os.cpu_count() or 1), compute_convergence_checks=False)
+        timings["compile_s"] = float("nan")
+        timings["sample_s"] = time.perf_counter() - t0
+    return idata, sampler, timings
+
+
+def fit(ws: Workspace, preset: str = "default", as_of: int | None = None, draws: int = 1000,
+        tune: int = 1000, chains: int = 4, seed: int = 20161215, progress: bool = True,
+        horizons=DEFAULT_HORIZONS, sampler: str = "nutpie", save: bool = True) -> FitResult:
+    t_start = time.perf_counter()
+    ds = load_dataset(ws.data_dir)
+    priors = load_preset(ws.priors_dir, preset)
+    spec = build_spec(ds, priors, as_of)
+    chash = content_hash(ws)
+    idata, used, timings = sample(spec, draws, tune, chains, seed, progress, sampler)
+    diag = compute_diagnostics(idata)
+    forecast = project(Draws.from_posterior(idata.posterior), float(spec.barrier[-1]),
+                       horizons=tuple(horizons), seed=seed)
+    timings["total_s"] = time.perf_counter() - t_start
+    identity = {
+        "content_hash": chash, "seed": seed, "preset": preset, "as_of": spec.as_of,
+        "forecast_year": spec.as_of + 1, "horizons": list(horizons), "draws": draws, "tune": tune,
+        "chains": chains, "sampler": used, "parameterisation": PARAMETERISATION,
+        "target_accept": TARGET_ACCEPT,
+        "created_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "libraries": library_versions(), "diagnostics": diag,
+        "indicators_used": spec.indicators, "indicators_skipped": spec.skipped,
+        "barrier_last": float(spec.barrier[-1]),
+        "timings": {k: round(v, 2) for k, v in timings.items()},
+    }
+    if save:
+        save_fit(ws, idata, forecast, identity)
+    return FitResult(spec=spec, idata=idata, forecast=forecast, diagnostics=diag, identity=identity,
+                     timings=timings)

@@ -1,0 +1,87 @@
+"""Turn a stored forecast into the ``show`` report (a plain dict) and its text form.
+No PyMC, ArviZ or xarray here: ``show`` must answer in well under two seconds."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import LENSES
+from .projection import INTERVAL_TYPE, summarise
+from .store import StoredForecast
+
+HEADLINES = {"improve_next_year": "P(relationship improves in {y})"}
+
+
+def headline_keys(stored: StoredForecast) -> list[str]:
+    return ["improve_next_year"] + [f"settle_within_{h}y" for h in stored.attrs.get("horizons", [5, 10])]
+
+
+def build_report(stored: StoredForecast, stale: bool) -> dict:
+    a, d = stored.attrs, stored.draws
+    probs = {k: summarise(d[k]) for k in headline_keys(stored) if k in d}
+    lenses = {}
+    for i, lens in enumerate(LENSES):
+        c = d["contribution_improve"][:, i]
+        s = d["contribution_settle"][:, i]
+        st = d["lens_state_next"][:, i]
+        q = np.quantile(c, [0.10, 0.90])
+        lenses[lens] = {"contribution": float(c.mean()), "contribution_lo80": float(q[0]),
+                        "contribution_hi80": float(q[1]), "settle_contribution": float(s.mean()),
+                        "state": float(st.mean())}
+    diag = dict(a["diagnostics"])
+    return {
+        "as_of": a["as_of"], "forecast_year": a["forecast_year"], "preset": a["preset"],
+        "content_hash": a["content_hash"], "stale": stale, "seed": a["seed"],
+        "interval": INTERVAL_TYPE,
+        "probabilities": probs,
+        "change_distribution": {str(c): float(p) for c, p in zip((-2, -1, 0, 1, 2), d["change_probs"].mean(0))},
+        "lenses": lenses,
+        "barrier_settle_contribution": float(np.mean(d["barrier_settle"])),
+        "diagnostics": diag,
+        "fit": {k: a.get(k) for k in ("sampler", "chains", "draws", "tune", "created_utc", "timings",
+                                      "parameterisation")} | {"libraries": a.get("libraries")},
+    }
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:5.1f}%"
+
+
+def format_report(r: dict) -> str:
+    y = r["forecast_year"]
+    lines = []
+    if not r["diagnostics"]["ok"]:
+        lines += ["!" * 78,
+                  "!! DIAGNOSTICS FAILED: do not use these numbers. " + "; ".join(r["diagnostics"]["failures"]),
+                  "!! Refit with more draws/tuning (forecast fit --draws N --tune N).",
+                  "!" * 78]
+    if r["stale"]:
+        lines += ["** STALE FIT: data/ or priors/ changed since this fit (hash "
+                  f"{r['content_hash'][:12]}); run 'forecast fit' to refresh. **"]
+    lines.append(f"Russia-Japan forecast  (data through {r['as_of']}, preset '{r['preset']}')")
+    lines.append("")
+    lines.append(f"{'':38}{'mean':>7}   {'80% interval':>15}   {'95% interval':>15}")
+    labels = {"improve_next_year": f"P(relationship improves in {y})"}
+    for k, v in r["probabilities"].items():
+        if k.startswith("settle_within_"):
+            h = int(k.removeprefix("settle_within_").removesuffix("y"))
+            labels[k] = f"P(territorial settlement {y}-{y + h - 1})"
+        lines.append(f"{labels[k]:38}{_pct(v['mean']):>7}   {_pct(v['lo80'])} -{_pct(v['hi80'])}"
+                     f"   {_pct(v['lo95'])} -{_pct(v['hi95'])}")
+    lines.append(f"Intervals: {r['interval']}s of the per-draw probability.")
+    lines.append("")
+    lines.append(f"Lens contributions to the log-odds of improvement in {y} (posterior mean, 80% interval):")
+    for lens, v in r["lenses"].items():
+        lines.append(f"  {lens:8} state {v['state']:+.2f}   contribution {v['contribution']:+.2f}"
+                     f"  [{v['contribution_lo80']:+.2f}, {v['contribution_hi80']:+.2f}]"
+                     f"   settlement log-odds {v['settle_contribution']:+.2f}")
+    lines.append(f"  legal barrier: settlement log-odds {r['barrier_settle_contribution']:+.2f}")
+    d = r["diagnostics"]
+    lines.append("")
+    badge = "OK" if d["ok"] else "FAILED"
+    lines.append(f"Diagnostics {badge}: R-hat max {d['rhat_max']:.3f}, bulk ESS min {d['ess_bulk_min']:.0f}, "
+                 f"tail ESS min {d['ess_tail_min']:.0f}, divergences {d['divergences']}, "
+                 f"E-BFMI min {d['bfmi_min']:.2f}  ({d['chains']} chains x {d['draws']} draws)")
+    f = r["fit"]
+    lines.append(f"Fit: {f['sampler']}, seed {r['seed']}, created {f['created_utc']}, hash {r['content_hash'][:12]}")
+    return "\n".join(lines)

@@ -1,0 +1,131 @@
+"""Posterior files that carry their identity (ArviZ netCDF, written atomically).
+
+The file holds the ArviZ groups (posterior, sample_stats, observed data) plus a
+``forecast`` group with per-draw headline probabilities. Identity attributes
+(content hash, seed, preset, as-of year, library versions, diagnostics) are
+written on the ``forecast`` and ``posterior`` groups. ``read_forecast`` uses
+h5py only, so ``forecast show`` never imports PyMC or ArviZ.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+
+from .errors import ForecastError, IdentityMismatchError, NoFitError
+from .workspace import Workspace, atomic_write, content_hash
+
+FORMAT_VERSION = 1
+LIBRARIES = ("forecast-bilateral", "pymc", "pytensor", "arviz", "nutpie", "numpy", "pandas", "preliz")
+
+
+def library_versions() -> dict[str, str]:
+    out = {}
+    for lib in LIBRARIES:
+        try:
+            out[lib] = metadata.version(lib)
+        except metadata.PackageNotFoundError:
+            out[lib] = "not installed"
+    return out
+
+
+def save_fit(ws: Workspace, idata, forecast: dict[str, np.ndarray], identity: dict) -> Path:
+    """Attach the forecast group and identity, then write atomically."""
+    import xarray as xr
+
+    n = len(next(iter(forecast.values())))
+    data_vars = {}
+    for name, arr in forecast.items():
+        arr = np.asarray(arr)
+        if arr.ndim == 1:
+            data_vars[name] = (("sample",), arr)
+        elif name == "change_probs":
+            data_vars[name] = (("sample", "change"), arr)
+        else:
+            data_vars[name] = (("sample", "lens"), arr)
+    coords = {"sample": np.arange(n), "lens": ["power", "trust", "leaders"], "change": [-2, -1, 0, 1, 2]}
+    attrs = {k: (json.dumps(v) if isinstance(v, (dict, list, tuple, bool)) or v is None else v)
+             for k, v in identity.items()}
+    attrs["format_version"] = FORMAT_VERSION
+    ds = xr.Dataset(data_vars, coords=coords, attrs=attrs)
+    if "forecast" in idata.groups():
+        del idata.forecast
+    idata.add_groups({"forecast": ds})
+    idata.posterior.attrs.update(attrs)
+    atomic_write(ws.posterior_path, lambda tmp: idata.to_netcdf(str(tmp), engine="h5netcdf"))
+    return ws.posterior_path
+
+
+@dataclass
+class StoredForecast:
+    attrs: dict
+    draws: dict[str, np.ndarray]
+
+    @property
+    def diagnostics(self) -> dict:
+        return self.attrs["diagnostics"]
+
+
+def _decode(v):
+    if isinstance(v, bytes):
+        v = v.decode()
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, np.ndarray):
+        v = v.item() if v.size == 1 else v.tolist()
+    if isinstance(v, str) and (v[:1] in "{[" or v in ("true", "false", "null")):
+        try:
+            return json.loads(v)
+        except (json.JSONDecodeError, TypeError):
+            return v
+    return v
+
+
+def read_forecast(ws: Workspace) -> StoredForecast:
+    """Read the forecast group and identity without importing PyMC/ArviZ/xarray."""
+    import h5py
+
+    path = ws.posterior_path
+    if not path.is_file():
+        raise NoFitError(f"no fit in {ws.root}: {path.relative_to(ws.root)} does not exist "
+                         f"(run 'forecast fit --workspace {ws.root}')")
+    try:
+        with h5py.File(path, "r") as f:
+            if "forecast" not in f:
+                raise ForecastError(f"{path} has no forecast group; it was not written by 'forecast fit' "
+                                    f"(re-run 'forecast fit')")
+            g = f["forecast"]
+            attrs = {k: _decode(v) for k, v in g.attrs.items() if not k.startswith("_")}
+            draws = {k: np.asarray(g[k]) for k in g.keys() if k not in ("sample", "lens", "change")}
+    except OSError as exc:
+        raise ForecastError(f"{path} cannot be read as netCDF/HDF5 ({exc}); re-run 'forecast fit'") from exc
+    if attrs.get("format_version") != FORMAT_VERSION:
+        raise IdentityMismatchError(f"{path} has format version {attrs.get('format_version')}, "
+                                    f"this forecast reads version {FORMAT_VERSION}; re-run 'forecast fit'")
+    return StoredForecast(attrs=attrs, draws=draws)
+
+
+def load_idata(ws: Workspace, expect_hash: bool = True):
+    """Full ArviZ InferenceData; raises IdentityMismatchError if the workspace changed."""
+    import arviz as az
+
+    stored = read_forecast(ws)
+    if expect_hash:
+        check_identity(ws, stored)
+    return az.from_netcdf(str(ws.posterior_path), engine="h5netcdf")
+
+
+def is_stale(ws: Workspace, stored: StoredForecast) -> bool:
+    return stored.attrs.get("content_hash") != content_hash(ws)
+
+
+def check_identity(ws: Workspace, stored: StoredForecast) -> None:
+    if is_stale(ws, stored):
+        raise IdentityMismatchError(
+            f"the stored fit ({ws.posterior_path.name}) was made from data/priors with hash "
+            f"{str(stored.attrs.get('content_hash'))[:12]}, but the workspace now hashes to "
+            f"{content_hash(ws)[:12]}; re-run 'forecast fit'")
