@@ -54,6 +54,8 @@ class Dataset:
 def suggest(name: str, choices) -> str | None:
     """A 'did you mean' hint for a misspelt name, or None."""
     close = difflib.get_close_matches(name, list(choices), n=3, cutoff=0.6)
+    if close and difflib.SequenceMatcher(None, name, close[0]).ratio() >= 0.85:
+        close = close[:1]  # one clear match: don't distract with runners-up
     if close:
         return "did you mean " + " or ".join(f"'{c}'" for c in close) + "?"
     return None

@@ -1,0 +1,172 @@
+"""CLI behaviour: exit codes, exact messages, JSON contracts, no tracebacks, fast paths."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from forecast.cli import main
+
+COMMANDS = [[], ["init"], ["fit"], ["show"], ["data"], ["data", "check"], ["data", "list"]]
+
+
+def run(*args):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def snapshot(root):
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("cmd", COMMANDS, ids=lambda c: " ".join(c) or "forecast")
+def test_help_everywhere(cmd):
+    r = run(*cmd, "--help")
+    assert r.exit_code == 0
+    assert "Usage:" in r.output
+
+
+def test_init_creates_workspace(tmp_path):
+    r = run("init", tmp_path / "ws")
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "ws" / "data" / "indicators.csv").is_file()
+    assert (tmp_path / "ws" / "priors" / "default.toml").is_file()
+    r = run("data", "check", "-w", tmp_path / "ws")
+    assert r.exit_code == 0 and r.output.startswith("OK: ")
+
+
+def test_init_refuses_non_empty_folder(tmp_path):
+    (tmp_path / "ws").mkdir()
+    (tmp_path / "ws" / "keep.txt").write_text("mine")
+    r = run("init", tmp_path / "ws")
+    assert r.exit_code == 1
+    assert r.output == f"Error: {tmp_path / 'ws'} exists and is not empty; choose a new folder\n"
+    assert (tmp_path / "ws" / "keep.txt").read_text() == "mine"
+
+
+def test_not_a_workspace(tmp_path):
+    r = run("show", "-w", tmp_path)
+    assert r.exit_code == 1
+    assert "is not a forecast workspace: missing folder(s) data/, priors/" in r.output
+    assert "Traceback" not in r.output
+
+
+def test_show_without_fit(workspace):
+    r = run("show", "-w", workspace.root)
+    assert r.exit_code == 1
+    assert r.output == (f"Error: no fit in {workspace.root}: state/posterior.nc does not exist "
+                        f"(run 'forecast fit --workspace {workspace.root}')\n")
+
+
+def test_show_json_contract(fitted_workspace):
+    r = run("show", "-w", fitted_workspace.root, "--json")
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.output)
+    assert out["as_of"] == 2025 and out["preset"] == "default" and out["stale"] is False
+    for key in ("improve_next_year", "settle_within_5y", "settle_within_10y"):
+        assert set(out["probabilities"][key]) >= {"mean", "lo80", "hi80", "lo95", "hi95"}
+    assert set(out["lenses"]) == {"power", "trust", "leaders"}
+    assert all("contribution" in v for v in out["lenses"].values())
+    assert set(out["diagnostics"]) >= {"rhat_max", "ess_bulk_min", "divergences", "ok"}
+    assert out["interval"] == "equal-tailed posterior interval"
+    assert len(out["content_hash"]) == 64
+
+
+def test_show_text_names_intervals_and_flags_failed_diagnostics(fitted_workspace):
+    r = run("show", "-w", fitted_workspace.root)
+    assert r.exit_code == 0
+    assert "Intervals: equal-tailed posterior intervals of the per-draw probability." in r.output
+    # the tiny session fit cannot pass the ESS threshold: it must say so on its face
+    assert "DIAGNOSTICS FAILED" in r.output
+
+
+def test_show_reports_stale_fit(fitted_workspace):
+    p = fitted_workspace.priors_dir / "default.toml"
+    p.write_text(p.read_text().replace("mu = 0.4\nsigma = 0.5", "mu = 0.5\nsigma = 0.5", 1))
+    r = run("show", "-w", fitted_workspace.root)
+    assert "STALE FIT: data/ or priors/ changed since this fit" in r.output
+    assert json.loads(run("show", "-w", fitted_workspace.root, "--json").output)["stale"] is True
+
+
+def test_fit_unknown_preset_leaves_workspace_untouched(fitted_workspace):
+    before = snapshot(fitted_workspace.root)
+    r = run("fit", "-w", fitted_workspace.root, "--preset", "realst")
+    assert r.exit_code == 1
+    assert "preset 'realst' not found" in r.output and "did you mean 'realist'" in r.output
+    assert "Traceback" not in r.output
+    assert snapshot(fitted_workspace.root) == before
+
+
+def test_fit_bad_as_of(workspace):
+    r = run("fit", "-w", workspace.root, "--as-of", "2031")
+    assert r.exit_code == 1
+    assert "--as-of 2031 is after the last coded outcome year 2025 (outcomes.csv)" in r.output
+    assert not workspace.state_dir.exists()
+
+
+@pytest.mark.parametrize("args", [["--draws", "abc"], ["--chains", "0"], ["--sampler", "gibbs"], ["--bogus"]])
+def test_fit_usage_errors_exit_2(workspace, args):
+    r = run("fit", "-w", workspace.root, *args)
+    assert r.exit_code == 2
+    assert not workspace.state_dir.exists()
+
+
+def test_fit_bad_data_names_file_row_field(workspace):
+    p = workspace.data_dir / "indicators.csv"
+    lines = p.read_text().splitlines()
+    lines[1] = lines[1].replace(lines[1].split(",")[2], "abc", 1)
+    p.write_text("\n".join(lines) + "\n")
+    r = run("fit", "-w", workspace.root)
+    assert r.exit_code == 1
+    assert "indicators.csv, row 2, field 'value': 'abc' is not a number" in r.output
+    assert not workspace.state_dir.exists()
+
+
+def test_data_check_reports_every_problem(workspace):
+    p = workspace.data_dir / "outcomes.csv"
+    text = p.read_text().replace("\n2016,2,0,", "\n2016,5,0,").replace("\n1997,2,0,", "\n1997,x,0,")
+    p.write_text(text)
+    (workspace.priors_dir / "realist.toml").write_text(
+        (workspace.priors_dir / "realist.toml").read_text() + "\n[beta_powr]\nlens='power'\n")
+    r = run("data", "check", "-w", workspace.root)
+    assert r.exit_code == 1
+    assert "outcomes.csv, row 26, field 'change': change must be an integer from -2 to 2, got 5" in r.output
+    assert "outcomes.csv, row 7, field 'change': 'x' is not a whole number" in r.output
+    assert "realist.toml, field 'beta_powr': unknown prior 'beta_powr' (did you mean 'beta_power'?)" in r.output
+
+
+def test_data_list_json(workspace):
+    r = run("data", "list", "-w", workspace.root, "--json")
+    assert r.exit_code == 0
+    rows = json.loads(r.output)
+    assert {"name", "lens", "unit", "last_year", "last_value"} <= set(rows[0])
+    by_name = {x["name"]: x for x in rows}
+    assert by_name["legal_barrier_territory"]["last_value"] == 1.0
+    assert {x["lens"] for x in rows} == {"power", "trust", "leaders"}
+
+
+def test_show_does_not_import_pymc(fitted_workspace):
+    code = (
+        "import sys, json\n"
+        "from click.testing import CliRunner\n"
+        "from forecast.cli import main\n"
+        f"r = CliRunner().invoke(main, ['show', '--json', '-w', {str(fitted_workspace.root)!r}])\n"
+        "assert r.exit_code == 0, r.output\n"
+        "heavy = [m for m in ('pymc', 'pytensor', 'arviz', 'nutpie', 'xarray', 'pandas') if m in sys.modules]\n"
+        "print(json.dumps(heavy))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    assert json.loads(out.stdout) == []
+
+
+def test_console_script_help_is_light():
+    code = ("import sys\nfrom forecast.cli import main\n"
+            "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+            "print([m for m in ('pymc', 'pandas', 'numpy', 'arviz') if m in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().endswith("[]")

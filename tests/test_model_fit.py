@@ -1,0 +1,156 @@
+"""Spec, model, projection and the session's real fit."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from forecast.data import load_dataset
+from forecast.errors import ForecastError, IdentityMismatchError
+from forecast.priors import load_preset
+from forecast.projection import Draws, project, sigmoid, summarise
+from forecast.spec import FACTORS, build_spec
+from forecast.store import is_stale, load_idata, read_forecast
+from forecast.workspace import atomic_write, content_hash
+
+
+@pytest.fixture
+def spec_inputs(workspace):
+    return load_dataset(workspace.data_dir), load_preset(workspace.priors_dir, "default")
+
+
+def test_spec_standardises_and_masks(spec_inputs):
+    ds, pr = spec_inputs
+    spec = build_spec(ds, pr)
+    assert spec.years[0] == 1992 and spec.years[-1] == 2025
+    for k in range(len(spec.indicators)):
+        v = spec.obs_value[spec.obs_indicator == k]
+        assert abs(v.mean()) < 1e-9 and abs(v.std(ddof=1) - 1) < 1e-9
+    # every latent factor has data; each lens has at least 4 indicators
+    assert set(spec.indicator_factor) == set(range(len(FACTORS)))
+    assert np.bincount(spec.indicator_lens).min() >= 4
+    # missing cells are simply absent (masked), never filled in
+    n_cells = len(spec.indicators) * len(spec.years)
+    assert len(spec.obs_value) < n_cells
+    assert np.isfinite(spec.obs_value).all()
+
+
+def test_as_of_uses_only_past_data(spec_inputs):
+    ds, pr = spec_inputs
+    spec = build_spec(ds, pr, as_of=2016)
+    assert spec.years[-1] == 2016
+    assert spec.obs_time.max() <= 2016 - 1992
+    # altering values after the as-of year changes nothing, standardisation included
+    later = ds.values["year"] > 2016
+    ds.values.loc[later, "value"] = ds.values.loc[later, "value"] * 3.0
+    spec2 = build_spec(ds, pr, as_of=2016)
+    np.testing.assert_array_equal(spec.obs_value, spec2.obs_value)
+    np.testing.assert_array_equal(spec.center, spec2.center)
+
+
+def test_as_of_out_of_range(spec_inputs):
+    ds, pr = spec_inputs
+    with pytest.raises(ForecastError, match="after the last coded outcome year 2025"):
+        build_spec(ds, pr, as_of=2030)
+    with pytest.raises(ForecastError, match="fewer than 6 coded years"):
+        build_spec(ds, pr, as_of=1994)
+
+
+def test_prior_predictive_is_plausible(spec_inputs):
+    from forecast.fitting import _import_pymc
+    from forecast.model import build_model
+
+    pm = _import_pymc()
+    ds, pr = spec_inputs
+    # same joint prior; the non-centred form is fully generative (the centred one uses a Potential)
+    model = build_model(build_spec(ds, pr), "noncentred")
+    with model:
+        prior = pm.sample_prior_predictive(draws=300, random_seed=3, var_names=["change_obs", "settlement_obs"])
+    change = prior.prior_predictive["change_obs"].values.ravel()
+    freq = np.bincount(change, minlength=5) / change.size
+    assert (freq > 0.02).all() and (freq < 0.6).all(), freq
+    assert freq[2] > freq[0] and freq[2] > freq[4], "no change should be likelier than a sharp break"
+    settle = prior.prior_predictive["settlement_obs"].values.mean()
+    assert 0.001 < settle < 0.10, settle
+
+
+def _draws(S=400, beta=0.0, base=0.02, gamma=0.0, delta=0.0, rho=0.5, eta=0.0):
+    F = len(FACTORS)
+    return Draws(rho=np.full((S, F), rho), eta_last=np.full((S, F), eta), beta=np.full((S, 3), beta),
+                 cutpoints=np.tile([-2.0, -1.0, 1.0, 2.0], (S, 1)), base_rate=np.full(S, base),
+                 gamma=np.full((S, 3), gamma), delta=np.full(S, delta))
+
+
+def test_projection_matches_hand_computation():
+    out = project(_draws(), barrier_last=0.0, horizons=(5, 10))
+    # beta = 0: P(change >= +1) = 1 - sigmoid(c_2 - 0) = sigmoid(-1)
+    np.testing.assert_allclose(out["improve_next_year"], sigmoid(-1.0))
+    # gamma = delta = 0: constant hazard 0.02
+    np.testing.assert_allclose(out["settle_within_5y"], 1 - 0.98 ** 5)
+    np.testing.assert_allclose(out["settle_within_10y"], 1 - 0.98 ** 10)
+    np.testing.assert_allclose(out["change_probs"].sum(1), 1.0)
+
+
+def test_projection_directions():
+    base = project(_draws(beta=0.5, gamma=0.5, eta=0.0), 0.0)
+    up = project(_draws(beta=0.5, gamma=0.5, eta=1.0), 0.0)
+    barred = project(_draws(beta=0.5, gamma=0.5, delta=2.0, eta=1.0), 1.0)
+    assert up["improve_next_year"].mean() > base["improve_next_year"].mean()
+    assert up["settle_within_10y"].mean() > base["settle_within_10y"].mean()
+    assert barred["settle_within_10y"].mean() < up["settle_within_10y"].mean()
+
+
+def test_summarise_interval_order():
+    s = summarise(np.random.default_rng(0).beta(2, 5, 4000))
+    assert s["lo95"] < s["lo80"] < s["mean"] < s["hi80"] < s["hi95"]
+
+
+def test_session_fit_probabilities_and_diagnostics(session_fit):
+    ws, report = session_fit
+    for key in ("improve_next_year", "settle_within_5y", "settle_within_10y"):
+        p = report["probabilities"][key]
+        assert 0 < p["lo95"] <= p["lo80"] <= p["mean"] <= p["hi80"] <= p["hi95"] < 1
+    assert report["probabilities"]["settle_within_5y"]["mean"] < report["probabilities"]["settle_within_10y"]["mean"]
+    d = report["diagnostics"]
+    for key in ("rhat_max", "ess_bulk_min", "ess_tail_min", "divergences", "bfmi_min", "ok"):
+        assert key in d
+    assert np.isfinite(d["rhat_max"]) and d["chains"] == 2 and d["draws"] == 60
+    # 60 draws cannot give 400 effective draws: the verdict must say so
+    assert d["ok"] is False and any("ESS" in f for f in d["failures"])
+
+
+def test_posterior_file_carries_identity(fitted_workspace):
+    stored = read_forecast(fitted_workspace)
+    a = stored.attrs
+    assert a["content_hash"] == content_hash(fitted_workspace)
+    assert a["seed"] == 7 and a["preset"] == "default" and a["as_of"] == 2025
+    assert a["libraries"]["pymc"] != "not installed" and "arviz" in a["libraries"]
+    idata = load_idata(fitted_workspace)
+    assert "posterior" in idata.groups() and "forecast" in idata.groups()
+    assert idata.posterior.attrs["content_hash"] == a["content_hash"]
+
+
+def test_changed_data_makes_fit_stale(fitted_workspace):
+    ws = fitted_workspace
+    p = ws.data_dir / "outcomes.csv"
+    p.write_text(p.read_text().replace("2025,0,0,", "2025,-1,0,"))
+    stored = read_forecast(ws)
+    assert is_stale(ws, stored)
+    with pytest.raises(IdentityMismatchError, match="re-run 'forecast fit'"):
+        load_idata(ws)
+
+
+def test_atomic_write_keeps_old_file_on_failure(tmp_path):
+    target = tmp_path / "f.txt"
+    target.write_text("old")
+
+    def boom(tmp):
+        tmp.write_text("half")
+        raise RuntimeError("crash mid-write")
+
+    with pytest.raises(RuntimeError):
+        atomic_write(target, boom)
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["f.txt"]
