@@ -8,9 +8,12 @@ model until the whole dataset is clean.
 
 from __future__ import annotations
 
+import csv
 import datetime as _dt
 import difflib
+import io
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,24 +66,45 @@ def suggest(name: str, choices) -> str | None:
 
 def read_text_csv(path: Path, columns: tuple[str, ...], problems: list[Problem],
                   optional: tuple[str, ...] = ()) -> pd.DataFrame | None:
-    """Read a CSV as strings and check its header. Returns None if unusable."""
+    """Read a CSV as strings (a BOM and stray whitespace are harmless) and check its header.
+
+    The column ``_line`` holds each record's real line number in the file, so that
+    problems point at the right line even after blank lines or quoted multi-line
+    fields. Returns None if the file is unusable.
+    """
     name = path.name
     if not path.is_file():
         problems.append(Problem(name, f"file not found at {path}", hint="restore it from 'forecast init'"))
         return None
     try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig",
-                         skipinitialspace=True)
+        text = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         problems.append(Problem(name, f"not valid UTF-8 text ({exc.reason} at byte {exc.start})",
                                 hint="save the file as UTF-8"))
         return None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        problems.append(Problem(name, f"cannot be parsed as CSV: {str(exc).strip()}"))
+    reader = csv.reader(io.StringIO(text, newline=""), skipinitialspace=True)
+    try:
+        header = [c.strip() for c in next(reader, [])]
+        records, lines = [], []
+        last = reader.line_num
+        for rec in reader:
+            line, last = last + 1, reader.line_num
+            if not rec or all(not f.strip() for f in rec):
+                continue  # blank line
+            if len(rec) != len(header):
+                problems.append(Problem(name, f"expected {len(header)} fields, found {len(rec)}", row=line,
+                                        hint="quote fields that contain commas"))
+                continue
+            records.append([f.strip() for f in rec])
+            lines.append(line)
+    except csv.Error as exc:
+        problems.append(Problem(name, f"cannot be parsed as CSV: {exc}", row=reader.line_num))
         return None
-    df.columns = [str(c).strip() for c in df.columns]
-    unknown = [c for c in df.columns if c not in columns and c not in optional]
-    missing = [c for c in columns if c not in df.columns]
+    if not header:
+        problems.append(Problem(name, "file is empty", hint=f"expected columns: {', '.join(columns)}"))
+        return None
+    unknown = [c for c in header if c not in columns and c not in optional]
+    missing = [c for c in columns if c not in header]
     for c in unknown:
         problems.append(Problem(name, f"unknown column '{c}'", row=1, field=c,
                                 hint=suggest(c, columns) or f"expected columns: {', '.join(columns)}"))
@@ -89,15 +113,22 @@ def read_text_csv(path: Path, columns: tuple[str, ...], problems: list[Problem],
                                 hint=f"expected columns: {', '.join(columns)}"))
     if unknown or missing:
         return None
-    dupe_cols = df.columns[df.columns.duplicated()].tolist()
-    if dupe_cols:
-        problems.append(Problem(name, f"duplicate column(s) {dupe_cols}", row=1))
+    dupes = sorted({c for c in header if header.count(c) > 1})
+    if dupes:
+        problems.append(Problem(name, f"duplicate column(s) {dupes}", row=1))
         return None
-    return df.apply(lambda s: s.str.strip())
+    df = pd.DataFrame(records, columns=header, dtype=str)
+    df["_line"] = pd.Series(lines, dtype="int64")
+    return df
+
+
+_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 
 
 def parse_int(text: str, file: str, row: int, field: str, problems: list[Problem]) -> int | None:
     try:
+        if not _NUMBER.match(text):
+            raise ValueError
         f = float(text)
         if not f.is_integer():
             raise ValueError
@@ -109,14 +140,16 @@ def parse_int(text: str, file: str, row: int, field: str, problems: list[Problem
 
 def parse_float(text: str, file: str, row: int, field: str, problems: list[Problem]) -> float | None:
     if text == "":
-        problems.append(Problem(file, "empty value", row=row, field=field,
-                                hint="leave the row out for a missing year; missing values are allowed"))
+        hint = "leave the row out for a missing year; missing values are allowed" if field == "value" else None
+        problems.append(Problem(file, "empty value", row=row, field=field, hint=hint))
         return None
-    try:
-        v = float(text.replace("_", "x"))  # reject '1_000'
-    except ValueError:
+    if text.lower().lstrip("+-") in ("nan", "inf", "infinity"):
+        problems.append(Problem(file, f"'{text}' is not a finite number", row=row, field=field))
+        return None
+    if not _NUMBER.match(text):  # plain ASCII numbers only: no '1_000', no full-width digits
         problems.append(Problem(file, f"'{text}' is not a number", row=row, field=field))
         return None
+    v = float(text)
     if not math.isfinite(v):
         problems.append(Problem(file, f"'{text}' is not a finite number", row=row, field=field))
         return None
@@ -133,15 +166,17 @@ def check_year(year: int | None, file: str, row: int, problems: list[Problem]) -
     return True
 
 
-def load_meta(path: Path, problems: list[Problem]) -> pd.DataFrame | None:
+def load_meta(path: Path, problems: list[Problem], rejected: set[str] | None = None) -> pd.DataFrame | None:
+    """Load indicators_meta.csv. Names of rows with problems go into ``rejected``
+    (so their data rows are not reported a second time as unknown)."""
     df = read_text_csv(path, META_COLUMNS, problems)
     if df is None:
         return None
     name = path.name
     records = []
     seen: dict[str, int] = {}
-    for i, r in enumerate(df.to_dict("records")):
-        line = i + 2
+    for r in df.to_dict("records"):
+        line = r["_line"]
         ok = True
         ind = r["indicator"]
         if not ind or not ind.replace("_", "").isalnum() or ind != ind.lower():
@@ -187,7 +222,9 @@ def load_meta(path: Path, problems: list[Problem]) -> pd.DataFrame | None:
                                         hint="every indicator needs a unit, a description and a publisher citation"))
                 ok = False
         if ok and None not in (direction, lo, hi):
-            records.append({**r, "direction": direction, "min": lo, "max": hi})
+            records.append({k: v for k, v in r.items() if k != "_line"} | {"direction": direction, "min": lo, "max": hi})
+        elif rejected is not None:
+            rejected.add(ind)
     if not records:
         return None
     return pd.DataFrame.from_records(records).set_index("indicator")
@@ -203,21 +240,24 @@ def _transform_ok(transform: str, v: float) -> bool:
     return True
 
 
-def load_values(path: Path, meta: pd.DataFrame | None, problems: list[Problem]) -> pd.DataFrame | None:
+def load_values(path: Path, meta: pd.DataFrame | None, problems: list[Problem],
+                rejected: set[str] = frozenset()) -> pd.DataFrame | None:
     df = read_text_csv(path, INDICATOR_COLUMNS, problems)
     if df is None:
         return None
     name = path.name
     records = []
     seen: dict[tuple[int, str], int] = {}
-    for i, r in enumerate(df.to_dict("records")):
-        line = i + 2
+    for r in df.to_dict("records"):
+        line = r["_line"]
         year = parse_int(r["year"], name, line, "year", problems)
         year_ok = check_year(year, name, line, problems)
         value = parse_float(r["value"], name, line, "value", problems)
         ind = r["indicator"]
         ok = year_ok and value is not None
-        if meta is not None and ind not in meta.index:
+        if ind in rejected:
+            ok = False  # its metadata row is already reported
+        elif meta is not None and ind not in meta.index:
             problems.append(Problem(name, f"unknown indicator '{ind}'", line, "indicator",
                                     hint=suggest(ind, meta.index) or "add it to indicators_meta.csv first"))
             ok = False
@@ -265,8 +305,8 @@ def load_outcomes(path: Path, problems: list[Problem]) -> pd.DataFrame | None:
     name = path.name
     records = []
     seen: dict[int, int] = {}
-    for i, r in enumerate(df.to_dict("records")):
-        line = i + 2
+    for r in df.to_dict("records"):
+        line = r["_line"]
         year = parse_int(r["year"], name, line, "year", problems)
         ok = check_year(year, name, line, problems)
         change = parse_int(r["change"], name, line, "change", problems)
@@ -318,8 +358,9 @@ def validate_dataset(meta, values, outcomes, problems: list[Problem]) -> None:
 def load_dataset(data_dir: Path) -> Dataset:
     """Load and validate ``data_dir``; raise ValidationError listing every problem."""
     problems: list[Problem] = []
-    meta = load_meta(data_dir / "indicators_meta.csv", problems)
-    values = load_values(data_dir / "indicators.csv", meta, problems)
+    rejected: set[str] = set()
+    meta = load_meta(data_dir / "indicators_meta.csv", problems, rejected)
+    values = load_values(data_dir / "indicators.csv", meta, problems, rejected)
     outcomes = load_outcomes(data_dir / "outcomes.csv", problems)
     validate_dataset(meta, values, outcomes, problems)
     if problems:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
-import sys
 import time
 from dataclasses import dataclass
 
@@ -35,13 +34,9 @@ class FitResult:
 
 
 def _import_pymc():
-    # PyTensor probes for a BLAS library (seconds of compiler calls) and warns when pip's
-    # wheels leave none to link. nutpie compiles with numba and never uses PyTensor's C
-    # BLAS, so unless the user configured BLAS themselves we tell PyTensor there is none.
-    if "pytensor" not in sys.modules:
-        flags = os.environ.get("PYTENSOR_FLAGS", "")
-        if "blas__ldflags" not in flags:
-            os.environ["PYTENSOR_FLAGS"] = ",".join(f for f in (flags, "blas__ldflags=") if f)
+    from . import _pytensor_env
+
+    _pytensor_env.configure()
     import pymc as pm
 
     return pm

@@ -81,6 +81,9 @@ class PriorSet:
 
 def elicit(distribution: str, spec: dict) -> dict[str, float]:
     """Maximum-entropy distribution with ``mass`` between ``lower`` and ``upper`` (PreliZ)."""
+    from . import _pytensor_env
+
+    _pytensor_env.configure()
     import preliz as pz
 
     dist = getattr(pz, distribution)()
@@ -207,12 +210,19 @@ def load_preset(priors_dir: Path, preset: str = "default") -> PriorSet:
     description = ""
     name = preset
     layers = []
+    parent: str | None = None
     while name is not None:
         path = priors_dir / f"{name}.toml"
         if not path.is_file():
-            hint = suggest(name, available_presets(priors_dir)) or \
-                f"available presets: {', '.join(available_presets(priors_dir)) or 'none'}"
-            raise PriorError([Problem(f"{name}.toml", f"preset '{name}' not found in {priors_dir}", hint=hint)])
+            avail = ", ".join(available_presets(priors_dir)) or "none"
+            close = suggest(name, available_presets(priors_dir))
+            hint = f"{close} available presets: {avail}" if close else f"available presets: {avail}"
+            if parent is None:
+                problems.append(Problem(f"{name}.toml", f"preset '{name}' not found in {priors_dir}", hint=hint))
+            else:
+                problems.append(Problem(parent, f"extends '{name}', which is not a preset in {priors_dir}",
+                                        field="preset.extends", hint=hint))
+            raise PriorError(problems)
         if name in chain:
             raise PriorError([Problem(path.name, f"'extends' makes a cycle: {' -> '.join(chain + [name])}",
                                       field="preset.extends")])
@@ -241,6 +251,7 @@ def load_preset(priors_dir: Path, preset: str = "default") -> PriorSet:
             if spec is not None:
                 entries[key] = spec
         layers.append(entries)
+        parent = path.name
         name = head.get("extends")
     for entries in reversed(layers):
         merged.update(entries)
@@ -271,6 +282,9 @@ def check_all_presets(priors_dir: Path) -> list[Problem]:
 def to_pymc(spec: PriorSpec, name: str | None = None, **kwargs):
     """The one function that turns a prior entry into a PyMC random variable.
     Must be called inside a ``pm.Model`` context."""
+    from . import _pytensor_env
+
+    _pytensor_env.configure()
     import pymc as pm
 
     params = spec.resolved_params()
@@ -297,7 +311,8 @@ def to_numpy_draws(spec: PriorSpec, n: int, rng) -> "np.ndarray":  # noqa: F821
     if d == "Beta":
         return rng.beta(p["alpha"], p["beta"], size=size)
     if d == "TruncatedNormal":
-        out = rng.normal(p["mu"], p["sigma"], size=n * 50)
-        out = out[(out >= p["lower"]) & (out <= p["upper"])]
-        return out[:n]
+        from scipy.stats import truncnorm
+
+        a, b = (p["lower"] - p["mu"]) / p["sigma"], (p["upper"] - p["mu"]) / p["sigma"]
+        return truncnorm.rvs(a, b, loc=p["mu"], scale=p["sigma"], size=n, random_state=rng)
     raise ValueError(d)
