@@ -45,7 +45,8 @@ PARAMETERS: dict[str, tuple[str, int | None]] = {
     "gamma_capacity": ("positive", None),
     "delta_barrier": ("positive", None),
 }
-ENTRY_KEYS = {"distribution", "lens", "rationale", "elicit"}
+ENTRY_KEYS = {"distribution", "lens", "rationale", "elicit", "update_with"}
+UPDATE_KEYS = {"trials", "events"}
 ELICIT_KEYS = {"method", "lower", "upper", "mass"}
 LENS_TAGS = ("power", "trust", "leaders", "measurement", "outcome", "outside-view")
 PRESET_KEYS = {"name", "description", "extends"}
@@ -60,12 +61,16 @@ class PriorSpec:
     rationale: str
     elicit: dict | None = None
     source_file: str = ""
+    update_with: dict | None = None
 
     def resolved_params(self) -> dict[str, float | list[float]]:
-        """Parameters, eliciting them with PreliZ first if the entry asks for it."""
-        if self.elicit is None:
-            return dict(self.params)
-        return elicit(self.distribution, self.elicit)
+        """Parameters: elicited with PreliZ first if the entry asks for it, then (Beta only)
+        updated by conjugacy with ``update_with`` = {trials, events} of extra evidence."""
+        params = dict(self.params) if self.elicit is None else elicit(self.distribution, self.elicit)
+        if self.update_with is not None:
+            params["alpha"] += self.update_with["events"]
+            params["beta"] += self.update_with["trials"] - self.update_with["events"]
+        return params
 
 
 @dataclass(frozen=True)
@@ -181,10 +186,25 @@ def _parse_entry(file: str, name: str, raw, problems: list[Problem]) -> PriorSpe
             if p in POSITIVE_PARAMS and v <= 0:
                 problems.append(Problem(file, f"'{name}.{p}' must be positive, got {v}", field=f"{name}.{p}"))
             params[p] = float(v)
+    upd = raw.get("update_with")
+    if upd is not None:
+        if dist != "Beta" or not isinstance(upd, dict):
+            problems.append(Problem(file, f"[{name}] update_with needs a Beta distribution and a table "
+                                    f"{{trials = N, events = M}}", field=f"{name}.update_with"))
+        else:
+            for key in upd:
+                if key not in UPDATE_KEYS:
+                    problems.append(Problem(file, f"unknown key '{key}' in [{name}.update_with]",
+                                            field=f"{name}.update_with.{key}",
+                                            hint=suggest(key, UPDATE_KEYS) or "allowed: events, trials"))
+            n, k = upd.get("trials"), upd.get("events")
+            if not (isinstance(n, int) and isinstance(k, int) and 0 <= k <= n):
+                problems.append(Problem(file, f"[{name}] update_with needs whole numbers 0 <= events <= trials",
+                                        field=f"{name}.update_with"))
     if len(problems) > n_before:
         return None
     return PriorSpec(name=name, distribution=dist, params=params, lens=lens,
-                     rationale=rationale.strip(), elicit=el, source_file=file)
+                     rationale=rationale.strip(), elicit=el, source_file=file, update_with=upd)
 
 
 def _read_toml(path: Path, problems: list[Problem]) -> dict | None:

@@ -392,10 +392,28 @@ def test_settlement_base_rate_is_elicited_with_maxent(base_rate):
     assert spec.elicit == {"method": "maxent", "lower": 0.005, "upper": 0.04, "mass": 0.9}
     assert spec.params == {}
     assert set(params) == {"alpha", "beta"}
-    a, b = params["alpha"], params["beta"]
+    # the elicited reference-class prior has the requested mass ...
+    elicited = elicit("Beta", spec.elicit)
+    a, b = elicited["alpha"], elicited["beta"]
     mass = stats.beta.cdf(0.04, a, b) - stats.beta.cdf(0.005, a, b)
     assert mass == pytest.approx(0.9, abs=0.01)
     assert 0.01 <= stats.beta.mean(a, b) <= 0.03
+    # ... then the Kuril claim's 40 settlement-free claim-years (1952-1991) are added by conjugacy
+    assert spec.update_with == {"trials": 40, "events": 0}
+    assert params["alpha"] == pytest.approx(a) and params["beta"] == pytest.approx(b + 40)
+    assert stats.beta.mean(params["alpha"], params["beta"]) < stats.beta.mean(a, b)
+
+
+@pytest.mark.parametrize("bad, phrase", [
+    ("update_with = { trials = 5, events = 9 }", "0 <= events <= trials"),
+    ("update_with = { trails = 5, events = 0 }", "unknown key 'trails'"),
+])
+def test_update_with_is_validated(priors, bad, phrase):
+    path = priors / "default.toml"
+    path.write_text(path.read_text().replace("update_with = { trials = 40, events = 0 }", bad))
+    with pytest.raises(PriorError) as exc:
+        load_preset(priors, "default")
+    assert any(phrase in p.message and p.file == "default.toml" for p in exc.value.problems)
 
 
 def test_elicit_directly_matches_requested_mass():
