@@ -47,7 +47,7 @@ def main() -> None:
         diag: dict[str, list[dict]] = {s: [] for s in samplers}
         for r in range(args.repeats):
             for s in samplers:  # interleaved, so both see the same machine load
-                dt, proc = timed(FORECAST + ["fit", "-w", str(ws), "--sampler", s, "--json", "--seed", str(100 + r)])
+                dt, proc = timed(FORECAST + ["fit", "-w", str(ws), "--sampler", s, "--json", "--seed", str(100 + r), "--draws", "1000", "--tune", "1000"])
                 fits[s].append(dt)
                 d = json.loads(proc.stdout)["diagnostics"]
                 diag[s].append({k: d[k] for k in ("rhat_max", "ess_bulk_min", "ess_tail_min", "divergences")})

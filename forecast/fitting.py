@@ -20,7 +20,7 @@ from .workspace import Workspace, content_hash
 
 DEFAULT_HORIZONS = (5, 10)
 PARAMETERISATION = "centred"
-TARGET_ACCEPT = 0.9
+TARGET_ACCEPT = 0.95
 
 
 @dataclass
@@ -74,7 +74,7 @@ def sample(spec: ModelSpec, draws: int, tune: int, chains: int, seed: int, progr
     return idata, sampler, timings
 
 
-def fit(ws: Workspace, preset: str = "default", as_of: int | None = None, draws: int = 1000,
+def fit(ws: Workspace, preset: str = "default", as_of: int | None = None, draws: int = 2000,
         tune: int = 1000, chains: int = 4, seed: int = 20161215, progress: bool = True,
         horizons=DEFAULT_HORIZONS, sampler: str = "nutpie", save: bool = True) -> FitResult:
     t_start = time.perf_counter()

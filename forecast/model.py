@@ -3,11 +3,17 @@
 Structure
 ---------
 * Four latent yearly factors (power, trust, leaders_russia, leaders_japan), each a
-  stationary AR(1) with unit marginal variance. The unit scale pins the factors'
-  scale; positive loadings on direction-aligned indicators pin their sign.
-* Indicators: x[k,t] ~ Normal(a_k + lambda_k * eta[f(k), t], sigma_k), observed
+  stationary AR(1) with unit marginal variance. Positive loadings on
+  direction-aligned indicators pin their sign; log loadings summing to zero within
+  each factor pin their scale.
+* Indicators: x[k,t] ~ Normal(a_k + lambda_k * eta[f(k), t], 0.1 + sigma_k), observed
   cells only (missing values are masked by index arrays, never imputed by hand).
-  log lambda_k = mu[lens(k)] + tau * z_k: loadings partially pooled within a lens.
+  log lambda ~ ZeroSumNormal(tau) within each factor: loadings partially pooled.
+
+Geometry (measured, see README "Sampler geometry"): the centred form samples each
+state as a level plus zero-sum deviations and shears the intercepts by the level,
+which removes the ridge between a persistent state's level and its indicators'
+intercepts; a zero-avoiding noise prior removes a second mode in leaders_russia.
 * Lens states: power, trust, and leaders = mean of the two sides.
 * Relationship change (5 categories) ~ OrderedLogistic(sum_l beta_l * L[l,t], cutpoints).
 * Settlement ~ Bernoulli(logit(base) + g_p L_power + g_t L_trust
@@ -19,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import LENSES
-from .priors import to_pymc
+from .priors import prior_logp, to_pymc
 from .spec import FACTOR_LENS, FACTORS, ModelSpec
 
 SOFTMIN_SHARPNESS = 3.0
@@ -36,6 +42,29 @@ def ar1_matrix_np(rho: np.ndarray, n: int) -> np.ndarray:
     lag = t[:, None] - t[None, :]
     c = np.where(t == 0, 1.0, np.sqrt(1 - rho[:, None] ** 2))  # (F, n)
     return np.where(lag >= 0, rho[:, None, None] ** np.clip(lag, 0, None), 0.0) * c[:, None, :]
+
+
+def zero_sum_basis(n: int) -> np.ndarray:
+    """(n, n-1) orthonormal basis of the vectors that sum to zero (Helmert)."""
+    q, _ = np.linalg.qr(np.eye(n) - 1.0 / n)
+    h = q[:, : n - 1]
+    assert np.allclose(h.sum(0), 0) and np.allclose(h.T @ h, np.eye(n - 1))
+    return h
+
+
+def loading_basis(indicator_factor: np.ndarray, n_factors: int) -> np.ndarray:
+    """(K, K - F) block basis: orthonormal zero-sum directions within each factor's indicators."""
+    K = len(indicator_factor)
+    cols = []
+    for f in range(n_factors):
+        idx = np.flatnonzero(indicator_factor == f)
+        if len(idx) < 2:
+            continue
+        h = zero_sum_basis(len(idx))
+        block = np.zeros((K, len(idx) - 1))
+        block[idx] = h
+        cols.append(block)
+    return np.concatenate(cols, axis=1)
 
 
 def softmin(a, b, k: float = SOFTMIN_SHARPNESS, backend=np):
@@ -75,7 +104,17 @@ def build_model(spec: ModelSpec, parameterisation: str = "noncentred"):
             eta = pm.Deterministic("factor_state", (powers * (c * eps)[:, None, :]).sum(axis=2),
                                    dims=("factor", "year"))
         else:
-            eta = pm.Flat("factor_state", dims=("factor", "year"))
+            # centred AR(1) in level/deviation coordinates: eta[f] = level[f] + H @ dev[f]
+            # with H an orthonormal basis of the zero-sum subspace (constant Jacobian).
+            level = pm.Flat("state_level", dims="factor")
+            dev = pm.Flat("state_deviation", shape=(len(FACTORS), T - 1))
+            # Helmert basis applied without a dense matrix: column j (1..T-1) is
+            # (1,...,1 [j times], -j, 0, ...)/sqrt(j(j+1)); component t = sum_{j>t} a_j - t a_t
+            j = np.arange(1, T)
+            a = dev / np.sqrt(j * (j + 1.0))[None, :]
+            tail = pt.concatenate([pt.cumsum(a[:, ::-1], axis=1)[:, ::-1], pt.zeros((len(FACTORS), 1))], axis=1)
+            own = pt.concatenate([pt.zeros((len(FACTORS), 1)), a * j[None, :]], axis=1)
+            eta = pm.Deterministic("factor_state", level[:, None] + tail - own, dims=("factor", "year"))
             innov_sd = pt.sqrt(1 - rho**2)[:, None]
             pm.Potential("state_prior", pm.logp(pm.Normal.dist(0, 1), eta[:, 0]).sum()
                          + pm.logp(pm.Normal.dist(rho[:, None] * eta[:, :-1], innov_sd), eta[:, 1:]).sum())
@@ -83,14 +122,25 @@ def build_model(spec: ModelSpec, parameterisation: str = "noncentred"):
         lens_state = pm.Deterministic(
             "lens_state", pt.stack([eta[0], eta[1], 0.5 * (eta[2] + eta[3])]), dims=("lens", "year"))
 
-        # --- measurement: partially pooled loadings within each lens
-        # Log loadings are pooled around 0 (a typical loading of 1) with a per-lens spread:
-        # fixing the lens mean pins the scale of the states, which the unit-variance AR(1)
-        # alone cannot do when a state is as persistent as the power balance (rho ~ 0.98).
+        # --- measurement: partially pooled loadings within each factor
         loading_tau = to_pymc(P["loading_tau"])
-        z = pm.Normal("loading_z", 0.0, 1.0, dims="indicator")
-        loading = pm.Deterministic("loading", pt.exp(loading_tau * z), dims="indicator")
-        intercept = to_pymc(P["indicator_intercept"], dims="indicator")
+        # Log loadings sum to zero within each factor (geometric-mean loading exactly 1; the
+        # ZeroSumNormal(tau) of the iid pooled prior), so the common loading scale cannot trade
+        # off against the scale of a persistent state. B: orthonormal zero-sum basis per factor.
+        # Centred in the log loadings: the data pin them well; the non-centred form left a tau funnel.
+        B = loading_basis(spec.indicator_factor, len(FACTORS))
+        v = pm.Normal("loading_v", 0.0, loading_tau, shape=B.shape[1])
+        log_loading = (B * v[None, :]).sum(1)
+        loading = pm.Deterministic("loading", pt.exp(log_loading), dims="indicator")
+        if parameterisation == "centred":
+            # sheared intercepts: a_k = c_k - lambda_k * level[f(k)] (unit Jacobian), so that moving a
+            # state's level no longer drags every intercept of its indicators along (the power ridge)
+            c_int = pm.Flat("indicator_offset", dims="indicator")
+            intercept = pm.Deterministic("indicator_intercept",
+                                         c_int - loading * level[spec.indicator_factor], dims="indicator")
+            pm.Potential("intercept_prior", prior_logp(P["indicator_intercept"], intercept).sum())
+        else:
+            intercept = to_pymc(P["indicator_intercept"], dims="indicator")
         noise = NOISE_FLOOR + to_pymc(P["indicator_noise"], dims="indicator")
         k, t_idx = spec.obs_indicator, spec.obs_time
         mean = intercept[k] + loading[k] * eta[spec.indicator_factor[k], t_idx]

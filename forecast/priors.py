@@ -311,6 +311,17 @@ def to_pymc(spec: PriorSpec, name: str | None = None, **kwargs):
     return getattr(pm, spec.distribution)(name or spec.name, **params, **kwargs)
 
 
+def prior_logp(spec: PriorSpec, value):
+    """Log density of a prior entry at ``value`` (a PyTensor expression), for priors placed on
+    a deterministic through a Potential after a reparameterisation with unit Jacobian."""
+    from . import _pytensor_env
+
+    _pytensor_env.configure()
+    import pymc as pm
+
+    return pm.logp(getattr(pm, spec.distribution).dist(**spec.resolved_params()), value)
+
+
 def to_numpy_draws(spec: PriorSpec, n: int, rng) -> "np.ndarray":  # noqa: F821
     """Prior draws without PyMC (for prior-vs-posterior comparisons)."""
     import numpy as np
