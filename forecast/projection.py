@@ -86,6 +86,7 @@ def project(d: Draws, barrier_last: float, horizons=(5, 10), paths: int = 64, se
             mean_lens = lens_from_factors(d.rho * d.eta_last)  # E[lens state next year | draw]
             out["contribution_improve"] = d.beta * mean_lens
             out["lens_state_next"] = mean_lens
+            out["leaders_sides_next"] = d.rho[:, 2:4] * d.eta_last[:, 2:4]  # russia, japan
             cap_next = softmin_np(d.rho[:, 2] * d.eta_last[:, 2], d.rho[:, 3] * d.eta_last[:, 3])
             out["contribution_settle"] = np.stack(
                 [d.gamma[:, 0] * mean_lens[:, 0], d.gamma[:, 1] * mean_lens[:, 1],

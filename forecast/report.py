@@ -28,6 +28,8 @@ def build_report(stored: StoredForecast, stale: bool) -> dict:
         lenses[lens] = {"contribution": float(c.mean()), "contribution_lo80": float(q[0]),
                         "contribution_hi80": float(q[1]), "settle_contribution": float(s.mean()),
                         "state": float(st.mean())}
+    sides = d["leaders_sides_next"]
+    lenses["leaders"]["sides"] = {"russia": float(sides[:, 0].mean()), "japan": float(sides[:, 1].mean())}
     diag = dict(a["diagnostics"])
     return {
         "as_of": a["as_of"], "forecast_year": a["forecast_year"], "preset": a["preset"],
@@ -75,6 +77,9 @@ def format_report(r: dict) -> str:
         lines.append(f"  {lens:8} state {v['state']:+.2f}   contribution {v['contribution']:+.2f}"
                      f"  [{v['contribution_lo80']:+.2f}, {v['contribution_hi80']:+.2f}]"
                      f"   settlement log-odds {v['settle_contribution']:+.2f}")
+    sides = r["lenses"]["leaders"]["sides"]
+    lines.append(f"  (leaders by side: Russia {sides['russia']:+.2f}, Japan {sides['japan']:+.2f}; "
+                 f"states are in standard deviations of 1992-{r['as_of']})")
     lines.append(f"  legal barrier: settlement log-odds {r['barrier_settle_contribution']:+.2f}")
     d = r["diagnostics"]
     lines.append("")

@@ -45,9 +45,12 @@ def save_fit(ws: Workspace, idata, forecast: dict[str, np.ndarray], identity: di
             data_vars[name] = (("sample",), arr)
         elif name == "change_probs":
             data_vars[name] = (("sample", "change"), arr)
+        elif name == "leaders_sides_next":
+            data_vars[name] = (("sample", "side"), arr)
         else:
             data_vars[name] = (("sample", "lens"), arr)
-    coords = {"sample": np.arange(n), "lens": ["power", "trust", "leaders"], "change": [-2, -1, 0, 1, 2]}
+    coords = {"sample": np.arange(n), "lens": ["power", "trust", "leaders"], "change": [-2, -1, 0, 1, 2],
+              "side": ["russia", "japan"]}
     attrs = {k: (json.dumps(v) if isinstance(v, (dict, list, tuple, bool)) or v is None else v)
              for k, v in identity.items()}
     attrs["format_version"] = FORMAT_VERSION
@@ -100,7 +103,7 @@ def read_forecast(ws: Workspace) -> StoredForecast:
                                     f"(re-run 'forecast fit')")
             g = f["forecast"]
             attrs = {k: _decode(v) for k, v in g.attrs.items() if not k.startswith("_")}
-            draws = {k: np.asarray(g[k]) for k in g.keys() if k not in ("sample", "lens", "change")}
+            draws = {k: np.asarray(g[k]) for k in g.keys() if k not in ("sample", "lens", "change", "side")}
     except OSError as exc:
         raise ForecastError(f"{path} cannot be read as netCDF/HDF5 ({exc}); re-run 'forecast fit'") from exc
     if attrs.get("format_version") != FORMAT_VERSION:

@@ -151,8 +151,8 @@ def test_unknown_prior_name_reported_through_extending_preset(priors):
 
 
 def test_unknown_key_in_entry(priors):
-    edit(priors / "default.toml", '[beta_power]\nlens = "power"\ndistribution = "Normal"\nmu = 0.4',
-         '[beta_power]\nlens = "power"\ndistribution = "Normal"\nmean = 0.4')
+    edit(priors / "default.toml", '[beta_power]\nlens = "power"\ndistribution = "Normal"\nmu = 0.5',
+         '[beta_power]\nlens = "power"\ndistribution = "Normal"\nmean = 0.5')
     problems = problems_of(priors, "default")
     assert_problem(problems, "default.toml", "beta_power.mean", "unknown key 'mean' in [beta_power]",
                    hint="mu")
@@ -211,10 +211,10 @@ def test_negative_or_zero_positive_parameter(priors, param):
 
 
 def test_negative_sigma_in_default(priors):
-    edit(priors / "default.toml", '[beta_trust]\nlens = "trust"\ndistribution = "Normal"\nmu = 0.4\nsigma = 0.5',
-         '[beta_trust]\nlens = "trust"\ndistribution = "Normal"\nmu = 0.4\nsigma = -0.5')
+    edit(priors / "default.toml", '[beta_trust]\nlens = "trust"\ndistribution = "Normal"\nmu = 0.5\nsigma = 0.3',
+         '[beta_trust]\nlens = "trust"\ndistribution = "Normal"\nmu = 0.5\nsigma = -0.3')
     problems = problems_of(priors, "default")
-    assert_problem(problems, "default.toml", "beta_trust.sigma", "must be positive, got -0.5")
+    assert_problem(problems, "default.toml", "beta_trust.sigma", "must be positive, got -0.3")
     assert len(problems) == 1
 
 
