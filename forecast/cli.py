@@ -113,16 +113,150 @@ def fit(workspace, preset, as_of, draws, tune, chains, seed, sampler, strict, as
 def show(workspace, as_json):
     """Show the stored forecast: probabilities, lens contributions, diagnostics."""
     from .report import build_report, format_report
-    from .store import is_stale, read_forecast
+    from .store import current, is_stale
     from .workspace import open_workspace
 
     ws = open_workspace(workspace)
-    stored = read_forecast(ws)
+    stored, head, warning = current(ws)
     report = build_report(stored, stale=is_stale(ws, stored))
+    if warning:
+        report["ledger_mismatch"] = warning
     if as_json:
         click.echo(json.dumps(report, indent=2))
     else:
+        if warning:
+            click.secho(f"** LEDGER MISMATCH: {warning} **", fg="red", err=True)
         click.echo(format_report(report))
+
+
+def _pct(x):
+    return f"{100 * x:5.1f}%"
+
+
+def format_update(r: dict) -> str:
+    from .report import probability_label
+
+    if r.get("noop"):
+        return f"No change: {r['message']}"
+    lines = [("DRY RUN (nothing recorded): " if r.get("dry_run") else "Recorded: ")
+             + "; ".join(f"{e['name']}" + (f" = {e['value']:g}" if e.get("value") is not None else "")
+                         + f" ({e['date']}) [{e['id']}]" for e in r["events"])]
+    path = r["path"]
+    if path == "psis":
+        path = f"fast path: Pareto-smoothed importance reweighting (Pareto k {r['pareto_k']:.2f}, ESS {r['ess']:.0f})"
+    lines.append(f"Update path: {path}")
+    lines.append("")
+    lines.append(f"{'':38}{'before (80% interval)':>24}   {'after (80% interval)':>24}   change")
+    y = r["forecast_year"]
+    for k, v in r["probabilities"].items():
+        b, a = v["before"], v["after"]
+        lines.append(f"{probability_label(k, y):38}{_pct(b['mean'])} [{_pct(b['lo80'])}-{_pct(b['hi80'])}]"
+                     f" -> {_pct(a['mean'])} [{_pct(a['lo80'])}-{_pct(a['hi80'])}]   {v['change_pp']:+.1f} pp")
+    lines.append("Intervals: 80% equal-tailed posterior intervals; change in percentage points of the mean.")
+    lines.append("")
+    lines.append(f"Attribution: change in each lens's contribution to the log-odds of improvement in {y}")
+    for lens, v in sorted(r["attribution"].items(), key=lambda kv: -abs(kv[1]["delta_logodds"])):
+        who = ", ".join(v["events"]) if v["events"] else "(no new evidence on this lens)"
+        lines.append(f"  {lens:8} {v['delta_logodds']:+.3f}   {who}")
+    return "\n".join(lines)
+
+
+@main.command()
+@workspace_option
+@click.option("--indicator", help="Indicator name for a reading (see 'forecast data list').")
+@click.option("--value", type=float, help="The reading's value, in the indicator's unit.")
+@click.option("--event", "kind", help="Coded event kind from data/event_kinds.csv.")
+@click.option("--date", help="YYYY, YYYY-MM or YYYY-MM-DD; readings aggregate into that year.")
+@click.option("--source", help="Where the reading or event is reported (required).")
+@click.option("--note", default="", help="Free text.")
+@click.option("--file", "batch", type=click.Path(dir_okay=False), help="CSV batch (date,indicator|kind,value,source,note): all or nothing.")
+@click.option("--dry-run", is_flag=True, help="What-if: the same report, nothing recorded.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@handle_errors
+def update(workspace, indicator, value, kind, date, source, note, batch, dry_run, as_json):
+    """Record a reading or an event and update the forecast in seconds.
+
+    \b
+    Examples:
+      forecast update --indicator japan_cabinet_approval --value 25 --date 2026-10 --source NHK
+      forecast update --event summit_held --date 2026-09-03 --source MOFA --note "Vladivostok"
+      forecast update --file events.csv
+    """
+    from .batch import read_batch
+    from .ledger import Event
+    from .update import apply
+    from .workspace import open_workspace
+
+    if batch and (indicator or kind or value is not None or date or source):
+        raise click.UsageError("--file cannot be combined with --indicator/--event/--value/--date/--source")
+    rows = None
+    if batch:
+        events, rows = read_batch(batch)
+        file = click.format_filename(batch)
+    else:
+        if bool(indicator) == bool(kind):
+            raise click.UsageError("give exactly one of --indicator NAME (with --value) or --event KIND, or --file")
+        if indicator and value is None:
+            raise click.UsageError("--indicator needs --value")
+        if kind and value is not None:
+            raise click.UsageError("--value applies to --indicator readings, not to --event")
+        if not date:
+            raise click.UsageError("missing option '--date'")
+        if source is None:
+            raise click.UsageError("missing option '--source'")
+        events = [Event(type="indicator" if indicator else "event", date=date, name=indicator or kind,
+                        source=source, note=note, value=value)]
+        file = "command line"
+    ws = open_workspace(workspace)
+    report = apply(ws, events, dry_run=dry_run, file=file, rows=rows, progress=not as_json and sys.stderr.isatty())
+    click.echo(json.dumps(report, indent=2) if as_json else format_update(report))
+
+
+@main.command()
+@workspace_option
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@handle_errors
+def undo(workspace, as_json):
+    """Revert the last update; the forecast returns exactly to what it was."""
+    from .undo import undo_last
+    from .workspace import open_workspace
+
+    r = undo_last(open_workspace(workspace))
+    if as_json:
+        click.echo(json.dumps(r, indent=2))
+    else:
+        click.echo(f"Undone: {', '.join(r['undone'])}. Forecast restored to ledger head {r['restored_head']}.")
+
+
+@main.command()
+@workspace_option
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@handle_errors
+def history(workspace, as_json):
+    """List every update: id, date applied, event and the headline probabilities after it."""
+    from . import ledger as L
+    from .report import probability_label
+    from .workspace import open_workspace
+
+    ws = open_workspace(workspace)
+    records, _ = L.read(ws)
+    rows = []
+    for i, r in enumerate(records, start=1):
+        ev = r.get("event")
+        rows.append({"seq": i, "op": r["op"], "id": r["id"], "applied_utc": r.get("applied_utc"),
+                     "event": ev, "path": r.get("path"), "after": r.get("after")})
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        click.echo("No updates recorded yet (ledger.jsonl is empty).")
+        return
+    for row in rows:
+        what = (f"{row['event']['name']}" + (f" = {row['event']['value']:g}" if row['event'].get('value') is not None else "")
+                + f" ({row['event']['date']})") if row["event"] else f"undo of {row['id']}"
+        after = row["after"] or {}
+        probs = "  ".join(f"{k.replace('_', ' ')} {_pct(v['mean']).strip()}" for k, v in after.items())
+        click.echo(f"{row['seq']:>3} {row['applied_utc']} {row['op']:4} {row['id']} {what:45} -> {probs}")
 
 
 @main.group()

@@ -28,6 +28,9 @@ META_COLUMNS = (
 )
 INDICATOR_COLUMNS = ("year", "indicator", "value", "source", "approximate")
 OUTCOME_COLUMNS = ("year", "change", "settlement", "justification", "source")
+EVENT_KIND_COLUMNS = ("kind", "lens", "weight", "weight_sd", "description")
+EVENT_COLUMNS = ("date", "kind", "source", "note")
+_DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
 
 TRANSFORMS = ("none", "log", "logit_pct", "logit")
 ROLES = ("state", "barrier")
@@ -39,11 +42,13 @@ MIN_YEAR = 1900
 
 @dataclass(frozen=True)
 class Dataset:
-    """A validated dataset: indicator metadata, long-format values and outcomes."""
+    """A validated dataset: indicator metadata, long-format values, outcomes and events."""
 
     meta: pd.DataFrame        # index: indicator name
     values: pd.DataFrame      # columns: year, indicator, value, source, approximate
     outcomes: pd.DataFrame    # columns: year, change, settlement, justification, source
+    event_kinds: pd.DataFrame  # index: kind; columns: lens, weight, weight_sd, description
+    events: pd.DataFrame      # columns: date, year, kind, source, note (the seed ledger)
 
     @property
     def first_year(self) -> int:
@@ -340,6 +345,97 @@ def load_outcomes(path: Path, problems: list[Problem]) -> pd.DataFrame | None:
     return out.reset_index(drop=True)
 
 
+def parse_date(text: str, file: str, row: int | None, field: str, problems: list[Problem],
+               first_year: int = MIN_YEAR) -> _dt.date | None:
+    """YYYY, YYYY-MM or YYYY-MM-DD; not in the future, not before ``first_year``."""
+    m = _DATE.match(text)
+    date = None
+    if m:
+        y, mo, d = int(m.group(1)), int(m.group(2) or 1), int(m.group(3) or 1)
+        try:
+            date = _dt.date(y, mo, d)
+        except ValueError:
+            date = None
+    if date is None:
+        problems.append(Problem(file, f"'{text}' is not a date", row=row, field=field,
+                                hint="use YYYY, YYYY-MM or YYYY-MM-DD"))
+        return None
+    if date > _dt.date.today():
+        problems.append(Problem(file, f"date {text} is in the future", row=row, field=field))
+        return None
+    if date.year < first_year:
+        problems.append(Problem(file, f"date {text} is before the data begin ({first_year})", row=row, field=field))
+        return None
+    return date
+
+
+def load_event_kinds(path: Path, problems: list[Problem]) -> pd.DataFrame | None:
+    df = read_text_csv(path, EVENT_KIND_COLUMNS, problems)
+    if df is None:
+        return None
+    name, records, seen = path.name, [], set()
+    for r in df.to_dict("records"):
+        line, ok = r["_line"], True
+        if not r["kind"] or r["kind"] != r["kind"].lower() or not r["kind"].replace("_", "").isalnum():
+            problems.append(Problem(name, f"kind '{r['kind']}' must be lower_snake_case", line, "kind"))
+            ok = False
+        elif r["kind"] in seen:
+            problems.append(Problem(name, f"kind '{r['kind']}' is defined twice", line, "kind"))
+            ok = False
+        seen.add(r["kind"])
+        if r["lens"] not in LENSES:
+            problems.append(Problem(name, f"unknown lens '{r['lens']}'", line, "lens",
+                                    hint=suggest(r["lens"], LENSES) or f"use one of {', '.join(LENSES)}"))
+            ok = False
+        w = parse_float(r["weight"], name, line, "weight", problems)
+        sd = parse_float(r["weight_sd"], name, line, "weight_sd", problems)
+        if w is not None and not -3 <= w <= 3:
+            problems.append(Problem(name, f"weight {w:g} is outside -3 to 3 (state standard deviations)",
+                                    line, "weight"))
+            ok = False
+        if sd is not None and not sd > 0:
+            problems.append(Problem(name, f"weight_sd must be positive, got {sd:g}", line, "weight_sd"))
+            ok = False
+        if r["description"] == "":
+            problems.append(Problem(name, "empty description", line, "description"))
+            ok = False
+        if ok and w is not None and sd is not None:
+            records.append({"kind": r["kind"], "lens": r["lens"], "weight": w, "weight_sd": sd,
+                            "description": r["description"]})
+    if not records:
+        return None
+    return pd.DataFrame.from_records(records).set_index("kind")
+
+
+def load_events(path: Path, kinds: pd.DataFrame | None, problems: list[Problem],
+                first_year: int = MIN_YEAR) -> pd.DataFrame | None:
+    df = read_text_csv(path, EVENT_COLUMNS, problems)
+    if df is None:
+        return None
+    name, records, seen = path.name, [], {}
+    for r in df.to_dict("records"):
+        line, ok = r["_line"], True
+        date = parse_date(r["date"], name, line, "date", problems, first_year)
+        ok = date is not None
+        if kinds is not None and r["kind"] not in kinds.index:
+            problems.append(Problem(name, f"unknown event kind '{r['kind']}'", line, "kind",
+                                    hint=suggest(r["kind"], kinds.index) or "add it to event_kinds.csv first"))
+            ok = False
+        if r["source"] == "":
+            problems.append(Problem(name, "missing source", line, "source", hint="cite where the event is reported"))
+            ok = False
+        key = (r["date"], r["kind"], r["note"])
+        if key in seen:
+            problems.append(Problem(name, f"duplicate event (first on row {seen[key]})", line, "date"))
+            ok = False
+        seen.setdefault(key, line)
+        if ok:
+            records.append({"date": r["date"], "year": date.year, "kind": r["kind"], "source": r["source"],
+                            "note": r["note"]})
+    out = pd.DataFrame.from_records(records, columns=["date", "year", "kind", "source", "note"])
+    return out.astype({"year": "int64"})
+
+
 def validate_dataset(meta, values, outcomes, problems: list[Problem]) -> None:
     """Cross-file checks that need all three tables."""
     if meta is None or values is None:
@@ -362,8 +458,11 @@ def load_dataset(data_dir: Path) -> Dataset:
     meta = load_meta(data_dir / "indicators_meta.csv", problems, rejected)
     values = load_values(data_dir / "indicators.csv", meta, problems, rejected)
     outcomes = load_outcomes(data_dir / "outcomes.csv", problems)
+    kinds = load_event_kinds(data_dir / "event_kinds.csv", problems)
+    first = int(outcomes["year"].min()) if outcomes is not None and len(outcomes) else MIN_YEAR
+    events = load_events(data_dir / "events.csv", kinds, problems, first)
     validate_dataset(meta, values, outcomes, problems)
     if problems:
         raise ValidationError(problems)
     values = values.sort_values(["indicator", "year"]).reset_index(drop=True)
-    return Dataset(meta=meta, values=values, outcomes=outcomes)
+    return Dataset(meta=meta, values=values, outcomes=outcomes, event_kinds=kinds, events=events)

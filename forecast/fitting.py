@@ -15,7 +15,7 @@ from .diagnostics import compute_diagnostics
 from .priors import load_preset
 from .projection import Draws, project
 from .spec import ModelSpec, build_spec
-from .store import library_versions, save_fit
+from .store import NOISE_FLOOR_ATTR, library_versions, save_fit
 from .workspace import Workspace, content_hash
 
 DEFAULT_HORIZONS = (5, 10)
@@ -74,18 +74,50 @@ def sample(spec: ModelSpec, draws: int, tune: int, chains: int, seed: int, progr
     return idata, sampler, timings
 
 
+def spec_meta(spec: ModelSpec) -> dict:
+    """What the update fast path needs to know about the fitted spec (stored in the file)."""
+    return {
+        "first_year": int(spec.years[0]), "as_of": int(spec.as_of), "indicators": spec.indicators,
+        "indicator_factor": spec.indicator_factor.tolist(), "center": spec.center.tolist(),
+        "scale": spec.scale.tolist(), "direction": spec.direction.tolist(),
+        "transform": spec.transforms, "change": (spec.change - 2).tolist(),
+        "event_kinds": spec.event_kinds, "event_lens": spec.event_lens.tolist(),
+        "barrier_last": float(spec.barrier[-1]),
+    }
+
+
 def fit(ws: Workspace, preset: str = "default", as_of: int | None = None, draws: int = 2000,
         tune: int = 1000, chains: int = 4, seed: int = 20161215, progress: bool = True,
-        horizons=DEFAULT_HORIZONS, sampler: str = "nutpie", save: bool = True) -> FitResult:
+        horizons=DEFAULT_HORIZONS, sampler: str = "nutpie", save: bool = True,
+        events=None, ledger_head: str | None = None, out=None) -> FitResult:
+    """Fit on the workspace's data plus the ledger's events in force (up to the as-of year);
+    events dated in the forecast year condition the projection."""
+    from . import ledger as L
+    from .evidence import merge_events
+    from .model import NOISE_FLOOR
+    from .psis import psis
+    from .update import forecast_year_evidence
+
     t_start = time.perf_counter()
     ds = load_dataset(ws.data_dir)
     priors = load_preset(ws.priors_dir, preset)
-    spec = build_spec(ds, priors, as_of)
+    if events is None:
+        records, ledger_head = L.read(ws)
+        events = L.active_events(records)
+    base_spec = build_spec(ds, priors, as_of)
+    in_fit = [e for e in events if e.year <= base_spec.as_of]
+    spec = build_spec(merge_events(ds, in_fit, base_spec.as_of), priors, as_of)
     chash = content_hash(ws)
     idata, used, timings = sample(spec, draws, tune, chains, seed, progress, sampler)
     diag = compute_diagnostics(idata)
-    forecast = project(Draws.from_posterior(idata.posterior), float(spec.barrier[-1]),
-                       horizons=tuple(horizons), seed=seed)
+    meta = spec_meta(spec)
+    post = {v: idata.posterior[v].values for v in idata.posterior.data_vars}
+    attrs_for_evidence = {NOISE_FLOOR_ATTR: NOISE_FLOOR}
+    d = Draws.from_posterior(post)
+    evidence = forecast_year_evidence(meta, post, attrs_for_evidence, events, d)
+    forecast = project(d, float(spec.barrier[-1]), horizons=tuple(horizons), seed=seed, evidence=evidence)
+    weights, k, ess = psis(forecast.pop("draw_logweight"))
+    forecast["weight"] = weights
     timings["total_s"] = time.perf_counter() - t_start
     identity = {
         "content_hash": chash, "seed": seed, "preset": preset, "as_of": spec.as_of,
@@ -97,8 +129,14 @@ def fit(ws: Workspace, preset: str = "default", as_of: int | None = None, draws:
         "indicators_used": spec.indicators, "indicators_skipped": spec.skipped,
         "barrier_last": float(spec.barrier[-1]),
         "timings": {k: round(v, 2) for k, v in timings.items()},
+        "spec": meta, NOISE_FLOOR_ATTR: NOISE_FLOOR,
+        "ledger_head": ledger_head or L.EMPTY_HEAD, "ledger_in_fit": [e.id for e in in_fit],
+        "pareto_k": k, "is_ess": ess, "update_path": "fit",
     }
     if save:
-        save_fit(ws, idata, forecast, identity)
+        from pathlib import Path
+        out_path = Path(out) if out else ws.posterior_path
+        identity["fit_file"] = str(out_path.relative_to(ws.state_dir))
+        save_fit(ws, idata, forecast, identity, out_path)
     return FitResult(spec=spec, idata=idata, forecast=forecast, diagnostics=diag, identity=identity,
                      timings=timings)

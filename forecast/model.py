@@ -15,7 +15,9 @@ state as a level plus zero-sum deviations and shears the intercepts by the level
 which removes the ridge between a persistent state's level and its indicators'
 intercepts; a zero-avoiding noise prior removes a second mode in leaders_russia.
 * Lens states: power, trust, and leaders = mean of the two sides.
-* Relationship change (5 categories) ~ OrderedLogistic(sum_l beta_l * L[l,t], cutpoints).
+* Events: each coded happening of kind e shifts its lens by w_e in its year,
+  w_e ~ Normal(catalogue weight, catalogue sd) (data/event_kinds.csv).
+* Relationship change (5 categories) ~ OrderedLogistic(sum_l beta_l * (L[l,t] + E[l,t]), cutpoints).
 * Settlement ~ Bernoulli(logit(base) + g_p L_power + g_t L_trust
   + g_c softmin(eta_russia, eta_japan) - delta * barrier).
 """
@@ -84,6 +86,7 @@ def build_model(spec: ModelSpec, parameterisation: str = "noncentred"):
     coords = {
         "factor": list(FACTORS), "lens": list(LENSES), "year": spec.years.tolist(),
         "indicator": spec.indicators, "obs": np.arange(len(spec.obs_value)), "cut": np.arange(4),
+        "kind": spec.event_kinds,
     }
     with pm.Model(coords=coords) as model:
         obs_value = pm.Data("obs_value", spec.obs_value, dims="obs")
@@ -146,12 +149,20 @@ def build_model(spec: ModelSpec, parameterisation: str = "noncentred"):
         mean = intercept[k] + loading[k] * eta[spec.indicator_factor[k], t_idx]
         pm.Normal("indicator_obs", mean, noise[k], observed=obs_value, dims="obs")
 
-        # --- relationship change: ordered logistic on lens states
+        # --- coded events: each kind shifts its lens in the year it happens (catalogue prior)
+        event_counts = pm.Data("event_counts", spec.event_counts, dims=("kind", "year"))
+        effect = pm.Normal("event_effect", spec.event_weight, spec.event_weight_sd, dims="kind")
+        lens_onehot = np.eye(len(LENSES))[spec.event_lens].T  # (3, E)
+        event_shift = pm.Deterministic("event_shift", pt.dot(lens_onehot * effect[None, :], event_counts),
+                                       dims=("lens", "year"))
+
+        # --- relationship change: ordered logistic on lens states (plus the year's events)
         betas = pt.stack([to_pymc(P[f"beta_{lens}"]) for lens in LENSES])
         cut_spec = P["cutpoints"]
         cutpoints = to_pymc(cut_spec, dims="cut", transform=pm.distributions.transforms.ordered,
                             initval=np.asarray(cut_spec.resolved_params()["mu"]))
-        improve_lp = pm.Deterministic("improve_logodds", (betas[:, None] * lens_state).sum(axis=0), dims="year")
+        improve_lp = pm.Deterministic("improve_logodds", (betas[:, None] * (lens_state + event_shift)).sum(axis=0),
+                                      dims="year")
         pm.OrderedLogistic("change_obs", eta=improve_lp, cutpoints=cutpoints, observed=change, dims="year",
                            compute_p=False)
 

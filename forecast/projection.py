@@ -5,11 +5,17 @@ year with their AR(1) dynamics; the probability of improvement next year and of
 settlement within H years are averaged over ``paths`` simulated futures per
 draw, so each draw yields a probability and the spread across draws is the
 posterior uncertainty of that probability.
+
+Evidence about the forecast year itself enters here, exactly:
+* a reading of an indicator in the forecast year weights each simulated path by
+  its likelihood (importance sampling within a draw); the draw's marginal
+  likelihood (mean over paths) is returned as a log-weight across draws;
+* a coded event in the forecast year shifts its lens by the draw's event effect.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -17,6 +23,7 @@ from . import LENSES
 
 INTERVALS = (0.80, 0.95)
 INTERVAL_TYPE = "equal-tailed posterior interval"
+LOG_2PI = float(np.log(2 * np.pi))
 
 
 def sigmoid(x):
@@ -26,6 +33,10 @@ def sigmoid(x):
 def softmin_np(a, b, k=3.0):
     m = np.minimum(a, b)
     return m - np.log(np.exp(-k * (a - m)) + np.exp(-k * (b - m))) / k
+
+
+def normal_logpdf(x, mu, sd):
+    return -0.5 * ((x - mu) / sd) ** 2 - np.log(sd) - 0.5 * LOG_2PI
 
 
 @dataclass
@@ -39,6 +50,7 @@ class Draws:
     base_rate: np.ndarray  # (S,)
     gamma: np.ndarray      # (S, 3) power, trust, capacity
     delta: np.ndarray      # (S,)
+    event_effect: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # (S, E)
 
     @classmethod
     def from_posterior(cls, post) -> "Draws":
@@ -55,7 +67,18 @@ class Draws:
             base_rate=flat("settlement_base_rate"),
             gamma=np.stack([flat("gamma_power"), flat("gamma_trust"), flat("gamma_capacity")], axis=1),
             delta=flat("delta_barrier"),
+            event_effect=flat("event_effect"),
         )
+
+
+@dataclass
+class NextYearEvidence:
+    """Evidence dated in the forecast year: indicator readings and coded events."""
+
+    # each reading: (factor index, intercept draws (S,), loading draws (S,), sd draws (S,), standardised value)
+    readings: list = field(default_factory=list)
+    # lens shift per draw from coded events in the forecast year, (S, 3)
+    shift: np.ndarray | None = None
 
 
 def lens_from_factors(eta):
@@ -63,8 +86,17 @@ def lens_from_factors(eta):
     return np.stack([eta[..., 0], eta[..., 1], 0.5 * (eta[..., 2] + eta[..., 3])], axis=-1)
 
 
-def project(d: Draws, barrier_last: float, horizons=(5, 10), paths: int = 64, seed: int = 0) -> dict:
-    """Per-draw probabilities and lens contributions. Returns arrays of shape (S,) or (S, 3)."""
+def _wmean(x, w, axis=1):
+    """Weighted mean over ``axis`` with weights (S, P) normalised per draw."""
+    if w is None:
+        return x.mean(axis)
+    return (x * w.reshape(w.shape + (1,) * (x.ndim - w.ndim))).sum(axis)
+
+
+def project(d: Draws, barrier_last: float, horizons=(5, 10), paths: int = 64, seed: int = 0,
+            evidence: NextYearEvidence | None = None) -> dict:
+    """Per-draw probabilities and lens contributions. Returns arrays of shape (S,) or (S, k),
+    plus ``draw_logweight`` (S,): the log marginal likelihood of forecast-year readings."""
     rng = np.random.default_rng(seed)
     S, F = d.rho.shape
     H = max(horizons)
@@ -72,37 +104,55 @@ def project(d: Draws, barrier_last: float, horizons=(5, 10), paths: int = 64, se
     eta = np.repeat(d.eta_last[:, None, :], paths, axis=1)  # (S, P, F)
     logit_base = np.log(d.base_rate) - np.log1p(-d.base_rate)
     survive = np.ones((S, paths))
-    out: dict[str, np.ndarray] = {}
+    shift = np.zeros((S, 3)) if evidence is None or evidence.shift is None else evidence.shift
+    w = None
+    out: dict[str, np.ndarray] = {"draw_logweight": np.zeros(S)}
     for h in range(1, H + 1):
         eta = d.rho[:, None, :] * eta + innov_sd[:, None, :] * rng.standard_normal((S, paths, F))
         lens = lens_from_factors(eta)  # (S, P, 3)
         if h == 1:
-            lp = (d.beta[:, None, :] * lens).sum(-1)
-            out["improve_next_year"] = sigmoid(lp - d.cutpoints[:, None, 2]).mean(1)
-            # P(each change category) next year, averaged over paths
+            if evidence is not None and evidence.readings:
+                logw = np.zeros((S, paths))
+                for f, a, lam, sd, x in evidence.readings:
+                    logw += normal_logpdf(x, a[:, None] + lam[:, None] * eta[..., f], sd[:, None])
+                m = logw.max(1, keepdims=True)
+                ew = np.exp(logw - m)
+                out["draw_logweight"] = np.log(ew.mean(1)) + m[:, 0]
+                w = ew / ew.sum(1, keepdims=True)
+            lp = (d.beta[:, None, :] * (lens + shift[:, None, :])).sum(-1)
+            out["improve_next_year"] = _wmean(sigmoid(lp - d.cutpoints[:, None, 2]), w)
             cdf = sigmoid(d.cutpoints[:, None, :] - lp[..., None])  # P(y <= k), k = 0..3
             cdf = np.concatenate([cdf, np.ones(cdf.shape[:-1] + (1,))], axis=-1)
-            out["change_probs"] = np.diff(cdf, prepend=0.0, axis=-1).mean(1)  # (S, 5)
-            mean_lens = lens_from_factors(d.rho * d.eta_last)  # E[lens state next year | draw]
-            out["contribution_improve"] = d.beta * mean_lens
+            out["change_probs"] = _wmean(np.diff(cdf, prepend=0.0, axis=-1), w)  # (S, 5)
+            mean_lens = _wmean(lens, w)  # E[lens state next year | draw, evidence]
+            out["contribution_improve"] = d.beta * (mean_lens + shift)
             out["lens_state_next"] = mean_lens
-            out["leaders_sides_next"] = d.rho[:, 2:4] * d.eta_last[:, 2:4]  # russia, japan
-            cap_next = softmin_np(d.rho[:, 2] * d.eta_last[:, 2], d.rho[:, 3] * d.eta_last[:, 3])
+            out["leaders_sides_next"] = _wmean(eta[..., 2:4], w)  # russia, japan
+            cap_next = _wmean(softmin_np(eta[..., 2], eta[..., 3]), w)
             out["contribution_settle"] = np.stack(
-                [d.gamma[:, 0] * mean_lens[:, 0], d.gamma[:, 1] * mean_lens[:, 1],
-                 d.gamma[:, 2] * cap_next], axis=1)
+                [d.gamma[:, 0] * mean_lens[:, 0], d.gamma[:, 1] * mean_lens[:, 1], d.gamma[:, 2] * cap_next], axis=1)
             out["barrier_settle"] = -d.delta * barrier_last
         cap = softmin_np(eta[..., 2], eta[..., 3])
         hz = sigmoid(logit_base[:, None] + d.gamma[:, None, 0] * lens[..., 0] + d.gamma[:, None, 1] * lens[..., 1]
                      + d.gamma[:, None, 2] * cap - d.delta[:, None] * barrier_last)
         survive = survive * (1 - hz)
         if h in horizons:
-            out[f"settle_within_{h}y"] = (1 - survive).mean(1)
+            out[f"settle_within_{h}y"] = _wmean(1 - survive, w)
     return out
 
 
-def summarise(x: np.ndarray) -> dict:
-    """Mean and equal-tailed 80% and 95% intervals of per-draw probabilities."""
-    q = np.quantile(x, [0.025, 0.10, 0.90, 0.975])
-    return {"mean": float(np.mean(x)), "lo80": float(q[1]), "hi80": float(q[2]),
-            "lo95": float(q[0]), "hi95": float(q[3])}
+def weighted_quantile(x: np.ndarray, q, weights: np.ndarray | None = None) -> np.ndarray:
+    if weights is None:
+        return np.quantile(x, q)
+    order = np.argsort(x)
+    cw = np.cumsum(weights[order])
+    cw = (cw - 0.5 * weights[order]) / cw[-1]
+    return np.interp(q, cw, x[order])
+
+
+def summarise(x: np.ndarray, weights: np.ndarray | None = None) -> dict:
+    """Mean and equal-tailed 80% and 95% intervals of per-draw probabilities
+    (optionally under normalised importance weights)."""
+    q = weighted_quantile(x, [0.025, 0.10, 0.90, 0.975], weights)
+    mean = float(np.mean(x)) if weights is None else float(np.sum(weights * x))
+    return {"mean": mean, "lo80": float(q[1]), "hi80": float(q[2]), "lo95": float(q[0]), "hi95": float(q[3])}

@@ -6,10 +6,14 @@ from __future__ import annotations
 import numpy as np
 
 from . import LENSES
-from .projection import INTERVAL_TYPE, summarise
+from .projection import INTERVAL_TYPE, summarise, weighted_quantile
 from .store import StoredForecast
 
-HEADLINES = {"improve_next_year": "P(relationship improves in {y})"}
+def probability_label(key: str, y: int) -> str:
+    if key.startswith("settle_within_"):
+        h = int(key.removeprefix("settle_within_").removesuffix("y"))
+        return f"P(territorial settlement {y}-{y + h - 1})"
+    return f"P(relationship improves in {y})"
 
 
 def headline_keys(stored: StoredForecast) -> list[str]:
@@ -18,27 +22,33 @@ def headline_keys(stored: StoredForecast) -> list[str]:
 
 def build_report(stored: StoredForecast, stale: bool) -> dict:
     a, d = stored.attrs, stored.draws
-    probs = {k: summarise(d[k]) for k in headline_keys(stored) if k in d}
+    w = d.get("weight")
+    if w is None:
+        w = np.full(len(d["improve_next_year"]), 1.0 / len(d["improve_next_year"]))
+
+    def mean(x):
+        return float(np.tensordot(w, x, axes=1)) if x.ndim == 1 else np.tensordot(w, x, axes=1)
+
+    probs = {k: summarise(d[k], w) for k in headline_keys(stored) if k in d}
     lenses = {}
     for i, lens in enumerate(LENSES):
         c = d["contribution_improve"][:, i]
-        s = d["contribution_settle"][:, i]
-        st = d["lens_state_next"][:, i]
-        q = np.quantile(c, [0.10, 0.90])
-        lenses[lens] = {"contribution": float(c.mean()), "contribution_lo80": float(q[0]),
-                        "contribution_hi80": float(q[1]), "settle_contribution": float(s.mean()),
-                        "state": float(st.mean())}
+        q = weighted_quantile(c, [0.10, 0.90], w)
+        lenses[lens] = {"contribution": mean(c), "contribution_lo80": float(q[0]),
+                        "contribution_hi80": float(q[1]), "settle_contribution": mean(d["contribution_settle"][:, i]),
+                        "state": mean(d["lens_state_next"][:, i])}
     sides = d["leaders_sides_next"]
-    lenses["leaders"]["sides"] = {"russia": float(sides[:, 0].mean()), "japan": float(sides[:, 1].mean())}
+    lenses["leaders"]["sides"] = {"russia": mean(sides[:, 0]), "japan": mean(sides[:, 1])}
     diag = dict(a["diagnostics"])
     return {
         "as_of": a["as_of"], "forecast_year": a["forecast_year"], "preset": a["preset"],
         "content_hash": a["content_hash"], "stale": stale, "seed": a["seed"],
         "interval": INTERVAL_TYPE,
         "probabilities": probs,
-        "change_distribution": {str(c): float(p) for c, p in zip((-2, -1, 0, 1, 2), d["change_probs"].mean(0))},
+        "change_distribution": {str(c): float(p) for c, p in zip((-2, -1, 0, 1, 2), mean(d["change_probs"]))},
         "lenses": lenses,
-        "barrier_settle_contribution": float(np.mean(d["barrier_settle"])),
+        "barrier_settle_contribution": mean(d["barrier_settle"]),
+        "ledger": {"events_in_force": len(a.get("events_in_force", a.get("ledger_in_fit", [])))},
         "diagnostics": diag,
         "fit": {k: a.get(k) for k in ("sampler", "chains", "draws", "tune", "created_utc", "timings",
                                       "parameterisation")} | {"libraries": a.get("libraries")},
@@ -63,12 +73,8 @@ def format_report(r: dict) -> str:
     lines.append(f"Russia-Japan forecast  (data through {r['as_of']}, preset '{r['preset']}')")
     lines.append("")
     lines.append(f"{'':38}{'mean':>7}   {'80% interval':>15}   {'95% interval':>15}")
-    labels = {"improve_next_year": f"P(relationship improves in {y})"}
     for k, v in r["probabilities"].items():
-        if k.startswith("settle_within_"):
-            h = int(k.removeprefix("settle_within_").removesuffix("y"))
-            labels[k] = f"P(territorial settlement {y}-{y + h - 1})"
-        lines.append(f"{labels[k]:38}{_pct(v['mean']):>7}   {_pct(v['lo80'])} -{_pct(v['hi80'])}"
+        lines.append(f"{probability_label(k, y):38}{_pct(v['mean']):>7}   {_pct(v['lo80'])} -{_pct(v['hi80'])}"
                      f"   {_pct(v['lo95'])} -{_pct(v['hi95'])}")
     lines.append(f"Intervals: {r['interval']}s of the per-draw probability.")
     lines.append("")

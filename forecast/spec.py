@@ -52,9 +52,15 @@ class ModelSpec:
     center: np.ndarray                # (K,) mean of transformed values (<= as_of)
     scale: np.ndarray                 # (K,) sd of transformed values (<= as_of)
     direction: np.ndarray             # (K,)
+    transforms: list[str]             # (K,)
     change: np.ndarray                # (T,) outcome category 0..4 (change + 2)
     settlement: np.ndarray            # (T,)
     barrier: np.ndarray               # (T,) legal barrier in force (0..1)
+    event_kinds: list[str] = field(default_factory=list)   # (E,) the catalogue
+    event_lens: np.ndarray = field(default_factory=lambda: np.zeros(0, int))   # (E,) index into LENSES
+    event_weight: np.ndarray = field(default_factory=lambda: np.zeros(0))      # (E,) prior mean
+    event_weight_sd: np.ndarray = field(default_factory=lambda: np.zeros(0))   # (E,) prior sd
+    event_counts: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # (E, T) events per year
     skipped: list[str] = field(default_factory=list)  # indicators with too few points
 
     @property
@@ -84,6 +90,7 @@ def build_spec(ds: Dataset, priors: PriorSet, as_of: int | None = None) -> Model
     state_inds = [i for i in meta.index if meta.loc[i, "role"] == "state"]
     indicators, skipped = [], []
     obs_i, obs_t, obs_v, centers, scales, dirs, factors, lenses = [], [], [], [], [], [], [], []
+    transforms = []
     for ind in state_inds:
         m = meta.loc[ind]
         rows = vals[vals["indicator"] == ind]
@@ -100,6 +107,7 @@ def build_spec(ds: Dataset, priors: PriorSet, as_of: int | None = None) -> Model
         centers.append(mu)
         scales.append(sd)
         dirs.append(int(m["direction"]))
+        transforms.append(m["transform"])
         factor = m["lens"] if m["lens"] != "leaders" else f"leaders_{m['side']}"
         factors.append(FACTORS.index(factor))
         lenses.append(LENSES.index(m["lens"]))
@@ -117,6 +125,12 @@ def build_spec(ds: Dataset, priors: PriorSet, as_of: int | None = None) -> Model
         series = rows.reindex(years).ffill().fillna(0.0).to_numpy(float)
         barrier = np.maximum(barrier, np.clip(series, 0, 1))
 
+    kinds = ds.event_kinds
+    ev = ds.events[(ds.events["year"] >= first) & (ds.events["year"] <= as_of)]
+    counts = np.zeros((len(kinds), len(years)))
+    for kind, year in zip(ev["kind"], ev["year"]):
+        counts[kinds.index.get_loc(kind), year - first] += 1
+
     out = ds.outcomes.set_index("year").reindex(years)
     return ModelSpec(
         years=years, as_of=as_of, preset=priors.preset, priors=priors,
@@ -124,7 +138,10 @@ def build_spec(ds: Dataset, priors: PriorSet, as_of: int | None = None) -> Model
         indicator_factor=np.array(factors, dtype=int), indicator_lens=np.array(lenses, dtype=int),
         obs_indicator=np.array(obs_i, dtype=int), obs_time=np.array(obs_t, dtype=int),
         obs_value=np.array(obs_v, dtype=float),
-        center=np.array(centers), scale=np.array(scales), direction=np.array(dirs),
+        center=np.array(centers), scale=np.array(scales), direction=np.array(dirs), transforms=transforms,
         change=(out["change"].to_numpy(int) + 2), settlement=out["settlement"].to_numpy(int),
         barrier=barrier, skipped=skipped,
+        event_kinds=list(kinds.index), event_lens=np.array([LENSES.index(x) for x in kinds["lens"]], dtype=int),
+        event_weight=kinds["weight"].to_numpy(float), event_weight_sd=kinds["weight_sd"].to_numpy(float),
+        event_counts=counts,
     )

@@ -19,7 +19,11 @@ import numpy as np
 from .errors import ForecastError, IdentityMismatchError, NoFitError
 from .workspace import Workspace, atomic_write, content_hash
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+NOISE_FLOOR_ATTR = "noise_floor"
+POSTERIOR_VARS = ("state_persistence", "factor_state", "beta_power", "beta_trust", "beta_leaders", "cutpoints",
+                  "settlement_base_rate", "gamma_power", "gamma_trust", "gamma_capacity", "delta_barrier",
+                  "event_effect", "loading", "indicator_intercept", "indicator_noise", "improve_logodds")
 LIBRARIES = ("forecast-bilateral", "pymc", "pytensor", "arviz", "nutpie", "numpy", "pandas", "preliz")
 
 
@@ -33,10 +37,18 @@ def library_versions() -> dict[str, str]:
     return out
 
 
-def save_fit(ws: Workspace, idata, forecast: dict[str, np.ndarray], identity: dict) -> Path:
+def _encode_attrs(identity: dict) -> dict:
+    attrs = {k: (json.dumps(v) if isinstance(v, (dict, list, tuple, bool)) or v is None else v)
+             for k, v in identity.items()}
+    attrs["format_version"] = FORMAT_VERSION
+    return attrs
+
+
+def save_fit(ws: Workspace, idata, forecast: dict[str, np.ndarray], identity: dict, path: Path | None = None) -> Path:
     """Attach the forecast group and identity, then write atomically."""
     import xarray as xr
 
+    path = path or ws.posterior_path
     n = len(next(iter(forecast.values())))
     data_vars = {}
     for name, arr in forecast.items():
@@ -51,16 +63,40 @@ def save_fit(ws: Workspace, idata, forecast: dict[str, np.ndarray], identity: di
             data_vars[name] = (("sample", "lens"), arr)
     coords = {"sample": np.arange(n), "lens": ["power", "trust", "leaders"], "change": [-2, -1, 0, 1, 2],
               "side": ["russia", "japan"]}
-    attrs = {k: (json.dumps(v) if isinstance(v, (dict, list, tuple, bool)) or v is None else v)
-             for k, v in identity.items()}
-    attrs["format_version"] = FORMAT_VERSION
+    attrs = _encode_attrs(identity)
     ds = xr.Dataset(data_vars, coords=coords, attrs=attrs)
     if "forecast" in idata.groups():
         del idata.forecast
     idata.add_groups({"forecast": ds})
     idata.posterior.attrs.update(attrs)
-    atomic_write(ws.posterior_path, lambda tmp: idata.to_netcdf(str(tmp), engine="h5netcdf"))
-    return ws.posterior_path
+    atomic_write(path, lambda tmp: idata.to_netcdf(str(tmp), engine="h5netcdf"))
+    return path
+
+
+def write_forecast_file(path: Path, draws: dict[str, np.ndarray], identity: dict) -> None:
+    """A small HDF5 file with just a ``forecast`` group (per-ledger-head results)."""
+    import h5py
+
+    attrs = _encode_attrs(identity)
+
+    def write(tmp: Path) -> None:
+        with h5py.File(tmp, "w") as f:
+            g = f.create_group("forecast")
+            for k, v in draws.items():
+                g.create_dataset(k, data=np.asarray(v))
+            for k, v in attrs.items():
+                g.attrs[k] = v
+
+    atomic_write(path, write)
+
+
+def read_posterior_arrays(path: Path) -> dict[str, np.ndarray]:
+    """The posterior variables the update path needs, shaped (chain, draw, ...), via h5py."""
+    import h5py
+
+    with h5py.File(path, "r") as f:
+        g = f["posterior"]
+        return {v: np.asarray(g[v]) for v in POSTERIOR_VARS}
 
 
 @dataclass
@@ -88,11 +124,10 @@ def _decode(v):
     return v
 
 
-def read_forecast(ws: Workspace) -> StoredForecast:
-    """Read the forecast group and identity without importing PyMC/ArviZ/xarray."""
+def read_forecast_file(path: Path, ws: Workspace) -> StoredForecast:
+    """Read a ``forecast`` group and its identity without importing PyMC/ArviZ/xarray."""
     import h5py
 
-    path = ws.posterior_path
     if not path.is_file():
         raise NoFitError(f"no fit in {ws.root}: {path.relative_to(ws.root)} does not exist "
                          f"(run 'forecast fit --workspace {ws.root}')")
@@ -110,6 +145,26 @@ def read_forecast(ws: Workspace) -> StoredForecast:
         raise IdentityMismatchError(f"{path} has format version {attrs.get('format_version')}, "
                                     f"this forecast reads version {FORMAT_VERSION}; re-run 'forecast fit'")
     return StoredForecast(attrs=attrs, draws=draws)
+
+
+def read_forecast(ws: Workspace) -> StoredForecast:
+    """The base fit's forecast (state/posterior.nc)."""
+    return read_forecast_file(ws.posterior_path, ws)
+
+
+def current(ws: Workspace) -> tuple[StoredForecast, str, str | None]:
+    """(forecast for the ledger head, head, warning if posterior and ledger disagree)."""
+    from . import ledger as L
+
+    _, head = L.read(ws)
+    base = read_forecast(ws)
+    if base.attrs.get("ledger_head", L.EMPTY_HEAD) == head:
+        return base, head, None
+    p = ws.state_dir / "heads" / f"{head}.h5"
+    if p.is_file():
+        return read_forecast_file(p, ws), head, None
+    return base, head, (f"the posterior reflects ledger head {base.attrs.get('ledger_head')} but the ledger "
+                        f"is at {head}; run 'forecast fit' to bring them together")
 
 
 def load_idata(ws: Workspace, expect_hash: bool = True):

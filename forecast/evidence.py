@@ -1,0 +1,68 @@
+"""Turn ledger events into model inputs: merged data for fits, and the pieces the
+fast update path needs (changed indicator cells, changed event counts,
+forecast-year evidence). numpy/pandas only."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+
+from .data import Dataset
+from .ledger import Event
+from .spec import transform_values
+
+
+def merge_events(ds: Dataset, events: list[Event], last_year: int) -> Dataset:
+    """Dataset with ledger readings and events dated up to ``last_year`` folded in.
+
+    Several readings of one indicator in one year aggregate (mean) into that year's
+    value, together with the table's value for that year if it has one."""
+    readings = [e for e in events if e.type == "indicator" and e.year <= last_year]
+    coded = [e for e in events if e.type == "event" and e.year <= last_year]
+    values = ds.values
+    if readings:
+        new = pd.DataFrame({"year": [e.year for e in readings], "indicator": [e.name for e in readings],
+                            "value": [float(e.value) for e in readings],
+                            "source": [e.source for e in readings], "approximate": False})
+        both = pd.concat([values, new], ignore_index=True)
+        values = (both.groupby(["indicator", "year"], as_index=False, sort=True)
+                  .agg(value=("value", "mean"), source=("source", " | ".join),
+                       approximate=("approximate", "any")))
+        values = values[list(ds.values.columns)].astype(ds.values.dtypes.to_dict())
+    evs = ds.events
+    if coded:
+        new = pd.DataFrame({"date": [e.date for e in coded], "year": [e.year for e in coded],
+                            "kind": [e.name for e in coded], "source": [e.source for e in coded],
+                            "note": [e.note for e in coded]})
+        evs = pd.concat([evs, new], ignore_index=True).astype({"year": "int64"})
+    return replace(ds, values=values, events=evs)
+
+
+def standardise(spec_meta: dict, k: int, value: float) -> float:
+    x = transform_values(np.array([value]), spec_meta["transform"][k])[0]
+    return float(spec_meta["direction"][k] * (x - spec_meta["center"][k]) / spec_meta["scale"][k])
+
+
+def cells(spec_meta: dict, ds: Dataset) -> dict[tuple[int, int], float]:
+    """Standardised cells (indicator index, time index) -> value, for the fit's indicators and years."""
+    first, as_of = spec_meta["first_year"], spec_meta["as_of"]
+    idx = {name: k for k, name in enumerate(spec_meta["indicators"])}
+    v = ds.values[(ds.values["year"] >= first) & (ds.values["year"] <= as_of)]
+    out = {}
+    for name, year, value in zip(v["indicator"], v["year"], v["value"]):
+        if name in idx:
+            k = idx[name]
+            out[(k, int(year) - first)] = standardise(spec_meta, k, float(value))
+    return out
+
+
+def event_counts(spec_meta: dict, ds: Dataset) -> np.ndarray:
+    first, as_of = spec_meta["first_year"], spec_meta["as_of"]
+    kinds = {k: i for i, k in enumerate(spec_meta["event_kinds"])}
+    counts = np.zeros((len(kinds), as_of - first + 1))
+    ev = ds.events[(ds.events["year"] >= first) & (ds.events["year"] <= as_of)]
+    for kind, year in zip(ev["kind"], ev["year"]):
+        counts[kinds[kind], year - first] += 1
+    return counts

@@ -1,0 +1,297 @@
+"""``forecast update``: validate an event, reweight the stored posterior (PSIS) or
+refit, record it in the ledger, and report before -> after with attribution.
+
+Fast path (numpy + h5py only): the stored draws are reweighted by the change in
+log-likelihood the new evidence brings; evidence dated in the forecast year
+conditions the simulated futures directly (see projection.py). When the Pareto k
+exceeds 0.7 or the importance-sampling ESS collapses, the model is refitted on
+the data plus the ledger.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import LENSES
+from . import ledger as L
+from .data import Dataset, load_dataset, parse_date, suggest, _transform_ok
+from .errors import ForecastError, Problem, ValidationError
+from .evidence import cells, event_counts, merge_events, standardise
+from .projection import Draws, NextYearEvidence, normal_logpdf, project, sigmoid
+from .psis import K_THRESHOLD, psis
+from .store import (NOISE_FLOOR_ATTR, StoredForecast, current, read_forecast_file, read_posterior_arrays,
+                    write_forecast_file)
+from .workspace import Workspace
+
+MIN_ESS = 200
+HEADS_DIR = "heads"
+
+
+# --------------------------------------------------------------------------- validation
+def validate_events(ws: Workspace, ds: Dataset, events: list[L.Event], forecast_year: int,
+                    file: str = "command line", rows: list[int] | None = None) -> None:
+    """Every problem, with the field (and the batch row) named. Raises ValidationError."""
+    problems: list[Problem] = []
+    first = int(ds.outcomes["year"].min())
+    seen: dict[str, int] = {}
+    for i, e in enumerate(events):
+        row = rows[i] if rows else None
+        fld = (lambda f: f) if rows else (lambda f: f"--{f}")
+        if not e.source.strip():
+            problems.append(Problem(file, "missing source", row, fld("source"), hint="cite where this comes from"))
+        date = parse_date(e.date, file, row, fld("date"), problems, first)
+        if date is not None and date.year > forecast_year:
+            problems.append(Problem(file, f"date {e.date} is after the forecast year {forecast_year} of the "
+                                    f"stored fit", row, fld("date"),
+                                    hint=f"refit with a later --as-of to use evidence from {date.year}"))
+        if e.type == "indicator":
+            if e.name not in ds.meta.index:
+                problems.append(Problem(file, f"unknown indicator '{e.name}'", row, fld("indicator"),
+                                        hint=suggest(e.name, ds.meta.index) or "see 'forecast data list'"))
+            else:
+                m = ds.meta.loc[e.name]
+                if e.value is None:
+                    problems.append(Problem(file, "missing value", row, fld("value")))
+                elif not (m["min"] <= e.value <= m["max"]) or not _transform_ok(m["transform"], e.value):
+                    problems.append(Problem(file, f"value {e.value:g} for '{e.name}' is outside its valid range "
+                                            f"{m['min']:g} to {m['max']:g} ({m['unit']})", row, fld("value")))
+        else:
+            if e.name not in ds.event_kinds.index:
+                problems.append(Problem(file, f"unknown event kind '{e.name}'", row, fld("event") if not rows else "kind",
+                                        hint=suggest(e.name, ds.event_kinds.index)
+                                        or f"known kinds: {', '.join(ds.event_kinds.index)}"))
+            if e.value is not None:
+                problems.append(Problem(file, "a coded event takes no value", row, fld("value")))
+        if e.id in seen:
+            problems.append(Problem(file, f"duplicate event (same as row {seen[e.id]})", row, fld("date"),
+                                    hint="remove one of the two identical rows"))
+        seen.setdefault(e.id, row)
+    if problems:
+        raise ValidationError(problems)
+
+
+# ------------------------------------------------------------------ computing a forecast
+@dataclass
+class Computed:
+    forecast: dict
+    weights: np.ndarray
+    pareto_k: float
+    ess: float
+
+
+def _flat(a: np.ndarray) -> np.ndarray:
+    return a.reshape(a.shape[0] * a.shape[1], *a.shape[2:])
+
+
+def compute(fit_file: Path, attrs: dict, ds: Dataset, all_adds: dict[str, L.Event],
+            events_now: list[L.Event]) -> Computed:
+    """The forecast implied by the stored fit and the events in force now (numpy only)."""
+    meta = attrs["spec"]
+    as_of, first = meta["as_of"], meta["first_year"]
+    post = read_posterior_arrays(fit_file)
+    draws = Draws.from_posterior(post)
+    S = draws.rho.shape[0]
+    in_fit = [all_adds[i] for i in attrs.get("ledger_in_fit", []) if i in all_adds]
+    old_ds = merge_events(ds, in_fit, as_of)
+    new_ds = merge_events(ds, events_now, as_of)
+    logw = np.zeros(S)
+
+    # (1) changed indicator cells up to the as-of year
+    old_c, new_c = cells(meta, old_ds), cells(meta, new_ds)
+    changed = [c for c in set(old_c) | set(new_c) if old_c.get(c) != new_c.get(c)]
+    known = set(meta["indicators"])
+    for e in events_now:
+        if e.type == "indicator" and e.year <= as_of and e.name not in known:
+            raise _NeedsRefit(f"'{e.name}' was not in the fit (too few values)")
+    if changed:
+        eta = _flat(post["factor_state"])
+        a, lam = _flat(post["indicator_intercept"]), _flat(post["loading"])
+        sd = attrs[NOISE_FLOOR_ATTR] + _flat(post["indicator_noise"])
+        fac = meta["indicator_factor"]
+        for k, t in changed:
+            mu = a[:, k] + lam[:, k] * eta[:, fac[k], t]
+            if (k, t) in new_c:
+                logw += normal_logpdf(new_c[(k, t)], mu, sd[:, k])
+            if (k, t) in old_c:
+                logw -= normal_logpdf(old_c[(k, t)], mu, sd[:, k])
+
+    # (2) changed coded events up to the as-of year: shift that year's improvement log-odds
+    dcount = event_counts(meta, new_ds) - event_counts(meta, old_ds)
+    if np.any(dcount):
+        lp = _flat(post["improve_logodds"])
+        lens = np.asarray(meta["event_lens"])
+        beta_e = draws.beta[:, lens] * draws.event_effect  # (S, E)
+        shift = beta_e @ dcount  # (S, T)
+        y = np.asarray(meta["change"])
+        for t in np.flatnonzero(np.any(dcount, axis=0)):
+            logw += _ordered_logp(y[t], lp[:, t] + shift[:, t], draws.cutpoints) - \
+                _ordered_logp(y[t], lp[:, t], draws.cutpoints)
+
+    # (3) evidence dated in the forecast year conditions the simulated futures
+    ev = forecast_year_evidence(meta, post, attrs, events_now, draws)
+    out = project(draws, meta["barrier_last"], tuple(attrs["horizons"]), seed=attrs["seed"], evidence=ev)
+    logw += out.pop("draw_logweight")
+    weights, k, ess = psis(logw)
+    return Computed(forecast=out, weights=weights, pareto_k=k, ess=ess)
+
+
+def forecast_year_evidence(meta: dict, post: dict, attrs: dict, events: list[L.Event], draws: Draws):
+    year = meta["as_of"] + 1
+    readings = [e for e in events if e.type == "indicator" and e.year == year]
+    coded = [e for e in events if e.type == "event" and e.year == year]
+    if not readings and not coded:
+        return None
+    ev = NextYearEvidence()
+    idx = {n: k for k, n in enumerate(meta["indicators"])}
+    by_ind: dict[str, list[float]] = {}
+    for e in readings:
+        if e.name not in idx:
+            raise _NeedsRefit(f"'{e.name}' was not in the fit (too few values)")
+        by_ind.setdefault(e.name, []).append(float(e.value))
+    for name, vals in by_ind.items():
+        k = idx[name]
+        x = standardise(meta, k, float(np.mean(vals)))
+        ev.readings.append((meta["indicator_factor"][k], _flat(post["indicator_intercept"])[:, k],
+                            _flat(post["loading"])[:, k],
+                            attrs[NOISE_FLOOR_ATTR] + _flat(post["indicator_noise"])[:, k], x))
+    if coded:
+        kinds = {k: i for i, k in enumerate(meta["event_kinds"])}
+        shift = np.zeros((draws.rho.shape[0], len(LENSES)))
+        for e in coded:
+            i = kinds[e.name]
+            shift[:, meta["event_lens"][i]] += draws.event_effect[:, i]
+        ev.shift = shift
+    return ev
+
+
+def _ordered_logp(y: int, lp: np.ndarray, cut: np.ndarray) -> np.ndarray:
+    cdf = np.concatenate([np.zeros((len(lp), 1)), sigmoid(cut - lp[:, None]), np.ones((len(lp), 1))], axis=1)
+    return np.log(np.clip(cdf[:, y + 1] - cdf[:, y], 1e-300, None))
+
+
+class _NeedsRefit(Exception):
+    pass
+
+
+# ----------------------------------------------------------------------- current state
+def heads_dir(ws: Workspace) -> Path:
+    return ws.state_dir / HEADS_DIR
+
+
+def _write_head(ws: Workspace, head: str, comp: Computed, base_attrs: dict, fit_file: Path, path: str,
+                events_now: list[L.Event]) -> None:
+    attrs = dict(base_attrs)
+    attrs.update({"ledger_head": head, "update_path": path, "pareto_k": comp.pareto_k, "is_ess": comp.ess,
+                  "fit_file": str(fit_file.relative_to(ws.state_dir)),
+                  "events_in_force": [e.id for e in events_now]})
+    write_forecast_file(heads_dir(ws) / f"{head}.h5", {**comp.forecast, "weight": comp.weights}, attrs)
+
+
+def headline(stored: StoredForecast) -> dict:
+    from .report import build_report
+    r = build_report(stored, stale=False)
+    return {k: {"mean": v["mean"], "lo80": v["lo80"], "hi80": v["hi80"]} for k, v in r["probabilities"].items()}
+
+
+def apply(ws: Workspace, events: list[L.Event], dry_run: bool = False, file: str = "command line",
+          rows: list[int] | None = None, progress: bool = False) -> dict:
+    """Validate, compute, record (unless dry_run). Returns the report dict."""
+    from filelock import FileLock
+
+    ds = load_dataset(ws.data_dir)
+    ws.state_dir.mkdir(exist_ok=True)
+    with FileLock(str(ws.state_dir / ".lock")):
+        before, head, warning = current(ws)
+        if warning:
+            raise ForecastError(warning)
+        validate_events(ws, ds, events, before.attrs["forecast_year"], file, rows)
+        records, _ = L.read(ws)
+        in_force = {r["id"] for r in L.active(records)}
+        fresh = [e for e in events if e.id not in in_force]
+        if not fresh:
+            return {"noop": True, "message": "already recorded: " + ", ".join(f"{e.label()} [{e.id}]" for e in events),
+                    "ids": [e.id for e in events]}
+        all_adds = {r["id"]: L.Event.from_dict(r["event"]) for r in records if r["op"] == "add"}
+        events_now = L.active_events(records) + fresh
+        for e in fresh:
+            all_adds[e.id] = e
+        fit_file = ws.state_dir / before.attrs.get("fit_file", ws.posterior_path.name)
+        base = read_forecast_file(fit_file, ws)
+        path = "psis"
+        try:
+            comp = compute(fit_file, base.attrs, ds, all_adds, events_now)
+            if not (comp.pareto_k <= K_THRESHOLD and comp.ess >= MIN_ESS):
+                path = f"refit (Pareto k {comp.pareto_k:.2f}, ESS {comp.ess:.0f})"
+                comp = None
+        except _NeedsRefit as exc:
+            path, comp = f"refit ({exc})", None
+        old_bytes = L.read_bytes(ws)
+        stamp = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+        seq = 1 + max((r.get("update", 0) for r in records), default=0)
+        new_records = [{"op": "add", "id": e.id, "update": seq, "event": dict(e.__dict__), "applied_utc": stamp}
+                       for e in fresh]
+        new_bytes = old_bytes + L.encode(new_records)
+        new_head = L.head_of(new_bytes)
+        if comp is None:
+            from .fitting import fit as run_fit
+            a = base.attrs
+            fit_path = ws.state_dir / "fits" / f"{new_head}.nc"
+            if dry_run:
+                fit_path = ws.state_dir / "fits" / f".dry-{new_head}.nc"
+            run_fit(ws, preset=a["preset"], as_of=a["as_of"], draws=a["draws"], tune=a["tune"],
+                    chains=a["chains"], seed=a["seed"], progress=progress, horizons=tuple(a["horizons"]),
+                    events=events_now, ledger_head=new_head, out=fit_path)
+            fit_file = fit_path
+            base = read_forecast_file(fit_file, ws)
+            comp = Computed(forecast=base.draws, weights=base.draws.get("weight"), pareto_k=float("nan"),
+                            ess=float("nan"))
+            after = base
+            if dry_run:
+                fit_path.unlink(missing_ok=True)
+        else:
+            after = StoredForecast(attrs={**base.attrs, "ledger_head": new_head},
+                                   draws={**comp.forecast, "weight": comp.weights})
+        lens_of = {e.id: (ds.meta.loc[e.name, "lens"] if e.type == "indicator" else ds.event_kinds.loc[e.name, "lens"])
+                   for e in fresh}
+        report = transition_report(before, after, fresh, path, comp, lens_of)
+        if dry_run:
+            report["dry_run"] = True
+            return report
+        after_summary = headline(after)
+        for r in new_records:
+            r["path"] = path.split(" ")[0]
+            r["after"] = after_summary
+        new_bytes = old_bytes + L.encode(new_records)
+        new_head = L.head_of(new_bytes)
+        if path == "psis":
+            _write_head(ws, new_head, comp, base.attrs, fit_file, path, events_now)
+        else:
+            _write_head(ws, new_head, comp, base.attrs, fit_file, "refit", events_now)
+        L.append(ws, new_records, old_bytes)  # the commit point
+        report["ledger_head"] = new_head
+        return report
+
+
+def transition_report(before: StoredForecast, after: StoredForecast, fresh: list[L.Event], path: str,
+                      comp: Computed | None, lens_of: dict[str, str]) -> dict:
+    from .report import build_report
+
+    b, a = build_report(before, stale=False), build_report(after, stale=False)
+    probs = {}
+    for k in b["probabilities"]:
+        pb, pa = b["probabilities"][k], a["probabilities"][k]
+        probs[k] = {"before": {x: pb[x] for x in ("mean", "lo80", "hi80")},
+                    "after": {x: pa[x] for x in ("mean", "lo80", "hi80")},
+                    "change_pp": 100 * (pa["mean"] - pb["mean"])}
+    attribution = {}
+    for lens in LENSES:
+        attribution[lens] = {"delta_logodds": a["lenses"][lens]["contribution"] - b["lenses"][lens]["contribution"],
+                             "events": [e.label() for e in fresh if lens_of[e.id] == lens]}
+    return {"noop": False, "path": path, "events": [{"id": e.id, **e.__dict__} for e in fresh],
+            "probabilities": probs, "attribution": attribution, "pareto_k": None if comp is None else comp.pareto_k,
+            "ess": None if comp is None else comp.ess, "forecast_year": a["forecast_year"]}
