@@ -28,7 +28,7 @@ from .store import (NOISE_FLOOR_ATTR, StoredForecast, current, read_forecast_fil
                     write_forecast_file)
 from .workspace import Workspace
 
-MIN_ESS = 200
+MIN_ESS = 200  # ...or half the draws for small fits: below this the reweighted posterior has collapsed
 HEADS_DIR = "heads"
 
 
@@ -225,7 +225,7 @@ def apply(ws: Workspace, events: list[L.Event], dry_run: bool = False, file: str
         path = "psis"
         try:
             comp = compute(fit_file, base.attrs, ds, all_adds, events_now)
-            if not (comp.pareto_k <= K_THRESHOLD and comp.ess >= MIN_ESS):
+            if not (comp.pareto_k <= K_THRESHOLD and comp.ess >= min(MIN_ESS, 0.5 * len(comp.weights))):
                 path = f"refit (Pareto k {comp.pareto_k:.2f}, ESS {comp.ess:.0f})"
                 comp = None
         except _NeedsRefit as exc:
