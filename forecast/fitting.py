@@ -137,6 +137,13 @@ def fit(ws: Workspace, preset: str = "default", as_of: int | None = None, draws:
         from pathlib import Path
         out_path = Path(out) if out else ws.posterior_path
         identity["fit_file"] = str(out_path.relative_to(ws.state_dir))
-        save_fit(ws, idata, forecast, identity, out_path)
+        if out is None:  # a user's fit: serialise with updates (a refit already holds the lock)
+            from filelock import FileLock
+
+            ws.state_dir.mkdir(parents=True, exist_ok=True)
+            with FileLock(str(ws.state_dir / ".lock")):
+                save_fit(ws, idata, forecast, identity, out_path)
+        else:
+            save_fit(ws, idata, forecast, identity, out_path)
     return FitResult(spec=spec, idata=idata, forecast=forecast, diagnostics=diag, identity=identity,
                      timings=timings)

@@ -14,8 +14,11 @@ from .workspace import Workspace
 def undo_last(ws: Workspace) -> dict:
     from filelock import FileLock
 
-    ws.state_dir.mkdir(exist_ok=True)
+    from .update import remove_stale_temporaries
+
+    read_forecast(ws)  # no fit: a clear error before anything is written
     with FileLock(str(ws.state_dir / ".lock")):
+        remove_stale_temporaries(ws)
         data = L.read_bytes(ws)
         records = L.parse(data)
         act = L.active(records)

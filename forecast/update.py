@@ -20,11 +20,11 @@ import numpy as np
 from . import LENSES
 from . import ledger as L
 from .data import Dataset, load_dataset, parse_date, suggest, _transform_ok
-from .errors import ForecastError, Problem, ValidationError
+from .errors import ForecastError, IdentityMismatchError, Problem, ValidationError
 from .evidence import cells, event_counts, merge_events, standardise
 from .projection import Draws, NextYearEvidence, normal_logpdf, project, sigmoid
 from .psis import K_THRESHOLD, psis
-from .store import (NOISE_FLOOR_ATTR, StoredForecast, current, read_forecast_file, read_posterior_arrays,
+from .store import (NOISE_FLOOR_ATTR, StoredForecast, current, is_stale, read_forecast_file, read_posterior_arrays,
                     write_forecast_file)
 from .workspace import Workspace
 
@@ -183,6 +183,12 @@ def heads_dir(ws: Workspace) -> Path:
     return ws.state_dir / HEADS_DIR
 
 
+def remove_stale_temporaries(ws: Workspace) -> None:
+    """Temporary files left by a killed write (atomic_write's '.<name>.*.tmp'); call under the lock."""
+    for p in [*ws.root.glob(".*.tmp"), *ws.state_dir.rglob(".*.tmp")]:
+        p.unlink(missing_ok=True)
+
+
 def _write_head(ws: Workspace, head: str, comp: Computed, base_attrs: dict, fit_file: Path, path: str,
                 events_now: list[L.Event]) -> None:
     attrs = dict(base_attrs)
@@ -204,12 +210,20 @@ def apply(ws: Workspace, events: list[L.Event], dry_run: bool = False, file: str
     from filelock import FileLock
 
     ds = load_dataset(ws.data_dir)
-    ws.state_dir.mkdir(exist_ok=True)
+    # everything that can refuse the update runs before anything is written (not even a lock file)
+    before, _, warning = current(ws)
+    if warning:
+        raise ForecastError(warning)
+    if is_stale(ws, before):
+        raise IdentityMismatchError(
+            f"data/ or priors/ changed since the stored fit (hash {str(before.attrs.get('content_hash'))[:12]}); "
+            f"run 'forecast fit' before updating")
+    validate_events(ws, ds, events, before.attrs["forecast_year"], file, rows)
     with FileLock(str(ws.state_dir / ".lock")):
-        before, head, warning = current(ws)
+        remove_stale_temporaries(ws)
+        before, head, warning = current(ws)  # again: another update may have committed meanwhile
         if warning:
             raise ForecastError(warning)
-        validate_events(ws, ds, events, before.attrs["forecast_year"], file, rows)
         records, _ = L.read(ws)
         in_force = {r["id"] for r in L.active(records)}
         fresh = [e for e in events if e.id not in in_force]
@@ -240,12 +254,12 @@ def apply(ws: Workspace, events: list[L.Event], dry_run: bool = False, file: str
         if comp is None:
             from .fitting import fit as run_fit
             a = base.attrs
-            fit_path = ws.state_dir / "fits" / f"{new_head}.nc"
-            if dry_run:
-                fit_path = ws.state_dir / "fits" / f".dry-{new_head}.nc"
+            # named by the events it was fitted on; the ledger head it serves is recorded in heads/
+            tag = L.head_of("".join(sorted(e.id for e in events_now)).encode())
+            fit_path = ws.state_dir / "fits" / (f".dry-{tag}.nc" if dry_run else f"events-{tag}.nc")
             run_fit(ws, preset=a["preset"], as_of=a["as_of"], draws=a["draws"], tune=a["tune"],
                     chains=a["chains"], seed=a["seed"], progress=progress, horizons=tuple(a["horizons"]),
-                    events=events_now, ledger_head=new_head, out=fit_path)
+                    events=events_now, ledger_head="refit", out=fit_path)
             fit_file = fit_path
             base = read_forecast_file(fit_file, ws)
             comp = Computed(forecast=base.draws, weights=base.draws.get("weight"), pareto_k=float("nan"),

@@ -6,11 +6,10 @@
 * Concurrent updates serialise on the workspace lock: nothing is lost or duplicated.
 * Bad input changes nothing on disk.
 
-Why the posterior is widened first: the session fit (conftest) has 2 chains x 60
-draws = 120 draws, below ``update.MIN_ESS`` (200), so every update on it would
-take the refit path (~30-55 s each, a full nutpie fit). The fast (PSIS) path is
-the one meant to take ~1 s, so the crash tests tile the stored draws 4x
-(480 draws, IS-ESS ~ 430) -- a file transform, not a fit -- to exercise it.
+All tests run on ``fitted_workspace`` (the tiny session fit, 120 draws) through the
+fast PSIS path (~1 s per update). Readings stay near the fit's typical values
+(30-42 %) so the importance-sampling ESS stays well above the collapse threshold;
+a refit would take ~30-55 s, so committed updates are asserted to be 'psis'.
 """
 
 from __future__ import annotations
@@ -22,6 +21,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import date as _date
 from pathlib import Path
 
 import numpy as np
@@ -35,36 +35,19 @@ N_KILLS = int(os.environ.get("FORECAST_KILL_ITERATIONS", "25"))
 K_CONCURRENT = 6
 INDICATOR = "japan_cabinet_approval"
 SOURCE = "integrity-test"
+YEAR = 2026  # the forecast year of the session fit (data through 2025); evidence must be dated in it
+# evidence may not be dated in the future: use only the months of YEAR that have started
+MONTHS = 12 if _date.today().year > YEAR else max(1, _date.today().month - 1)
 
 
 # ----------------------------------------------------------------------------- helpers
-def widen_posterior(ws: Workspace, copies: int = 4) -> None:
-    """Tile the stored posterior draws ``copies`` times along ``chain`` so the PSIS fast
-    path has enough draws (see the module docstring). Identity attributes are kept."""
-    import arviz as az
-    import xarray as xr
-
-    path = ws.posterior_path
-    idata = az.from_netcdf(str(path), engine="h5netcdf")
-    for group in idata.groups():
-        getattr(idata, group).load()
-    for group in ("posterior", "sample_stats"):
-        ds = getattr(idata, group)
-        n = ds.sizes["chain"]
-        wide = xr.concat([ds] * copies, dim="chain", combine_attrs="override")
-        setattr(idata, group, wide.assign_coords(chain=np.arange(copies * n)))
-    tmp = path.with_name(path.name + ".wide")
-    idata.to_netcdf(str(tmp), engine="h5netcdf")
-    os.replace(tmp, path)
-
-
 def snapshot(root: Path) -> dict[str, bytes]:
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
 def reading(i: int) -> tuple[list[str], L.Event]:
     """Update arguments for a distinct indicator reading, and the Event the CLI builds."""
-    value, date = 30.0 + i, f"2026-{i % 12 + 1:02d}"
+    value, date = 30.0 + 0.5 * i, f"{YEAR}-{i % MONTHS + 1:02d}"
     args = ["--indicator", INDICATOR, "--value", f"{value:g}", "--date", date, "--source", SOURCE]
     return args, L.Event(type="indicator", date=date, name=INDICATOR, source=SOURCE, value=value)
 
@@ -164,7 +147,7 @@ def timed_update(ws: Workspace, i: int, ids: list[str]) -> float:
 # ------------------------------------------------------------------------------- tests
 def test_kill_9_at_random_points_is_all_or_nothing(fitted_workspace):
     ws = fitted_workspace
-    widen_posterior(ws)
+    assert store.read_forecast(ws).attrs["forecast_year"] == YEAR
     ids: list[str] = []
     assert_consistent(ws, ids, "fresh fit")
 
@@ -183,7 +166,9 @@ def test_kill_9_at_random_points_is_all_or_nothing(fitted_workspace):
         os.kill(proc.pid, signal.SIGKILL)  # not yet reaped, so the pid is still this process
         counts[classify(ws, proc, event, prev, ids, f"kill {i} after {delay:.3f} s (seed {seed})")] += 1
 
-    summary = f"{counts} over {N_KILLS} kills, typical update {typical:.2f} s, seed {seed}"
+    leftovers = len([p for p in ws.root.rglob(".*.tmp") if p.is_file()])
+    summary = (f"{counts} over {N_KILLS} kills, typical update {typical:.2f} s, seed {seed}; "
+               f"{leftovers} orphaned temporary file(s) left by killed writes")
     print(f"\nkill -9 outcomes: {summary}")
     assert sum(counts.values()) == N_KILLS
     # The commit is the last step of a ~1 s process, so most uniform kills land before it;
@@ -195,7 +180,6 @@ def test_kill_9_inside_the_commit_window(fitted_workspace):
     """Kill the moment the new head file appears (before or just after the ledger commit),
     and the moment the ledger is replaced (after the commit, before the process exits)."""
     ws = fitted_workspace
-    widen_posterior(ws)
     ids: list[str] = []
     heads = ws.state_dir / "heads"
     ledger = L.ledger_path(ws)
@@ -212,7 +196,7 @@ def test_kill_9_inside_the_commit_window(fitted_workspace):
         "ledger replaced": lambda before: ledger_stamp() != before["ledger"],
     }
     outcomes = []
-    for i, (what, fired) in enumerate([*triggers.items()] * 2):
+    for i, (what, fired) in enumerate(triggers.items()):
         args, event = reading(i)
         prev = L.read_bytes(ws)
         before = {"heads": {p.name for p in heads.glob("*.h5")}, "ledger": ledger_stamp()}
@@ -226,14 +210,15 @@ def test_kill_9_inside_the_commit_window(fitted_workspace):
         if what == "ledger replaced":
             assert outcome != "killed before commit", outcomes
     print(f"\ncommit-window kills: {outcomes}")
-    assert len(ids) >= 2, outcomes
+    assert len(ids) >= 1, outcomes
 
 
 def test_concurrent_updates_are_serialised(fitted_workspace):
     ws = fitted_workspace
-    widen_posterior(ws)
+    assert store.read_forecast(ws).attrs["forecast_year"] == YEAR
     kinds = ["summit_held", "talks_resumed", "sanctions_imposed"]
-    jobs = [reading(i) if i % 2 == 0 else coded(kinds[i // 2], f"2026-{i + 1:02d}-01") for i in range(K_CONCURRENT)]
+    jobs = [reading(i) if i % 2 == 0 else coded(kinds[i // 2], f"{YEAR}-{i % MONTHS + 1:02d}-01")
+            for i in range(K_CONCURRENT)]
     procs = [start_update(ws, args) for args, _ in jobs]
     results = [p.communicate(timeout=300) for p in procs]
     for p, (out, err), (args, _) in zip(procs, results, jobs):
@@ -265,9 +250,4 @@ def test_bad_input_leaves_workspace_byte_identical(fitted_workspace):
     assert r.returncode == 1, r.stderr
     assert "did you mean" in r.stderr and "japan_cabinet_approval" in r.stderr, r.stderr
     assert "Traceback" not in r.stderr
-    after = snapshot(ws.root)
-    # Known deviation (reported, forecast/update.py apply): the workspace lock is taken before
-    # validation, so a rejected update leaves a new, empty state/.lock behind. Allow exactly that.
-    created = set(after) - set(before)
-    assert created <= {"state/.lock"} and after.get("state/.lock", b"") == b"", created
-    assert {k: after[k] for k in before} == before
+    assert snapshot(ws.root) == before
