@@ -72,12 +72,18 @@ def init(directory):
 @click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=20161215, show_default=True)
 @click.option("--sampler", type=click.Choice(["nutpie", "pymc"]), default="nutpie", show_default=True,
               help="NUTS implementation; PyMC's own sampler is the fallback.")
+@click.option("--target-accept", type=click.FloatRange(0.5, 0.999), default=None,
+              help="NUTS target acceptance rate. [default: 0.95; after divergences, one automatic "
+                   "refit at 0.98 unless --no-retry]")
+@click.option("--no-retry", is_flag=True, help="Do not refit at a higher target acceptance after divergences.")
 @click.option("--strict", is_flag=True, help="Exit 1 if the diagnostics fail (the fit is still saved).")
 @click.option("--json", "as_json", is_flag=True, help="Print the forecast as JSON (as 'show --json').")
 @click.option("--quiet", "-q", is_flag=True, help="No progress display.")
 @handle_errors
-def fit(workspace, preset, as_of, draws, tune, chains, seed, sampler, strict, as_json, quiet):
+def fit(workspace, preset, as_of, draws, tune, chains, seed, sampler, target_accept, no_retry, strict, as_json,
+        quiet):
     """Fit the model by MCMC and store the posterior in the workspace."""
+    from .fitting import RETRY_TARGET_ACCEPT, TARGET_ACCEPT
     from .fitting import fit as run_fit
     from .report import build_report, format_report
     from .store import read_forecast
@@ -88,8 +94,16 @@ def fit(workspace, preset, as_of, draws, tune, chains, seed, sampler, strict, as
     if not quiet and not as_json:
         click.echo(f"Fitting preset '{preset}' on {ws.root} ({chains} chains x {draws} draws, "
                    f"{tune} tuning, seed {seed}); compiling the model first...", err=True)
-    result = run_fit(ws, preset=preset, as_of=as_of, draws=draws, tune=tune, chains=chains, seed=seed,
-                     progress=progress, sampler=sampler)
+    kwargs = dict(preset=preset, as_of=as_of, draws=draws, tune=tune, chains=chains, seed=seed,
+                  progress=progress, sampler=sampler)
+    result = run_fit(ws, **kwargs, target_accept=target_accept or TARGET_ACCEPT)
+    if result.diagnostics["divergences"] and target_accept is None and not no_retry:
+        click.secho(f"{result.diagnostics['divergences']} divergent transition(s) at target_accept "
+                    f"{TARGET_ACCEPT}: refitting once at {RETRY_TARGET_ACCEPT} (smaller steps; --no-retry to skip)",
+                    fg="yellow", err=True)
+        first = result.timings["total_s"]
+        result = run_fit(ws, **kwargs, target_accept=RETRY_TARGET_ACCEPT)
+        result.timings["total_s"] += first
     report = build_report(read_forecast(ws), stale=False)
     if as_json:
         click.echo(json.dumps(report, indent=2))
