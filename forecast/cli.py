@@ -296,11 +296,20 @@ def data_check(workspace):
         problems.extend(exc.problems)
         ds = None
     problems.extend(check_all_presets(ws.priors_dir))
+    from . import ledger as L
+    from .errors import ForecastError, Problem
+
+    try:
+        n_updates = len(L.active(L.parse(L.read_bytes(ws))))
+    except ForecastError as exc:
+        problems.append(Problem(L.LEDGER_FILE, str(exc).split(": ", 1)[-1]))
+        n_updates = 0
     if problems:
         raise ValidationError(problems)
     n_approx = int(ds.values["approximate"].sum())
     click.echo(f"OK: {len(ds.meta)} indicators, {len(ds.values)} values ({n_approx} approximate), "
                f"{len(ds.outcomes)} coded years {ds.outcomes['year'].min()}-{ds.outcomes['year'].max()}, "
+               f"{len(ds.events)} seed events, {n_updates} ledger update(s) in force, "
                f"presets: {', '.join(p.stem for p in sorted(ws.priors_dir.glob('*.toml')))}")
 
 

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from forecast.cli import main
 from forecast.workspace import Workspace, init_workspace
 
-FAST_FIT_ARGS = ["--draws", "60", "--tune", "100", "--chains", "2", "--seed", "7"]
+FAST_FIT_ARGS = ["--draws", "60", "--tune", "100", "--chains", "2", "--seed", "7", "--no-retry"]
 
 
 @pytest.fixture

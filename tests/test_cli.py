@@ -170,3 +170,29 @@ def test_console_script_help_is_light():
             "print([m for m in ('pymc', 'pandas', 'numpy', 'arviz') if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().endswith("[]")
+
+
+def test_fit_retries_once_at_higher_target_accept_after_divergences(workspace, monkeypatch):
+    """A fit with divergences is refitted once at 0.98, and the user is told; --no-retry skips it."""
+    from types import SimpleNamespace
+
+    import forecast.fitting as fitting
+    import forecast.store as store
+
+    calls = []
+
+    def fake_fit(ws, **kw):
+        calls.append(kw["target_accept"])
+        div = 3 if kw["target_accept"] < 0.98 else 0
+        diag = {"divergences": div, "ok": div == 0, "failures": [f"{div} divergent transitions"] if div else []}
+        return SimpleNamespace(diagnostics=diag, timings={"total_s": 1.0, "sample_s": 0.5, "compile_s": 0.5},
+                               identity={"sampler": "nutpie"})
+
+    monkeypatch.setattr(fitting, "fit", fake_fit)
+    monkeypatch.setattr(store, "read_forecast", lambda ws: (_ for _ in ()).throw(RuntimeError("stop here")))
+    r = CliRunner().invoke(main, ["fit", "-w", str(workspace.root), "-q"])
+    assert calls == [0.95, 0.98]
+    assert "3 divergent transition(s) at target_accept 0.95: refitting once at 0.98" in r.output
+    calls.clear()
+    CliRunner().invoke(main, ["fit", "-w", str(workspace.root), "-q", "--no-retry"])
+    assert calls == [0.95]
