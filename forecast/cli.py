@@ -143,12 +143,8 @@ def show(workspace, as_json):
         click.echo(format_report(report))
 
 
-def _pct(x):
-    return f"{100 * x:5.1f}%"
-
-
 def format_update(r: dict) -> str:
-    from .report import probability_label
+    from .report import pct, probability_label
 
     if r.get("noop"):
         return f"No change: {r['message']}"
@@ -164,8 +160,8 @@ def format_update(r: dict) -> str:
     y = r["forecast_year"]
     for k, v in r["probabilities"].items():
         b, a = v["before"], v["after"]
-        lines.append(f"{probability_label(k, y):38}{_pct(b['mean'])} [{_pct(b['lo80'])}-{_pct(b['hi80'])}]"
-                     f" -> {_pct(a['mean'])} [{_pct(a['lo80'])}-{_pct(a['hi80'])}]   {v['change_pp']:+.1f} pp")
+        lines.append(f"{probability_label(k, y):38}{pct(b['mean'])} [{pct(b['lo80'])}-{pct(b['hi80'])}]"
+                     f" -> {pct(a['mean'])} [{pct(a['lo80'])}-{pct(a['hi80'])}]   {v['change_pp']:+.1f} pp")
     lines.append("Intervals: 80% equal-tailed posterior intervals; change in percentage points of the mean.")
     lines.append("")
     lines.append(f"Attribution: change in each lens's contribution to the log-odds of improvement in {y}")
@@ -249,7 +245,7 @@ def undo(workspace, as_json):
 def history(workspace, as_json):
     """List every update: id, date applied, event and the headline probabilities after it."""
     from . import ledger as L
-    from .report import probability_label
+    from .report import pct
     from .workspace import open_workspace
 
     ws = open_workspace(workspace)
@@ -269,7 +265,7 @@ def history(workspace, as_json):
         what = (f"{row['event']['name']}" + (f" = {row['event']['value']:g}" if row['event'].get('value') is not None else "")
                 + f" ({row['event']['date']})") if row["event"] else f"undo of {row['id']}"
         after = row["after"] or {}
-        probs = "  ".join(f"{k.replace('_', ' ')} {_pct(v['mean']).strip()}" for k, v in after.items())
+        probs = "  ".join(f"{k.replace('_', ' ')} {pct(v['mean']).strip()}" for k, v in after.items())
         click.echo(f"{row['seq']:>3} {row['applied_utc']} {row['op']:4} {row['id']} {what:45} -> {probs}")
 
 

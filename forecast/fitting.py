@@ -8,7 +8,6 @@ import os
 import time
 from dataclasses import dataclass
 
-import numpy as np
 
 from .data import load_dataset
 from .diagnostics import compute_diagnostics

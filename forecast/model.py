@@ -38,14 +38,6 @@ NOISE_FLOOR = 0.1
 PARAMETERISATIONS = ("noncentred", "centred")
 
 
-def ar1_matrix_np(rho: np.ndarray, n: int) -> np.ndarray:
-    """(F, n, n) lower-triangular maps from unit innovations to a unit-variance AR(1)."""
-    t = np.arange(n)
-    lag = t[:, None] - t[None, :]
-    c = np.where(t == 0, 1.0, np.sqrt(1 - rho[:, None] ** 2))  # (F, n)
-    return np.where(lag >= 0, rho[:, None, None] ** np.clip(lag, 0, None), 0.0) * c[:, None, :]
-
-
 def zero_sum_basis(n: int) -> np.ndarray:
     """(n, n-1) orthonormal basis of the vectors that sum to zero (Helmert)."""
     q, _ = np.linalg.qr(np.eye(n) - 1.0 / n)
@@ -81,7 +73,7 @@ def build_model(spec: ModelSpec, parameterisation: str = "noncentred"):
 
     if parameterisation not in PARAMETERISATIONS:
         raise ValueError(f"parameterisation must be one of {PARAMETERISATIONS}")
-    T, K = spec.n_years, len(spec.indicators)
+    T = spec.n_years
     P = spec.priors
     coords = {
         "factor": list(FACTORS), "lens": list(LENSES), "year": spec.years.tolist(),

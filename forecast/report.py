@@ -55,7 +55,7 @@ def build_report(stored: StoredForecast, stale: bool) -> dict:
     }
 
 
-def _pct(x: float) -> str:
+def pct(x: float) -> str:
     return f"{100 * x:5.1f}%"
 
 
@@ -74,8 +74,8 @@ def format_report(r: dict) -> str:
     lines.append("")
     lines.append(f"{'':38}{'mean':>7}   {'80% interval':>15}   {'95% interval':>15}")
     for k, v in r["probabilities"].items():
-        lines.append(f"{probability_label(k, y):38}{_pct(v['mean']):>7}   {_pct(v['lo80'])} -{_pct(v['hi80'])}"
-                     f"   {_pct(v['lo95'])} -{_pct(v['hi95'])}")
+        lines.append(f"{probability_label(k, y):38}{pct(v['mean']):>7}   {pct(v['lo80'])} -{pct(v['hi80'])}"
+                     f"   {pct(v['lo95'])} -{pct(v['hi95'])}")
     lines.append(f"Intervals: {r['interval']}s of the per-draw probability.")
     lines.append("")
     lines.append(f"Lens contributions to the log-odds of improvement in {y} (posterior mean, 80% interval):")

@@ -11,7 +11,6 @@ the data plus the ledger.
 from __future__ import annotations
 
 import datetime as _dt
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,7 +91,7 @@ def compute(fit_file: Path, attrs: dict, ds: Dataset, all_adds: dict[str, L.Even
             events_now: list[L.Event]) -> Computed:
     """The forecast implied by the stored fit and the events in force now (numpy only)."""
     meta = attrs["spec"]
-    as_of, first = meta["as_of"], meta["first_year"]
+    as_of = meta["as_of"]
     post = read_posterior_arrays(fit_file)
     draws = Draws.from_posterior(post)
     S = draws.rho.shape[0]
@@ -282,10 +281,7 @@ def apply(ws: Workspace, events: list[L.Event], dry_run: bool = False, file: str
             r["after"] = after_summary
         new_bytes = old_bytes + L.encode(new_records)
         new_head = L.head_of(new_bytes)
-        if path == "psis":
-            _write_head(ws, new_head, comp, base.attrs, fit_file, path, events_now)
-        else:
-            _write_head(ws, new_head, comp, base.attrs, fit_file, "refit", events_now)
+        _write_head(ws, new_head, comp, base.attrs, fit_file, "psis" if path == "psis" else "refit", events_now)
         L.append(ws, new_records, old_bytes)  # the commit point
         report["ledger_head"] = new_head
         return report
