@@ -14,22 +14,11 @@ import argparse
 import json
 import shutil
 import statistics
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
-FORECAST = [sys.executable, "-m", "forecast.cli"]
+from _common import FORECAST, timed  # benchmarks/ is on sys.path when a script here is run
 
-
-def timed(cmd: list[str]) -> tuple[float, subprocess.CompletedProcess]:
-    t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    dt = time.perf_counter() - t0
-    if proc.returncode != 0:
-        sys.exit(f"command failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stderr}")
-    return dt, proc
 
 
 def main() -> None:

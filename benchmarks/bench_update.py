@@ -15,25 +15,14 @@ import argparse
 import json
 import shutil
 import statistics
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
-FORECAST = [sys.executable, "-m", "forecast.cli"]
+from _common import FORECAST, timed  # benchmarks/ is on sys.path when a script here is run
+
 READING = ["--indicator", "japan_cabinet_approval", "--value", "25", "--date", "2026-10", "--source", "bench"]
 # A past-year reading far from the fitted state: expected to exceed the Pareto k threshold and refit.
 SHOCK = ["--indicator", "icews_coop_share_jpn_rus", "--value", "0.2", "--date", "2013", "--source", "bench"]
-
-
-def timed(cmd):
-    t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    dt = time.perf_counter() - t0
-    if proc.returncode != 0:
-        sys.exit(f"command failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stdout}\n{proc.stderr}")
-    return dt, proc
 
 
 def main() -> None:

@@ -9,9 +9,21 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
+from . import LENSES
 from .data import Dataset
 from .ledger import Event
+from .projection import Draws, NextYearEvidence
 from .spec import transform_values
+from .store import NOISE_FLOOR_ATTR
+
+
+class NeedsRefit(Exception):
+    """The fast path cannot represent this evidence (e.g. an indicator the fit skipped)."""
+
+
+def flat(a: np.ndarray) -> np.ndarray:
+    """(chain, draw, ...) -> (chain * draw, ...)."""
+    return a.reshape(a.shape[0] * a.shape[1], *a.shape[2:])
 
 
 def merge_events(ds: Dataset, events: list[Event], last_year: int) -> Dataset:
@@ -66,3 +78,33 @@ def event_counts(spec_meta: dict, ds: Dataset) -> np.ndarray:
     for kind, year in zip(ev["kind"], ev["year"]):
         counts[kinds[kind], year - first] += 1
     return counts
+
+
+def forecast_year_evidence(meta: dict, post: dict, attrs: dict, events: list[Event], draws: Draws):
+    """Readings and coded events dated in the forecast year (as-of + 1), for the projection."""
+    year = meta["as_of"] + 1
+    readings = [e for e in events if e.type == "indicator" and e.year == year]
+    coded = [e for e in events if e.type == "event" and e.year == year]
+    if not readings and not coded:
+        return None
+    ev = NextYearEvidence()
+    idx = {n: k for k, n in enumerate(meta["indicators"])}
+    by_ind: dict[str, list[float]] = {}
+    for e in readings:
+        if e.name not in idx:
+            raise NeedsRefit(f"'{e.name}' was not in the fit (too few values)")
+        by_ind.setdefault(e.name, []).append(float(e.value))
+    for name, vals in by_ind.items():
+        k = idx[name]
+        x = standardise(meta, k, float(np.mean(vals)))
+        ev.readings.append((meta["indicator_factor"][k], flat(post["indicator_intercept"])[:, k],
+                            flat(post["loading"])[:, k],
+                            attrs[NOISE_FLOOR_ATTR] + flat(post["indicator_noise"])[:, k], x))
+    if coded:
+        kinds = {k: i for i, k in enumerate(meta["event_kinds"])}
+        shift = np.zeros((draws.rho.shape[0], len(LENSES)))
+        for e in coded:
+            i = kinds[e.name]
+            shift[:, meta["event_lens"][i]] += draws.event_effect[:, i]
+        ev.shift = shift
+    return ev

@@ -94,10 +94,9 @@ def fit(ws: Workspace, preset: str = "default", as_of: int | None = None, draws:
     """Fit on the workspace's data plus the ledger's events in force (up to the as-of year);
     events dated in the forecast year condition the projection."""
     from . import ledger as L
-    from .evidence import merge_events
+    from .evidence import forecast_year_evidence, merge_events
     from .model import NOISE_FLOOR
     from .psis import psis
-    from .update import forecast_year_evidence
 
     t_start = time.perf_counter()
     ds = load_dataset(ws.data_dir)

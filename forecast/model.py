@@ -28,7 +28,7 @@ import numpy as np
 
 from . import LENSES
 from .priors import prior_logp, to_pymc
-from .spec import FACTOR_LENS, FACTORS, ModelSpec
+from .spec import FACTORS, ModelSpec
 
 SOFTMIN_SHARPNESS = 3.0
 # No indicator measures its lens without error: a floor on the residual sd of the
@@ -166,5 +166,4 @@ def build_model(spec: ModelSpec, parameterisation: str = "noncentred"):
         hazard_lp = (pt.log(base) - pt.log1p(-base) + g_p * lens_state[0] + g_t * lens_state[1]
                      + g_c * capacity - delta * barrier)
         pm.Bernoulli("settlement_obs", logit_p=hazard_lp, observed=settlement, dims="year")
-    assert list(FACTOR_LENS) == [0, 1, 2, 2]
     return model

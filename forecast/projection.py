@@ -21,7 +21,6 @@ import numpy as np
 
 from . import LENSES
 
-INTERVALS = (0.80, 0.95)
 INTERVAL_TYPE = "equal-tailed posterior interval"
 LOG_2PI = float(np.log(2 * np.pi))
 

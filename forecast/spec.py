@@ -67,10 +67,6 @@ class ModelSpec:
     def n_years(self) -> int:
         return len(self.years)
 
-    def structure_key(self) -> tuple:
-        """What decides the compiled model's shape (same key: no recompile needed)."""
-        return (self.n_years, len(self.indicators), len(self.obs_value), self.preset)
-
 
 def build_spec(ds: Dataset, priors: PriorSet, as_of: int | None = None) -> ModelSpec:
     first = int(ds.outcomes["year"].min())

@@ -21,6 +21,7 @@ from .workspace import Workspace, atomic_write, content_hash
 
 FORMAT_VERSION = 2
 NOISE_FLOOR_ATTR = "noise_floor"
+HEADS_DIR = "heads"
 POSTERIOR_VARS = ("state_persistence", "factor_state", "beta_power", "beta_trust", "beta_leaders", "cutpoints",
                   "settlement_base_rate", "gamma_power", "gamma_trust", "gamma_capacity", "delta_barrier",
                   "event_effect", "loading", "indicator_intercept", "indicator_noise", "improve_logodds")
@@ -147,6 +148,11 @@ def read_forecast_file(path: Path, ws: Workspace) -> StoredForecast:
     return StoredForecast(attrs=attrs, draws=draws)
 
 
+def head_path(ws: Workspace, head: str) -> Path:
+    """The forecast file recorded for a ledger head (written by update and undo)."""
+    return ws.state_dir / HEADS_DIR / f"{head}.h5"
+
+
 def read_forecast(ws: Workspace) -> StoredForecast:
     """The base fit's forecast (state/posterior.nc)."""
     return read_forecast_file(ws.posterior_path, ws)
@@ -160,7 +166,7 @@ def current(ws: Workspace) -> tuple[StoredForecast, str, str | None]:
     base = read_forecast(ws)
     if base.attrs.get("ledger_head", L.EMPTY_HEAD) == head:
         return base, head, None
-    p = ws.state_dir / "heads" / f"{head}.h5"
+    p = head_path(ws, head)
     if p.is_file():
         return read_forecast_file(p, ws), head, None
     return base, head, (f"the posterior reflects ledger head {base.attrs.get('ledger_head')} but the ledger "

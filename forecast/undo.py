@@ -7,7 +7,7 @@ import datetime as _dt
 
 from . import ledger as L
 from .errors import ForecastError
-from .store import read_forecast, read_forecast_file, write_forecast_file
+from .store import head_path, read_forecast, read_forecast_file, write_forecast_file
 from .workspace import Workspace
 
 
@@ -30,11 +30,10 @@ def undo_last(ws: Workspace) -> dict:
         first = next(i for i, r in enumerate(records) if r is targets[0])
         prev_head = L.head_of(b"".join(lines[:first]))
         base = read_forecast(ws)
-        heads = ws.state_dir / "heads"
         if base.attrs.get("ledger_head", L.EMPTY_HEAD) == prev_head:
             src = base
-        elif (heads / f"{prev_head}.h5").is_file():
-            src = read_forecast_file(heads / f"{prev_head}.h5", ws)
+        elif head_path(ws, prev_head).is_file():
+            src = read_forecast_file(head_path(ws, prev_head), ws)
         else:
             raise ForecastError(f"the forecast for ledger head {prev_head} is no longer stored (a refit replaced "
                                 f"it); run 'forecast fit' after undoing by hand is not possible — refit instead")
@@ -45,7 +44,7 @@ def undo_last(ws: Workspace) -> dict:
         after = headline(src)
         new = [{"op": "undo", "id": t["id"], "update": seq, "applied_utc": stamp, "after": after} for t in targets]
         new_head = L.head_of(data + L.encode(new))
-        write_forecast_file(heads / f"{new_head}.h5", src.draws, {**src.attrs, "ledger_head": new_head})
+        write_forecast_file(head_path(ws, new_head), src.draws, {**src.attrs, "ledger_head": new_head})
         L.append(ws, new, data)
         return {"undone": [f"{L.Event.from_dict(t['event']).label()} [{t['id']}]" for t in targets],
                 "restored_head": prev_head, "ledger_head": new_head, "after": after}

@@ -20,15 +20,14 @@ from . import LENSES
 from . import ledger as L
 from .data import Dataset, load_dataset, parse_date, suggest, _transform_ok
 from .errors import ForecastError, IdentityMismatchError, Problem, ValidationError
-from .evidence import cells, event_counts, merge_events, standardise
-from .projection import Draws, NextYearEvidence, normal_logpdf, project, sigmoid
+from .evidence import NeedsRefit, cells, event_counts, flat as _flat, forecast_year_evidence, merge_events
+from .projection import Draws, normal_logpdf, project, sigmoid
 from .psis import K_THRESHOLD, psis
-from .store import (NOISE_FLOOR_ATTR, StoredForecast, current, is_stale, read_forecast_file, read_posterior_arrays,
-                    write_forecast_file)
+from .store import (NOISE_FLOOR_ATTR, StoredForecast, current, head_path, is_stale, read_forecast_file,
+                    read_posterior_arrays, write_forecast_file)
 from .workspace import Workspace
 
 MIN_ESS = 200  # ...or half the draws for small fits: below this the reweighted posterior has collapsed
-HEADS_DIR = "heads"
 
 
 # --------------------------------------------------------------------------- validation
@@ -83,10 +82,6 @@ class Computed:
     ess: float
 
 
-def _flat(a: np.ndarray) -> np.ndarray:
-    return a.reshape(a.shape[0] * a.shape[1], *a.shape[2:])
-
-
 def compute(fit_file: Path, attrs: dict, ds: Dataset, all_adds: dict[str, L.Event],
             events_now: list[L.Event]) -> Computed:
     """The forecast implied by the stored fit and the events in force now (numpy only)."""
@@ -106,7 +101,7 @@ def compute(fit_file: Path, attrs: dict, ds: Dataset, all_adds: dict[str, L.Even
     known = set(meta["indicators"])
     for e in events_now:
         if e.type == "indicator" and e.year <= as_of and e.name not in known:
-            raise _NeedsRefit(f"'{e.name}' was not in the fit (too few values)")
+            raise NeedsRefit(f"'{e.name}' was not in the fit (too few values)")
     if changed:
         eta = _flat(post["factor_state"])
         a, lam = _flat(post["indicator_intercept"]), _flat(post["loading"])
@@ -139,49 +134,12 @@ def compute(fit_file: Path, attrs: dict, ds: Dataset, all_adds: dict[str, L.Even
     return Computed(forecast=out, weights=weights, pareto_k=k, ess=ess)
 
 
-def forecast_year_evidence(meta: dict, post: dict, attrs: dict, events: list[L.Event], draws: Draws):
-    year = meta["as_of"] + 1
-    readings = [e for e in events if e.type == "indicator" and e.year == year]
-    coded = [e for e in events if e.type == "event" and e.year == year]
-    if not readings and not coded:
-        return None
-    ev = NextYearEvidence()
-    idx = {n: k for k, n in enumerate(meta["indicators"])}
-    by_ind: dict[str, list[float]] = {}
-    for e in readings:
-        if e.name not in idx:
-            raise _NeedsRefit(f"'{e.name}' was not in the fit (too few values)")
-        by_ind.setdefault(e.name, []).append(float(e.value))
-    for name, vals in by_ind.items():
-        k = idx[name]
-        x = standardise(meta, k, float(np.mean(vals)))
-        ev.readings.append((meta["indicator_factor"][k], _flat(post["indicator_intercept"])[:, k],
-                            _flat(post["loading"])[:, k],
-                            attrs[NOISE_FLOOR_ATTR] + _flat(post["indicator_noise"])[:, k], x))
-    if coded:
-        kinds = {k: i for i, k in enumerate(meta["event_kinds"])}
-        shift = np.zeros((draws.rho.shape[0], len(LENSES)))
-        for e in coded:
-            i = kinds[e.name]
-            shift[:, meta["event_lens"][i]] += draws.event_effect[:, i]
-        ev.shift = shift
-    return ev
-
-
 def _ordered_logp(y: int, lp: np.ndarray, cut: np.ndarray) -> np.ndarray:
     cdf = np.concatenate([np.zeros((len(lp), 1)), sigmoid(cut - lp[:, None]), np.ones((len(lp), 1))], axis=1)
     return np.log(np.clip(cdf[:, y + 1] - cdf[:, y], 1e-300, None))
 
 
-class _NeedsRefit(Exception):
-    pass
-
-
 # ----------------------------------------------------------------------- current state
-def heads_dir(ws: Workspace) -> Path:
-    return ws.state_dir / HEADS_DIR
-
-
 def remove_stale_temporaries(ws: Workspace) -> None:
     """Temporary files left by a killed write (atomic_write's '.<name>.*.tmp'); call under the lock."""
     for p in [*ws.root.glob(".*.tmp"), *ws.state_dir.rglob(".*.tmp")]:
@@ -194,7 +152,7 @@ def _write_head(ws: Workspace, head: str, comp: Computed, base_attrs: dict, fit_
     attrs.update({"ledger_head": head, "update_path": path, "pareto_k": comp.pareto_k, "is_ess": comp.ess,
                   "fit_file": str(fit_file.relative_to(ws.state_dir)),
                   "events_in_force": [e.id for e in events_now]})
-    write_forecast_file(heads_dir(ws) / f"{head}.h5", {**comp.forecast, "weight": comp.weights}, attrs)
+    write_forecast_file(head_path(ws, head), {**comp.forecast, "weight": comp.weights}, attrs)
 
 
 def headline(stored: StoredForecast) -> dict:
@@ -241,15 +199,13 @@ def apply(ws: Workspace, events: list[L.Event], dry_run: bool = False, file: str
             if not (comp.pareto_k <= K_THRESHOLD and comp.ess >= min(MIN_ESS, 0.5 * len(comp.weights))):
                 path = f"refit (Pareto k {comp.pareto_k:.2f}, ESS {comp.ess:.0f})"
                 comp = None
-        except _NeedsRefit as exc:
+        except NeedsRefit as exc:
             path, comp = f"refit ({exc})", None
         old_bytes = L.read_bytes(ws)
         stamp = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
         seq = 1 + max((r.get("update", 0) for r in records), default=0)
         new_records = [{"op": "add", "id": e.id, "update": seq, "event": dict(e.__dict__), "applied_utc": stamp}
                        for e in fresh]
-        new_bytes = old_bytes + L.encode(new_records)
-        new_head = L.head_of(new_bytes)
         if comp is None:
             from .fitting import fit as run_fit
             a = base.attrs
@@ -267,8 +223,7 @@ def apply(ws: Workspace, events: list[L.Event], dry_run: bool = False, file: str
             if dry_run:
                 fit_path.unlink(missing_ok=True)
         else:
-            after = StoredForecast(attrs={**base.attrs, "ledger_head": new_head},
-                                   draws={**comp.forecast, "weight": comp.weights})
+            after = StoredForecast(attrs=base.attrs, draws={**comp.forecast, "weight": comp.weights})
         lens_of = {e.id: (ds.meta.loc[e.name, "lens"] if e.type == "indicator" else ds.event_kinds.loc[e.name, "lens"])
                    for e in fresh}
         report = transition_report(before, after, fresh, path, comp, lens_of)

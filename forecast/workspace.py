@@ -11,7 +11,6 @@ from pathlib import Path
 
 from .errors import WorkspaceError
 
-DATA_FILES = ("indicators.csv", "indicators_meta.csv", "outcomes.csv", "event_kinds.csv", "events.csv")
 STATE_DIR = "state"
 POSTERIOR_FILE = "posterior.nc"
 
