@@ -122,6 +122,24 @@ def run(args, spec, progress_path: Path, header: dict) -> list[dict]:
     return records
 
 
+TAU_SPLIT = 0.1
+
+
+def mixing_by_tau(records: list[dict]) -> list[dict]:
+    """Sampler trouble split by the true loading spread: the loadings are sampled centred
+    (loading_v ~ N(0, tau)), a funnel when the truth puts tau near zero."""
+    out = []
+    for name, keep in ((f"< {TAU_SPLIT}", lambda t: t < TAU_SPLIT), (f">= {TAU_SPLIT}", lambda t: t >= TAU_SPLIT)):
+        rs = [r for r in records if keep(r["truth"]["loading_tau"])]
+        if rs:
+            out.append({"true_loading_tau": name, "n": len(rs),
+                        "with_divergences": sum(r["divergences"] > 0 for r in rs),
+                        "divergences": int(sum(r["divergences"] for r in rs)),
+                        "rhat_ge_1.05": sum(r["rhat_max"] >= 1.05 for r in rs),
+                        "median_min_ess_bulk": float(np.median([r["ess_bulk_min"] for r in rs]))})
+    return out
+
+
 def results(records: list[dict], spec, header: dict) -> dict:
     records = sorted(records, key=lambda r: r["sim"])
     labels = sbc.key_parameters(spec)
@@ -133,6 +151,7 @@ def results(records: list[dict], spec, header: dict) -> dict:
     rhat_limit = 1.01
     diverged = [r["sim"] for r in records if r["divergences"] > 0]
     unconverged = [r["sim"] for r in records if r["rhat_max"] >= rhat_limit]
+    rhats = np.array([r["rhat_max"] for r in records])
     clean = [r for r in records if r["divergences"] == 0]
     clean_summary = sbc.summarise(clean, labels, L) if clean and len(clean) < len(records) else None
     return {
@@ -148,12 +167,17 @@ def results(records: list[dict], spec, header: dict) -> dict:
         "divergent_simulations": {"count": len(diverged), "sims": diverged,
                                   "total_divergences": int(sum(r["divergences"] for r in records))},
         "unconverged_simulations": {"rhat_limit": rhat_limit, "count": len(unconverged), "sims": unconverged},
+        # the per-fit maximum is over every parameter and state (~300), from 2 chains by default
+        "rhat_max": {"median": float(np.median(rhats)), "q90": float(np.quantile(rhats, 0.9)),
+                     "max": float(rhats.max()), "count_ge_1.05": int((rhats >= 1.05).sum()),
+                     "sims_ge_1.05": [r["sim"] for r in records if r["rhat_max"] >= 1.05]},
         "ess_bulk_min": {"min": min(r["ess_bulk_min"] for r in records),
                          "median": float(np.median([r["ess_bulk_min"] for r in records]))},
         "sample_s": {"total": round(sum(r["sample_s"] for r in records), 1),
                      "median": float(np.median([r["sample_s"] for r in records]))},
         "without_divergent_simulations": clean_summary and {
             "n": len(clean), "outside_band": [lab for lab, s in clean_summary.items() if not s["inside_band"]]},
+        "by_true_loading_tau": mixing_by_tau(records),
         "ranks": {lab: [r["ranks"][lab] for r in records] for lab in labels},
         "seeds": [r["seed"] for r in records],
         "sims": [r["sim"] for r in records],
@@ -166,7 +190,8 @@ def markdown(res: dict, command: str) -> str:
         "# Simulation-based calibration (SBC)",
         "",
         f"Commit `{res['git']['commit']}`" + (" (working tree dirty: see sbc.json)" if res["git"]["dirty"] else "")
-        + f", run {res['started_utc']} to {res['finished_utc']}.",
+        + f", run {res['started_utc']} to {res['finished_utc']} ({res['run_wall_s'] / 60:.0f} min wall)"
+        + (f" (summarised with commit `{res['summarised_with']['commit']}`)." if res.get("summarised_with") else "."),
         "",
         f"Reproduce: `{command}`",
         "",
@@ -190,12 +215,26 @@ def markdown(res: dict, command: str) -> str:
         "",
         (f"Simulations with divergent transitions: {d['count']} of {res['n_simulations']} "
         f"({d['total_divergences']} divergences in all). Simulations with R-hat >= {u['rhat_limit']}: "
-        f"{u['count']}. Smallest bulk ESS: {res['ess_bulk_min']['min']:.0f} "
+        f"{u['count']} (median of the per-fit maximum over all ~300 parameters and states "
+        f"{res['rhat_max']['median']:.3f}, 90th percentile {res['rhat_max']['q90']:.3f}, worst "
+        f"{res['rhat_max']['max']:.3f}; {res['rhat_max']['count_ge_1.05']} at or above 1.05). Smallest bulk ESS: {res['ess_bulk_min']['min']:.0f} "
         f"(median over simulations of the per-fit minimum {res['ess_bulk_min']['median']:.0f}). "
         f"Sampling time: {res['sample_s']['total'] / 60:.1f} min in all, median {res['sample_s']['median']:.1f} s "
         "per simulation."),
         "",
     ]
+    lines += [("Sampler trouble by the true loading spread `loading_tau` (the log loadings are sampled centred, "
+              "`loading_v ~ N(0, tau)`):"), "",
+              "| true loading_tau | simulations | with divergences | divergences | R-hat >= 1.05 | median min bulk ESS |",
+              "|---|---:|---:|---:|---:|---:|"]
+    for g in res["by_true_loading_tau"]:
+        lines.append(f"| {g['true_loading_tau']} | {g['n']} | {g['with_divergences']} | {g['divergences']} | "
+                     f"{g['rhat_ge_1.05']} | {g['median_min_ess_bulk']:.0f} |")
+    lines.append("")
+    clean = res.get("without_divergent_simulations")
+    if clean:
+        lines += [f"Without the {res['n_simulations'] - clean['n']} simulations that diverged, outside the band: "
+                  + (", ".join(f"`{x}`" for x in clean["outside_band"]) or "none") + ".", ""]
     if res["outside_band"]:
         lines.append("Outside the band: " + ", ".join(f"`{x}`" for x in res["outside_band"]) + ".")
     else:
@@ -239,12 +278,19 @@ def main(argv=None) -> int:
         records = read_progress(progress_path)
         if not records:
             sys.exit(f"no records in {progress_path}")
-        # the run's provenance, not this summary's
+        # the run's provenance, not this summary's (which is recorded beside it when it differs)
+        summary_git = header["git"]
         header.update({k: records[0][k] for k in ("settings", "git", "started_utc")})
+        if summary_git["commit"] != header["git"]["commit"]:
+            header["summarised_with"] = summary_git
+        last = _dt.datetime.fromtimestamp(progress_path.stat().st_mtime, _dt.UTC)
+        header["finished_utc"] = last.isoformat(timespec="seconds")
+        header["run_wall_s"] = round((last - _dt.datetime.fromisoformat(header["started_utc"])).total_seconds(), 1)
     else:
         records = run(args, spec, progress_path, header)
-    header["finished_utc"] = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
-    header["wall_s_this_invocation"] = round(time.perf_counter() - t0, 1)
+    if not args.summarise_only:
+        header["finished_utc"] = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+        header["run_wall_s"] = round(time.perf_counter() - t0, 1)
     res = results(records, spec, header)
     out.write_text(json.dumps(res, indent=1) + "\n")
     s = res["settings"]
