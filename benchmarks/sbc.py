@@ -179,6 +179,8 @@ def results(records: list[dict], spec, header: dict) -> dict:
             "n": len(clean), "outside_band": [lab for lab, s in clean_summary.items() if not s["inside_band"]]},
         "by_true_loading_tau": mixing_by_tau(records),
         "ranks": {lab: [r["ranks"][lab] for r in records] for lab in labels},
+        "per_simulation": {k: [r[k] for r in records] for k in ("divergences", "rhat_max", "ess_bulk_min", "sample_s")}
+        | {"true_loading_tau": [r["truth"]["loading_tau"] for r in records]},
         "seeds": [r["seed"] for r in records],
         "sims": [r["sim"] for r in records],
     }

@@ -289,6 +289,8 @@ def test_script_summary_from_records(spec):
     assert (low["n"], low["with_divergences"], low["rhat_ge_1.05"], low["median_min_ess_bulk"]) == (10, 3, 4, 20.0)
     assert (high["n"], high["with_divergences"], high["median_min_ess_bulk"]) == (n - 10, 0, 400.0)
     assert res["without_divergent_simulations"]["n"] == n - 3
+    assert res["per_simulation"]["divergences"][:4] == [2, 2, 2, 0]          # in simulation order
+    assert len(res["per_simulation"]["true_loading_tau"]) == n
     table = script.markdown(res, "python benchmarks/sbc.py")
     assert "| `gamma_trust` |" in table and "**no**" in table and "Outside the band: `gamma_trust`." in table
     assert table.count("**no**") == 1
