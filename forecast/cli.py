@@ -339,5 +339,130 @@ def data_list(workspace, as_json):
     click.echo("~ = approximate (recalled from the publisher, not read from a table)")
 
 
+def _prepare_out_dir(out: str):
+    """Check an output folder before minutes of work: create it if its parent exists, and
+    make sure it is writable (nothing is written until the results are complete)."""
+    import os
+    from pathlib import Path
+
+    p = Path(out)
+    if p.exists() and not p.is_dir():
+        raise click.ClickException(f"--out {out}: exists and is not a folder; give a folder path")
+    if not p.exists():
+        if not p.parent.is_dir():
+            raise click.ClickException(f"--out {out}: the parent folder {p.parent} does not exist; create it first")
+        if not os.access(p.parent, os.W_OK):
+            raise click.ClickException(f"--out {out}: no permission to create a folder in {p.parent}")
+    elif not os.access(p, os.W_OK):
+        raise click.ClickException(f"--out {out}: the folder is not writable; choose another --out")
+    return p
+
+
+def _progress(total: int, label: str, quiet: bool):
+    """A rich progress bar on stderr (none when quiet or not a terminal)."""
+    import contextlib
+
+    if quiet:
+        return contextlib.nullcontext(lambda *_: None)
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    @contextlib.contextmanager
+    def bar():
+        with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      TextColumn("{task.description}"), console=Console(stderr=True), transient=False) as prog:
+            task = prog.add_task("", total=total)
+            yield lambda desc="": prog.update(task, advance=1, description=desc)
+    return bar()
+
+
+@main.command()
+@workspace_option
+@click.option("--from", "start", type=click.IntRange(1900, 2100), default=None,
+              help="First forecast year (fitted on data through the year before). [default: 6 years after the "
+                   "first coded year]")
+@click.option("--to", "end", type=click.IntRange(1900, 2100), default=None,
+              help="Last forecast year. [default: last coded year]")
+@click.option("--preset", default="default", show_default=True, help="Prior preset (priors/NAME.toml).")
+@click.option("--draws", type=click.IntRange(10, 100_000), default=1000, show_default=True,
+              help="Posterior draws per chain, per origin and variant.")
+@click.option("--tune", type=click.IntRange(10, 100_000), default=1000, show_default=True)
+@click.option("--chains", type=click.IntRange(1, 64), default=2, show_default=True)
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=20161215, show_default=True)
+@click.option("--jobs", type=click.IntRange(1, 64), default=None,
+              help="Origins fitted in parallel. [default: the number of cores]")
+@click.option("--no-single-lens", is_flag=True, help="Skip the single-lens baselines (4x fewer samplings).")
+@click.option("--out", "out", type=click.Path(), default=None,
+              help="Folder for backtest_rows.csv and backtest.json (created if its parent exists).")
+@click.option("--json", "as_json", is_flag=True, help="Print the full result as JSON.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress display.")
+@handle_errors
+def backtest(workspace, start, end, preset, draws, tune, chains, seed, jobs, no_single_lens, out, as_json, quiet):
+    """Rolling-origin backtest: fit through Y-1, predict Y, score against baselines.
+
+    Scores the model, climatology, persistence and each single-lens model on the
+    same years (Brier, log and ranked probability scores), with the Brier skill
+    against climatology and a bootstrap interval, and a CORP reliability table.
+    """
+    from . import backtest as B
+    from .workspace import open_workspace
+
+    ws = open_workspace(workspace)
+    out_dir = _prepare_out_dir(out) if out else None
+    settings = B.Settings(preset=preset, draws=draws, tune=tune, chains=chains, seed=seed,
+                          single_lens=not no_single_lens)
+    from .data import load_dataset
+
+    years = B.origin_years(load_dataset(ws.data_dir).outcomes, start, end)
+    with _progress(len(years), "backtest origins", quiet or as_json) as tick:
+        result = B.run(ws, years, settings, jobs, on_done=lambda o: tick(f"{o['year']} done ({o['seconds']:.0f} s)"))
+    if out_dir is not None:
+        _write_backtest(out_dir, result)
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+    else:
+        click.echo(B.format_summary(result))
+        if out_dir is not None:
+            click.echo(f"Wrote {out_dir / 'backtest_rows.csv'} and {out_dir / 'backtest.json'}")
+
+
+def _write_backtest(out_dir, result: dict) -> None:
+    import csv
+
+    from .backtest import row_table
+    from .workspace import atomic_write
+
+    out_dir.mkdir(exist_ok=True)
+    rows = row_table(result)
+
+    def write_csv(tmp):
+        with open(tmp, "w", newline="", encoding="utf-8") as fh:
+            w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+            w.writeheader()
+            w.writerows(rows)
+
+    atomic_write(out_dir / "backtest_rows.csv", write_csv)
+    atomic_write(out_dir / "backtest.json", lambda tmp: tmp.write_text(json.dumps(result, indent=2)))
+
+
+@main.command()
+@workspace_option
+@click.option("--preset", "presets", multiple=True,
+              help="Presets for the sensitivity table (repeatable). [default: every priors/*.toml]")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@handle_errors
+def check(workspace, presets, as_json):
+    """Check the stored fit: MCMC diagnostics, predictive checks, PSIS-LOO,
+    prior sensitivity, lens ablation and the outside view."""
+    from .check import format_check, run
+    from .workspace import open_workspace
+
+    result = run(open_workspace(workspace), list(presets) or None)
+    if as_json:
+        click.echo(json.dumps(result, indent=2, default=float))
+    else:
+        click.echo(format_check(result))
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

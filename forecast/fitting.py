@@ -42,36 +42,50 @@ def _import_pymc():
     return pm
 
 
-def sample(spec: ModelSpec, draws: int, tune: int, chains: int, seed: int, progress: bool,
-           sampler: str = "nutpie", target_accept: float = TARGET_ACCEPT):
-    """Compile and sample. Returns (idata, sampler_used, timings)."""
-    pm = _import_pymc()
+def compile_model(spec: ModelSpec, sampler: str = "nutpie"):
+    """Build the PyMC model and compile it for ``sampler``. Returns (compiled, sampler_used, seconds).
+    With nutpie the compiled model is reusable with new ``pm.Data`` values (``draw(..., data=...)``)."""
+    _import_pymc()
     from .model import build_model
 
     t0 = time.perf_counter()
     model = build_model(spec, PARAMETERISATION)
-    timings = {}
     if sampler == "nutpie":
         try:
             import nutpie
         except ImportError:
             sampler = "pymc"
     if sampler == "nutpie":
-        compiled = nutpie.compile_pymc_model(model)
-        timings["compile_s"] = time.perf_counter() - t0
-        t1 = time.perf_counter()
-        idata = nutpie.sample(compiled, draws=draws, tune=tune, chains=chains, seed=seed,
-                              progress_bar=progress, target_accept=target_accept,
-                              cores=min(chains, os.cpu_count() or 1))
-        timings["sample_s"] = time.perf_counter() - t1
-    else:
-        with model:
-            idata = pm.sample(draws=draws, tune=tune, chains=chains, random_seed=seed,
-                              progressbar=progress, target_accept=target_accept,
-                              cores=min(chains, os.cpu_count() or 1), compute_convergence_checks=False)
-        timings["compile_s"] = float("nan")
-        timings["sample_s"] = time.perf_counter() - t0
-    return idata, sampler, timings
+        return nutpie.compile_pymc_model(model), sampler, time.perf_counter() - t0
+    return model, sampler, float("nan")  # PyMC compiles inside pm.sample
+
+
+def draw(compiled, sampler: str, draws: int, tune: int, chains: int, seed: int, progress: bool,
+         target_accept: float = TARGET_ACCEPT, data: dict | None = None):
+    """Sample a compiled model, optionally with new values of its ``pm.Data`` containers."""
+    cores = min(chains, os.cpu_count() or 1)
+    if sampler == "nutpie":
+        import nutpie
+
+        if data:
+            compiled = compiled.with_data(**data)
+        return nutpie.sample(compiled, draws=draws, tune=tune, chains=chains, seed=seed,
+                             progress_bar=progress, target_accept=target_accept, cores=cores)
+    pm = _import_pymc()
+    with compiled:
+        if data:
+            pm.set_data(data)
+        return pm.sample(draws=draws, tune=tune, chains=chains, random_seed=seed, progressbar=progress,
+                         target_accept=target_accept, cores=cores, compute_convergence_checks=False)
+
+
+def sample(spec: ModelSpec, draws: int, tune: int, chains: int, seed: int, progress: bool,
+           sampler: str = "nutpie", target_accept: float = TARGET_ACCEPT):
+    """Compile and sample. Returns (idata, sampler_used, timings)."""
+    compiled, used, compile_s = compile_model(spec, sampler)
+    t1 = time.perf_counter()
+    idata = draw(compiled, used, draws, tune, chains, seed, progress, target_accept)
+    return idata, used, {"compile_s": compile_s, "sample_s": time.perf_counter() - t1}
 
 
 def spec_meta(spec: ModelSpec) -> dict:

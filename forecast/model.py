@@ -17,7 +17,8 @@ intercepts; a zero-avoiding noise prior removes a second mode in leaders_russia.
 * Lens states: power, trust, and leaders = mean of the two sides.
 * Events: each coded happening of kind e shifts its lens by w_e in its year,
   w_e ~ Normal(catalogue weight, catalogue sd) (data/event_kinds.csv).
-* Relationship change (5 categories) ~ OrderedLogistic(sum_l beta_l * (L[l,t] + E[l,t]), cutpoints).
+* Relationship change (5 categories) ~ OrderedLogistic(sum_l m_l beta_l (L[l,t] + E[l,t]), cutpoints),
+  with the lens mask m = (1, 1, 1) except in single-lens baselines.
 * Settlement ~ Bernoulli(logit(base) + g_p L_power + g_t L_trust
   + g_c softmin(eta_russia, eta_japan) - delta * barrier).
 """
@@ -153,7 +154,10 @@ def build_model(spec: ModelSpec, parameterisation: str = "noncentred"):
         cut_spec = P["cutpoints"]
         cutpoints = to_pymc(cut_spec, dims="cut", transform=pm.distributions.transforms.ordered,
                             initval=np.asarray(cut_spec.resolved_params()["mu"]))
-        improve_lp = pm.Deterministic("improve_logodds", (betas[:, None] * (lens_state + event_shift)).sum(axis=0),
+        # lens_mask switches lenses out of the outcome (single-lens baselines, ablation) without a recompile
+        lens_mask = pm.Data("lens_mask", np.ones(len(LENSES)), dims="lens")
+        improve_lp = pm.Deterministic("improve_logodds",
+                                      ((betas * lens_mask)[:, None] * (lens_state + event_shift)).sum(axis=0),
                                       dims="year")
         pm.OrderedLogistic("change_obs", eta=improve_lp, cutpoints=cutpoints, observed=change, dims="year",
                            compute_p=False)

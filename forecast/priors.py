@@ -347,3 +347,30 @@ def to_numpy_draws(spec: PriorSpec, n: int, rng) -> "np.ndarray":  # noqa: F821
         a, b = (p["lower"] - p["mu"]) / p["sigma"], (p["upper"] - p["mu"]) / p["sigma"]
         return truncnorm.rvs(a, b, loc=p["mu"], scale=p["sigma"], size=n, random_state=rng)
     raise ValueError(d)
+
+
+def logpdf(spec: PriorSpec, x) -> "np.ndarray":  # noqa: F821
+    """Log density of a prior entry at ``x`` (numpy/scipy; elementwise), e.g. for reweighting
+    stored draws from one preset's priors to another's."""
+    import numpy as np
+    from scipy import stats
+
+    p = spec.resolved_params()
+    d = spec.distribution
+    x = np.asarray(x, float)
+    if d == "Normal":
+        return stats.norm.logpdf(x, np.asarray(p["mu"]), p["sigma"])
+    if d == "HalfNormal":
+        return stats.halfnorm.logpdf(x, scale=p["sigma"])
+    if d == "LogNormal":
+        return stats.lognorm.logpdf(x, s=p["sigma"], scale=np.exp(p["mu"]))
+    if d == "Gamma":
+        return stats.gamma.logpdf(x, p["alpha"], scale=1.0 / p["beta"])
+    if d == "Exponential":
+        return stats.expon.logpdf(x, scale=1.0 / p["lam"])
+    if d == "Beta":
+        return stats.beta.logpdf(x, p["alpha"], p["beta"])
+    if d == "TruncatedNormal":
+        a, b = (p["lower"] - p["mu"]) / p["sigma"], (p["upper"] - p["mu"]) / p["sigma"]
+        return stats.truncnorm.logpdf(x, a, b, loc=p["mu"], scale=p["sigma"])
+    raise ValueError(d)

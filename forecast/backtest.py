@@ -1,0 +1,244 @@
+"""Rolling-origin backtest: for each year Y, fit on data through Y-1 only and predict Y.
+
+No look-ahead: every origin builds its spec with ``as_of = Y - 1``, so indicator
+values, coded events, ledger entries, outcomes and the standardisation (centre and
+scale of each indicator) all come from years up to Y - 1. The model's forecast and
+every baseline are scored on the same years in the same run:
+
+* ``climatology``: category frequencies of the outcomes through Y-1 (Dirichlet(1/2)-smoothed);
+* ``persistence``: last year's direction carried forward (see ``scoring.persistence``);
+* ``power_only``, ``trust_only``, ``leaders_only``: the model refitted with the other
+  lenses switched out of the outcome equation (the ``lens_mask`` data, no recompile).
+
+Origins are independent, so they run in parallel worker processes.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from . import LENSES, scoring
+from .errors import ForecastError
+from .projection import INTERVAL_TYPE
+
+VARIANTS: dict[str, tuple[float, float, float]] = {
+    "model": (1.0, 1.0, 1.0),
+    "power_only": (1.0, 0.0, 0.0),
+    "trust_only": (0.0, 1.0, 0.0),
+    "leaders_only": (0.0, 0.0, 1.0),
+}
+BASELINES = ("climatology", "persistence")
+POSTERIOR_NEEDED = ("state_persistence", "factor_state", "cutpoints", "settlement_base_rate", "gamma_power",
+                    "gamma_trust", "gamma_capacity", "delta_barrier", "event_effect",
+                    *(f"beta_{lens}" for lens in LENSES))
+
+
+@dataclass(frozen=True)
+class Settings:
+    preset: str = "default"
+    draws: int = 1000
+    tune: int = 1000
+    chains: int = 2
+    seed: int = 20161215
+    sampler: str = "nutpie"
+    single_lens: bool = True
+
+
+def check_range(first_outcome: int, last_outcome: int, start: int, end: int) -> None:
+    lo = first_outcome + 6  # an origin needs at least six coded years (build_spec's rule)
+    if start > end:
+        raise ForecastError(f"--from {start} is after --to {end}; give a range such as --from {lo} --to {last_outcome}")
+    if start < lo or end > last_outcome:
+        raise ForecastError(f"backtest years must lie in {lo}-{last_outcome} (outcomes.csv codes {first_outcome}-"
+                            f"{last_outcome}; each origin needs six coded years before it): got {start}-{end}")
+
+
+def origin_forecast(data_dir: str, priors_dir: str, year: int, settings: Settings, events: list) -> dict:
+    """Fit on data through ``year - 1`` and predict ``year`` (runs in a worker process)."""
+    from pathlib import Path
+
+    from .data import load_dataset
+    from .diagnostics import compute_diagnostics
+    from .evidence import merge_events
+    from .fitting import RETRY_TARGET_ACCEPT, TARGET_ACCEPT, compile_model, draw
+    from .priors import load_preset
+    from .projection import Draws, project, summarise
+    from .spec import build_spec
+
+    t0 = time.perf_counter()
+    as_of = year - 1
+    ds = load_dataset(Path(data_dir))
+    priors = load_preset(Path(priors_dir), settings.preset)
+    past_events = [e for e in events if e.year <= as_of]  # ledger entries known by then
+    spec = build_spec(merge_events(ds, past_events, as_of), priors, as_of)
+    compiled, used, compile_s = compile_model(spec, settings.sampler)
+    variants = VARIANTS if settings.single_lens else {"model": VARIANTS["model"]}
+    out: dict = {"year": year, "as_of": as_of, "compile_s": round(compile_s, 2), "variants": {}}
+    for name, mask in variants.items():
+        data = {"lens_mask": np.asarray(mask)}
+        kw = dict(draws=settings.draws, tune=settings.tune, chains=settings.chains, seed=settings.seed,
+                  progress=False, data=data)
+        idata = draw(compiled, used, target_accept=TARGET_ACCEPT, **kw)
+        diag = compute_diagnostics(idata)
+        if diag["divergences"] > 0:  # the fit command's policy: one refit at a higher target acceptance
+            idata = draw(compiled, used, target_accept=RETRY_TARGET_ACCEPT, **kw)
+            diag = compute_diagnostics(idata)
+        d = Draws.from_posterior({v: idata.posterior[v].values for v in POSTERIOR_NEEDED})
+        d.beta = d.beta * np.asarray(mask)[None, :]
+        proj = project(d, float(spec.barrier[-1]), horizons=(1,), seed=settings.seed)
+        s = summarise(proj["improve_next_year"])
+        out["variants"][name] = {
+            "p_improve": s["mean"], "lo80": s["lo80"], "hi80": s["hi80"],
+            "p_change": proj["change_probs"].mean(axis=0).tolist(),
+            "diagnostics": {k: diag[k] for k in ("rhat_max", "ess_bulk_min", "ess_tail_min", "divergences",
+                                                 "bfmi_min", "ok", "failures")},
+        }
+    out["seconds"] = round(time.perf_counter() - t0, 1)
+    return out
+
+
+def _run_origins(ws, years, settings: Settings, events: list, jobs: int, on_done=None) -> list[dict]:
+    args = (str(ws.data_dir), str(ws.priors_dir))
+    results = []
+    if jobs <= 1 or len(years) == 1:
+        for y in years:
+            results.append(origin_forecast(*args, y, settings, events))
+            if on_done:
+                on_done(results[-1])
+        return results
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    # spawn: a fresh interpreter per worker (no forked numba/BLAS state)
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn")) as pool:
+        futures = [pool.submit(origin_forecast, *args, y, settings, events) for y in years]
+        for f in as_completed(futures):
+            results.append(f.result())
+            if on_done:
+                on_done(results[-1])
+    return sorted(results, key=lambda r: r["year"])
+
+
+def default_jobs(n_origins: int) -> int:
+    """Origins in parallel, one worker per core: while one compiles (single-threaded), another samples."""
+    return max(1, min(os.cpu_count() or 1, n_origins))
+
+
+def origin_years(outcomes, start: int | None, end: int | None) -> list[int]:
+    """The forecast years to backtest (validated against the coded outcomes)."""
+    first, last = int(outcomes["year"].min()), int(outcomes["year"].max())
+    start = first + 6 if start is None else start
+    end = last if end is None else end
+    check_range(first, last, start, end)
+    return list(range(start, end + 1))
+
+
+def run(ws, years: list[int], settings: Settings = Settings(), jobs: int | None = None, on_done=None) -> dict:
+    """The whole backtest: per-year rows, scores of the model and every baseline, Brier skill
+    against climatology with a bootstrap interval, and a reliability table."""
+    from . import ledger as L
+    from .data import load_dataset
+    from .priors import load_preset
+    from .workspace import content_hash
+
+    ds = load_dataset(ws.data_dir)
+    load_preset(ws.priors_dir, settings.preset)  # validate before spending minutes on fits
+    origin_years(ds.outcomes, years[0], years[-1])
+    outcomes = ds.outcomes.set_index("year")
+    first = int(outcomes.index.min())
+    start, end = years[0], years[-1]
+    records, head = L.read(ws)
+    events = L.active_events(records)
+    t0 = time.perf_counter()
+    origins = _run_origins(ws, years, settings, events, jobs or default_jobs(len(years)), on_done)
+    elapsed = time.perf_counter() - t0
+
+    rows = []
+    for o in origins:
+        y = o["year"]
+        past = outcomes.loc[first:y - 1, "change"].to_numpy(int)
+        probs = {name: np.asarray(v["p_change"]) for name, v in o["variants"].items()}
+        probs["climatology"] = scoring.climatology(past)
+        probs["persistence"] = scoring.persistence(past)
+        m = o["variants"]["model"]
+        rows.append({
+            "year": y, "as_of": o["as_of"],
+            "p_improve": m["p_improve"], "p_improve_lo80": m["lo80"], "p_improve_hi80": m["hi80"],
+            "p_change": {str(c): float(p) for c, p in zip(scoring.CATEGORIES, probs["model"])},
+            "observed_change": int(outcomes.loc[y, "change"]),
+            "improved": int(outcomes.loc[y, "change"] > 0),
+            "baselines": {name: {"p_improve": float(scoring.p_improve(p)),
+                                 "p_change": {str(c): float(x) for c, x in zip(scoring.CATEGORIES, p)}}
+                          for name, p in probs.items() if name != "model"},
+            "diagnostics_ok": {name: v["diagnostics"]["ok"] for name, v in o["variants"].items()},
+            "diagnostics": m["diagnostics"],
+            "seconds": o["seconds"],
+        })
+    observed = np.array([r["observed_change"] for r in rows])
+    improved = (observed > 0).astype(float)
+    methods = ["model", *BASELINES, *(v for v in VARIANTS if v != "model" and settings.single_lens)]
+    cat = {name: np.array([list((r["p_change"] if name == "model" else r["baselines"][name]["p_change"]).values())
+                           for r in rows], dtype=float) for name in methods}
+    scores = {name: scoring.score_all(cat[name], observed) for name in methods}
+    p_clim = scoring.p_improve(cat["climatology"])
+    skill = {name: scoring.bootstrap_skill(scoring.p_improve(cat[name]), p_clim, improved, seed=settings.seed)
+             for name in methods if name != "climatology"}
+    failed = [r["year"] for r in rows if not all(r["diagnostics_ok"].values())]
+    return {
+        "years": [start, end], "preset": settings.preset, "content_hash": content_hash(ws), "ledger_head": head,
+        "settings": asdict(settings), "elapsed_s": round(elapsed, 1),
+        "interval": f"80% {INTERVAL_TYPE} of the per-draw P(improve)",
+        "conventions": {
+            "brier": "mean squared error of P(improve) vs 0/1 outcome, 0-1 scale, lower is better",
+            "log": "mean negative log-likelihood of the 0/1 outcome (nats), lower is better",
+            "rps": "ranked probability score of the 5-point change, sum of 4 squared CDF gaps / 4, "
+                   "0-1 scale, lower is better",
+            "brier_skill": "1 - Brier(method) / Brier(climatology), higher is better",
+        },
+        "rows": rows, "scores": scores, "brier_skill_vs_climatology": skill,
+        "reliability": scoring.reliability(scoring.p_improve(cat["model"]), improved),
+        "origins_failing_diagnostics": failed,
+    }
+
+
+def row_table(result: dict) -> list[dict]:
+    """Flat per-year rows (for CSV)."""
+    out = []
+    for r in result["rows"]:
+        flat = {k: r[k] for k in ("year", "as_of", "observed_change", "improved", "p_improve", "p_improve_lo80",
+                                  "p_improve_hi80")}
+        flat |= {f"p_change_{c}": r["p_change"][c] for c in r["p_change"]}
+        flat |= {f"p_improve_{name}": b["p_improve"] for name, b in r["baselines"].items()}
+        flat["diagnostics_ok"] = all(r["diagnostics_ok"].values())
+        out.append(flat)
+    return out
+
+
+def format_summary(result: dict) -> str:
+    lines = [f"Rolling-origin backtest {result['years'][0]}-{result['years'][1]} (preset '{result['preset']}'; "
+             f"each year fitted on data through the year before)", ""]
+    lines.append(f"{'year':>4} {'obs':>4} {'P(improve)':>10} {'80% interval':>15} {'clim':>6} {'pers':>6}")
+    for r in result["rows"]:
+        b = r["baselines"]
+        flag = "" if all(r["diagnostics_ok"].values()) else "  diagnostics!"
+        lines.append(f"{r['year']:>4} {r['observed_change']:>+4d} {100 * r['p_improve']:>9.1f}% "
+                     f"{100 * r['p_improve_lo80']:>6.1f}-{100 * r['p_improve_hi80']:>5.1f}% "
+                     f"{100 * b['climatology']['p_improve']:>5.1f}% {100 * b['persistence']['p_improve']:>5.1f}%{flag}")
+    lines += ["", f"{'method':14} {'Brier':>7} {'log':>7} {'RPS':>7}   Brier skill vs climatology"]
+    for name, s in result["scores"].items():
+        sk = result["brier_skill_vs_climatology"].get(name)
+        sk_txt = f"{sk['value']:+.2f} [{sk['lo']:+.2f}, {sk['hi']:+.2f}]" if sk else "(reference)"
+        lines.append(f"{name:14} {s['brier']:7.3f} {s['log']:7.3f} {s['rps']:7.3f}   {sk_txt}")
+    lines.append("Scores: lower is better (Brier and RPS on 0-1 scales, log in nats). Skill interval: "
+                 + next(iter(result["brier_skill_vs_climatology"].values()))["interval"] + ".")
+    rel = result["reliability"]
+    lines.append(f"Reliability ({rel['method']}): MCB {rel['miscalibration']:.3f}, DSC {rel['discrimination']:.3f}, "
+                 f"UNC {rel['uncertainty']:.3f}")
+    if result["origins_failing_diagnostics"]:
+        lines.append("!! origins failing MCMC diagnostics (their rows are kept and flagged): "
+                     + ", ".join(map(str, result["origins_failing_diagnostics"])))
+    return "\n".join(lines)

@@ -1,0 +1,362 @@
+"""``forecast check``: is the stored fit trustworthy, and what drives it?
+
+Each function computes plain data from the stored fit (no files written here):
+
+* ``mcmc``: R-hat, bulk and tail ESS per parameter, divergences and E-BFMI against
+  the stated thresholds (``diagnostics.THRESHOLDS``).
+* ``predictive``: posterior predictive checks of the coded outcomes (counts per change
+  category) and of each indicator (coverage of the observed values by the central 50% and
+  90% predictive intervals, and the predictive p-value of the series' standard deviation).
+* ``loo``: PSIS-LOO (leave one year out for the coded outcome; one value out for the
+  indicators) with Pareto k.
+* ``sensitivity``: the headline probabilities under each theory preset, by importance
+  reweighting the stored draws from the fitted preset's prior to the other preset's
+  prior (PSIS, k reported; k > 0.7 means refit that preset to be sure), next to the
+  prior-only forecast.
+* ``ablation``: the headline probabilities with each lens's contribution switched off
+  (its improvement and settlement coefficients set to zero in the projection; not a refit).
+* ``outside_view``: P(settlement within 10 years) next to the territorial-claims
+  reference-class rate.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import replace
+
+import numpy as np
+
+from . import LENSES
+from .diagnostics import SKIP, THRESHOLDS
+from .evidence import flat, forecast_year_evidence, merge_events
+from .projection import INTERVAL_TYPE, Draws, project, summarise
+from .psis import K_THRESHOLD, psis
+from .report import headline_keys
+
+PPC_DRAWS = 1000
+
+
+class Context:
+    """The stored fit and everything rebuilt from it (spec, draws, events, current weights)."""
+
+    def __init__(self, ws):
+        from . import ledger as L
+        from .data import load_dataset
+        from .priors import load_preset
+        from .spec import build_spec
+        from .store import current, load_idata
+
+        self.ws = ws
+        self.idata = load_idata(ws)  # names IdentityMismatchError if data/ or priors/ changed
+        self.stored, self.head, _ = current(ws)
+        self.attrs = self.stored.attrs
+        records, _ = L.read(ws)
+        self.events = L.active_events(records)
+        in_fit = set(self.attrs.get("ledger_in_fit", []))
+        as_of = self.attrs["as_of"]
+        ds = load_dataset(ws.data_dir)
+        self.priors = load_preset(ws.priors_dir, self.attrs["preset"])
+        self.spec = build_spec(merge_events(ds, [e for e in self.events if e.id in in_fit], as_of),
+                               self.priors, as_of)
+        self.post = {v: self.idata.posterior[v].values for v in self.idata.posterior.data_vars}
+        w = self.stored.draws.get("weight")
+        n = flat(self.post["beta_power"]).shape[0]
+        self.weights = np.full(n, 1.0 / n) if w is None else np.asarray(w, float)
+
+
+# --- MCMC diagnostics per parameter
+
+
+def mcmc(ctx: Context) -> dict:
+    import arviz as az
+
+    names = [v for v in ctx.idata.posterior.data_vars if v not in SKIP and not v.endswith("__")]
+    rhat = az.rhat(ctx.idata, var_names=names)
+    essb = az.ess(ctx.idata, var_names=names, method="bulk")
+    esst = az.ess(ctx.idata, var_names=names, method="tail")
+    rows = []
+    for v in names:
+        r = {"parameter": v, "size": int(np.prod(ctx.idata.posterior[v].shape[2:], dtype=int)),
+             "rhat_max": float(np.nanmax(rhat[v].values)), "ess_bulk_min": float(np.nanmin(essb[v].values)),
+             "ess_tail_min": float(np.nanmin(esst[v].values))}
+        r["ok"] = bool(r["rhat_max"] < THRESHOLDS["rhat_max"] and r["ess_bulk_min"] >= THRESHOLDS["ess_bulk_min"]
+                       and r["ess_tail_min"] >= THRESHOLDS["ess_tail_min"])
+        rows.append(r)
+    return {"thresholds": THRESHOLDS, "summary": ctx.attrs["diagnostics"], "parameters": rows}
+
+
+# --- posterior predictive checks
+
+
+def _subsample(ctx: Context, n: int, rng) -> np.ndarray:
+    S = len(ctx.weights)
+    return rng.choice(S, size=min(n, S), replace=False)
+
+
+def predictive(ctx: Context, n_draws: int = PPC_DRAWS, seed: int = 0) -> dict:
+    from .model import NOISE_FLOOR
+
+    rng = np.random.default_rng(seed)
+    idx = _subsample(ctx, n_draws, rng)
+    lp = flat(ctx.post["improve_logodds"])[idx]                 # (n, T)
+    cut = flat(ctx.post["cutpoints"])[idx]                      # (n, 4)
+    y_rep = ((lp[..., None] + rng.logistic(size=lp.shape)[..., None]) > cut[:, None, :]).sum(-1)  # 0..4
+    y = ctx.spec.change
+    cats = []
+    for c in range(5):
+        rep = (y_rep == c).sum(1)
+        obs = int((y == c).sum())
+        cats.append({"change": c - 2, "observed": obs, "predicted_mean": float(rep.mean()),
+                     "lo90": float(np.quantile(rep, 0.05)), "hi90": float(np.quantile(rep, 0.95)),
+                     "p_value": float(np.mean(rep >= obs))})
+    switches_obs = int(np.sum(np.diff(np.sign(y - 2)) != 0))
+    switches_rep = (np.diff(np.sign(y_rep - 2), axis=1) != 0).sum(1)
+    outcome = {"categories": cats,
+               "direction_switches": {"observed": switches_obs, "predicted_mean": float(switches_rep.mean()),
+                                      "p_value": float(np.mean(switches_rep >= switches_obs))}}
+
+    s = ctx.spec
+    eta = flat(ctx.post["factor_state"])[idx]                    # (n, F, T)
+    a = flat(ctx.post["indicator_intercept"])[idx]
+    lam = flat(ctx.post["loading"])[idx]
+    sd = NOISE_FLOOR + flat(ctx.post["indicator_noise"])[idx]
+    k, t = s.obs_indicator, s.obs_time
+    mean = a[:, k] + lam[:, k] * eta[:, s.indicator_factor[k], t]
+    rep = mean + sd[:, k] * rng.standard_normal(mean.shape)
+    rows = []
+    for i, name in enumerate(s.indicators):
+        m = k == i
+        x, r = s.obs_value[m], rep[:, m]
+        lo50, hi50 = np.quantile(r, [0.25, 0.75], axis=0)
+        lo90, hi90 = np.quantile(r, [0.05, 0.95], axis=0)
+        sd_rep = r.std(axis=1, ddof=1)
+        rows.append({"indicator": name, "lens": LENSES[s.indicator_lens[i]], "n": int(m.sum()),
+                     "coverage50": float(np.mean((x >= lo50) & (x <= hi50))),
+                     "coverage90": float(np.mean((x >= lo90) & (x <= hi90))),
+                     "sd_p_value": float(np.mean(sd_rep >= x.std(ddof=1)))})
+    return {"draws": len(idx), "outcome": outcome, "indicators": rows,
+            "note": "p-values are posterior predictive P(replicated statistic >= observed); values near 0 or 1 "
+                    "flag misfit. Coverage: share of observed values inside the central predictive interval."}
+
+
+# --- PSIS-LOO
+
+
+def _loglik(ctx: Context) -> dict[str, np.ndarray]:
+    """Pointwise log-likelihood, (chain, draw, point): coded outcome per year, indicators per value."""
+    from .model import NOISE_FLOOR
+    from .projection import normal_logpdf, sigmoid
+
+    s = ctx.spec
+    lp = ctx.post["improve_logodds"]                               # (C, D, T)
+    cut = ctx.post["cutpoints"]                                    # (C, D, 4)
+    bounds = np.concatenate([np.full(cut.shape[:2] + (1,), -np.inf), cut, np.full(cut.shape[:2] + (1,), np.inf)],
+                            axis=-1)
+    y = s.change
+    upper = np.take(bounds, y + 1, axis=-1)                        # (C, D, T)
+    lower = np.take(bounds, y, axis=-1)
+    ll_change = np.log(np.clip(sigmoid(upper - lp) - sigmoid(lower - lp), 1e-300, None))
+    eta = ctx.post["factor_state"]
+    k, t = s.obs_indicator, s.obs_time
+    mean = ctx.post["indicator_intercept"][..., k] + ctx.post["loading"][..., k] * eta[:, :, s.indicator_factor[k], t]
+    sd = NOISE_FLOOR + ctx.post["indicator_noise"][..., k]
+    return {"change": ll_change, "indicators": normal_logpdf(s.obs_value, mean, sd)}
+
+
+def loo(ctx: Context) -> dict:
+    import arviz as az
+    import xarray as xr
+
+    ll = _loglik(ctx)
+    out = {}
+    for name, arr in ll.items():
+        idata = az.InferenceData(
+            posterior=xr.Dataset({"beta_power": (("chain", "draw"), ctx.post["beta_power"])}),
+            log_likelihood=xr.Dataset({name: (("chain", "draw", "point"), arr)}))
+        with warnings.catch_warnings():  # high Pareto k is reported below, per point
+            warnings.filterwarnings("ignore", message="Estimated shape parameter of Pareto", category=UserWarning)
+            res = az.loo(idata, var_name=name, pointwise=True)
+        k = np.asarray(res.pareto_k)
+        worst = np.argsort(k)[::-1][:3]
+        labels = ([int(ctx.spec.years[i]) for i in worst] if name == "change" else
+                  [f"{ctx.spec.indicators[ctx.spec.obs_indicator[i]]} "
+                   f"{int(ctx.spec.years[ctx.spec.obs_time[i]])}" for i in worst])
+        out[name] = {"points": int(arr.shape[-1]), "elpd_loo": float(res.elpd_loo), "se": float(res.se),
+                     "p_loo": float(res.p_loo), "k_max": float(k.max()),
+                     "k_over_threshold": int((k > K_THRESHOLD).sum()),
+                     "worst": [{"point": lab, "k": float(k[i])} for lab, i in zip(labels, worst)]}
+    out["k_threshold"] = K_THRESHOLD
+    return out
+
+
+# --- projections from the stored draws (prior sensitivity and ablation)
+
+
+def _draws(ctx: Context) -> Draws:
+    return Draws.from_posterior(ctx.post)
+
+
+def _project(ctx: Context, d: Draws) -> dict:
+    meta = ctx.attrs["spec"]
+    evidence = forecast_year_evidence(meta, ctx.post, ctx.attrs, ctx.events, d)
+    return project(d, float(ctx.attrs["barrier_last"]), horizons=tuple(ctx.attrs.get("horizons", [5, 10])),
+                   seed=int(ctx.attrs["seed"]), evidence=evidence)
+
+
+def _headline(ctx: Context, proj: dict, w) -> dict:
+    return {k: summarise(proj[k], w) for k in headline_keys(ctx.stored)}
+
+
+def prior_log_ratio(ctx: Context, other) -> tuple[np.ndarray, list[str]]:
+    """log p_other(theta) - log p_fitted(theta) per draw, over the entries whose prior differs.
+    Constant normalisers (e.g. of the ordered cutpoints) cancel in self-normalised weights."""
+    from .priors import logpdf
+
+    lr = np.zeros(len(ctx.weights))
+    changed = []
+    for name in ctx.priors.priors:  # each prior entry names the posterior variable it applies to
+        a, b = ctx.priors[name], other[name]
+        if (a.distribution, a.params, a.elicit, a.update_with) == (b.distribution, b.params, b.elicit, b.update_with):
+            continue  # same entry (compared unresolved: resolving an elicited prior runs PreliZ)
+        changed.append(name)
+        x = flat(ctx.post[name])
+        la, lb = logpdf(a, x), logpdf(b, x)
+        lr += (lb - la).reshape(len(lr), -1).sum(axis=1)
+    return lr, changed
+
+
+def sensitivity(ctx: Context, presets: list[str], n_prior: int = 4000) -> dict:
+    from .prior_only import prior_forecast
+    from .priors import load_preset
+
+    base = _project(ctx, _draws(ctx))
+    rows = [{"preset": ctx.attrs["preset"], "method": "fitted", "pareto_k": None, "ess": None, "changed": [],
+             "probabilities": _headline(ctx, base, ctx.weights)}]
+    for p in presets:
+        if p == ctx.attrs["preset"]:
+            continue
+        other = load_preset(ctx.ws.priors_dir, p)
+        lr, changed = prior_log_ratio(ctx, other)
+        w, k, ess = psis(np.log(ctx.weights) + lr)
+        rows.append({"preset": p, "method": "PSIS reweighting of the stored draws", "pareto_k": k, "ess": ess,
+                     "reliable": bool(k <= K_THRESHOLD), "changed": changed,
+                     "probabilities": _headline(ctx, base, w)})
+    prior = prior_forecast(ctx.ws, ctx.attrs["preset"], barrier_last=float(ctx.attrs["barrier_last"]),
+                           n_draws=n_prior, horizons=tuple(ctx.attrs.get("horizons", [5, 10])))
+    rows.append({"preset": ctx.attrs["preset"], "method": "prior only (no data)", "pareto_k": None, "ess": None,
+                 "changed": [], "probabilities": {k: summarise(prior[k]) for k in headline_keys(ctx.stored)}})
+    return {"rows": rows, "k_threshold": K_THRESHOLD,
+            "note": f"k > {K_THRESHOLD}: the reweighting is unreliable; run 'forecast fit --preset NAME' for that "
+                    "preset's exact numbers."}
+
+
+def ablation(ctx: Context) -> dict:
+    d = _draws(ctx)
+    rows = [{"switched_off": None, "probabilities": _headline(ctx, _project(ctx, d), ctx.weights)}]
+    for i, lens in enumerate(LENSES):
+        beta, gamma = d.beta.copy(), d.gamma.copy()
+        beta[:, i] = 0.0
+        gamma[:, i] = 0.0  # power -> gamma_power, trust -> gamma_trust, leaders -> gamma_capacity
+        rows.append({"switched_off": lens,
+                     "probabilities": _headline(ctx, _project(ctx, replace(d, beta=beta, gamma=gamma)), ctx.weights)})
+    return {"rows": rows, "note": "A lens switched off: its coefficients on improvement and on the settlement hazard "
+                                  "are set to zero in the projection (the fitted states and other parameters are "
+                                  "kept; not a refit). Same simulated paths as the full forecast."}
+
+
+def outside_view(ctx: Context) -> dict:
+    from .prior_only import outside_view as ov
+
+    spec = ctx.priors["settlement_base_rate"]
+    reference = replace(ctx.priors, priors={**ctx.priors.priors,
+                                            "settlement_base_rate": replace(spec, update_with=None)})
+    model = summarise(ctx.stored.draws["settle_within_10y"], ctx.weights) if "settle_within_10y" in \
+        ctx.stored.draws else None
+    ref = ov(reference, horizons=(10,))["settle_within_10y"]
+    cond = ov(ctx.priors, horizons=(10,))["settle_within_10y"]
+    return {"model": model,
+            "reference_class": {k: ref[k] for k in ("mean", "hazard_mean") if k in ref},
+            "reference_class_given_claim_years": {k: cond[k] for k in ("mean", "hazard_mean") if k in cond},
+            "source": "ICOW territorial claims (see priors: settlement_base_rate rationale)"}
+
+
+def run(ws, presets: list[str] | None = None, ppc_draws: int = PPC_DRAWS) -> dict:
+    from .priors import available_presets
+
+    ctx = Context(ws)
+    presets = presets or available_presets(ws.priors_dir)
+    return {"as_of": ctx.attrs["as_of"], "forecast_year": ctx.attrs["forecast_year"], "preset": ctx.attrs["preset"],
+            "interval": INTERVAL_TYPE, "mcmc": mcmc(ctx), "predictive": predictive(ctx, ppc_draws),
+            "loo": loo(ctx), "sensitivity": sensitivity(ctx, presets), "ablation": ablation(ctx),
+            "outside_view": outside_view(ctx)}
+
+
+def _p(v: dict) -> str:
+    return f"{100 * v['mean']:5.1f}% [{100 * v['lo80']:4.1f}-{100 * v['hi80']:4.1f}]"
+
+
+def format_check(r: dict) -> str:
+    L = []
+    m = r["mcmc"]
+    t, sm = m["thresholds"], m["summary"]
+    L.append(f"forecast check: fit through {r['as_of']} (preset '{r['preset']}'), forecast year {r['forecast_year']}")
+    L.append("")
+    L.append(f"1. MCMC diagnostics ({sm['chains']} chains x {sm['draws']} draws): "
+             f"{'OK' if sm['ok'] else 'FAILED: ' + '; '.join(sm['failures'])}")
+    L.append(f"   thresholds: R-hat < {t['rhat_max']}, bulk and tail ESS >= {t['ess_bulk_min']}, "
+             f"divergences = {t['divergences']}, E-BFMI >= {t['bfmi_min']}")
+    L.append(f"   divergences {sm['divergences']}, E-BFMI min {sm['bfmi_min']:.2f}")
+    L.append(f"   {'parameter':26} {'size':>4} {'R-hat max':>9} {'ESS bulk':>9} {'ESS tail':>9}")
+    for p in m["parameters"]:
+        flag = "" if p["ok"] else "  <-- fails"
+        L.append(f"   {p['parameter']:26} {p['size']:>4} {p['rhat_max']:9.3f} {p['ess_bulk_min']:9.0f} "
+                 f"{p['ess_tail_min']:9.0f}{flag}")
+    pp = r["predictive"]
+    L += ["", f"2. Posterior predictive checks ({pp['draws']} draws)",
+          "   coded outcome: years per change category, observed vs replicated (90% interval, p-value)"]
+    for c in pp["outcome"]["categories"]:
+        L.append(f"     change {c['change']:+d}: observed {c['observed']:>2}   predicted {c['predicted_mean']:5.1f} "
+                 f"[{c['lo90']:.0f}-{c['hi90']:.0f}]   p {c['p_value']:.2f}")
+    sw = pp["outcome"]["direction_switches"]
+    L.append(f"     direction switches: observed {sw['observed']}, predicted {sw['predicted_mean']:.1f}, "
+             f"p {sw['p_value']:.2f}")
+    L.append(f"   indicators: coverage of observed values by central predictive intervals, p-value of the sd")
+    L.append(f"     {'indicator':38} {'lens':8} {'n':>3} {'50%':>5} {'90%':>5} {'p(sd)':>6}")
+    for i in pp["indicators"]:
+        flag = "  <--" if i["coverage90"] < 0.75 or not 0.025 <= i["sd_p_value"] <= 0.975 else ""
+        L.append(f"     {i['indicator']:38} {i['lens']:8} {i['n']:>3} {100 * i['coverage50']:4.0f}% "
+                 f"{100 * i['coverage90']:4.0f}% {i['sd_p_value']:6.2f}{flag}")
+    L.append(f"   {pp['note']}")
+    lo = r["loo"]
+    L += ["", f"3. PSIS-LOO (Pareto k threshold {lo['k_threshold']})"]
+    for name in ("change", "indicators"):
+        x = lo[name]
+        worst = ", ".join(f"{w['point']} (k {w['k']:.2f})" for w in x["worst"])
+        L.append(f"   {name:10} {x['points']:>4} points: elpd_loo {x['elpd_loo']:8.1f} (se {x['se']:.1f}), "
+                 f"p_loo {x['p_loo']:.1f}, k > {lo['k_threshold']}: {x['k_over_threshold']}; highest k: {worst}")
+    keys = list(r["sensitivity"]["rows"][0]["probabilities"])
+    y = r["forecast_year"]
+    head = {"improve_next_year": f"P(improve {y})"} | {k: f"P(settle {y}-{y + int(k[14:-1]) - 1})"
+                                                       for k in keys if k.startswith("settle_within_")}
+    L += ["", f"4. Prior sensitivity: mean [80% {r['interval']}]"]
+    L.append(f"   {'preset':16} {'how':22} " + " ".join(f"{head[k]:>22}" for k in keys) + "   k")
+    for row in r["sensitivity"]["rows"]:
+        how = {"fitted": "fitted", "prior only (no data)": "prior only (no data)"}.get(row["method"], "PSIS reweighted")
+        k = "" if row["pareto_k"] is None else f"   {row['pareto_k']:.2f}" + ("" if row["reliable"] else " unreliable")
+        L.append(f"   {row['preset']:16} {how:22} " + " ".join(f"{_p(row['probabilities'][kk]):>22}" for kk in keys) + k)
+    if any(row.get("reliable") is False for row in r["sensitivity"]["rows"]):
+        L.append(f"   {r['sensitivity']['note']}")
+    L += ["", "5. Lens ablation (a lens switched off in the projection)"]
+    for row in r["ablation"]["rows"]:
+        name = "none (full model)" if row["switched_off"] is None else f"{row['switched_off']} off"
+        L.append(f"   {name:39} " + " ".join(f"{_p(row['probabilities'][kk]):>22}" for kk in keys))
+    L.append("   " + r["ablation"]["note"])
+    ov = r["outside_view"]
+    L += ["", "6. Outside view: P(settlement within 10 years)"]
+    if ov["model"]:
+        L.append(f"   model:                                  {_p(ov['model'])}")
+    L.append(f"   territorial-claims reference class:     {100 * ov['reference_class']['mean']:5.1f}%  "
+             f"(yearly hazard {100 * ov['reference_class']['hazard_mean']:.1f}%; {ov['source']})")
+    L.append(f"   ... given the claim's 40 quiet years:   {100 * ov['reference_class_given_claim_years']['mean']:5.1f}%  "
+             f"(yearly hazard {100 * ov['reference_class_given_claim_years']['hazard_mean']:.1f}%)")
+    return "\n".join(L)

@@ -1,0 +1,163 @@
+"""Proper scores, baselines and calibration for probability forecasts (numpy only).
+
+Conventions (stated once, used everywhere):
+* Brier score: mean squared error of P(improve) against the 0/1 outcome, on the
+  0-1 scale; lower is better.
+* Log score: mean negative log-likelihood of the 0/1 outcome in nats ("log loss");
+  lower is better.
+* Ranked probability score (RPS): for the 5-point change, the mean over forecasts of
+  sum_{k=1..4} (F_k - O_k)^2 / 4, with F and O the forecast and observed cumulative
+  distributions; 0-1 scale, lower is better.
+* Brier skill score: 1 - Brier(model) / Brier(reference); higher is better, 0 = no skill.
+* Reliability: CORP (Dimitriadis, Gneiting & Jordan 2021): the PAV (isotonic)
+  recalibration of the forecasts gives the exact decomposition
+  Brier = MCB - DSC + UNC (miscalibration, discrimination, uncertainty).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+CATEGORIES = (-2, -1, 0, 1, 2)
+SMOOTHING = 0.5  # Dirichlet(1/2) (Jeffreys) pseudo-count per category for the baselines
+DIRECTIONS = ("worse", "same", "better")
+
+
+def _arr(x, dtype=float) -> np.ndarray:
+    return np.asarray(x, dtype=dtype)
+
+
+def brier(p, o) -> float:
+    p, o = _arr(p), _arr(o)
+    return float(np.mean((p - o) ** 2))
+
+
+def log_loss(p, o) -> float:
+    p, o = _arr(p), _arr(o)
+    return float(np.mean(-np.log(np.where(o > 0.5, p, 1.0 - p))))
+
+
+def rps(probs, observed_category) -> float:
+    """``probs`` (n, K) category probabilities; ``observed_category`` (n,) indices 0..K-1."""
+    probs = _arr(probs)
+    obs = _arr(observed_category, int)
+    K = probs.shape[1]
+    F = np.cumsum(probs, axis=1)[:, : K - 1]
+    O = (np.arange(K - 1)[None, :] >= obs[:, None]).astype(float)
+    return float(np.mean(((F - O) ** 2).sum(axis=1) / (K - 1)))
+
+
+def brier_skill(p_model, p_ref, o) -> float:
+    return 1.0 - brier(p_model, o) / brier(p_ref, o)
+
+
+def bootstrap_skill(p_model, p_ref, o, n_boot: int = 4000, level: float = 0.95, seed: int = 0) -> dict:
+    """Brier skill with a paired percentile bootstrap interval over forecast years."""
+    p_model, p_ref, o = _arr(p_model), _arr(p_ref), _arr(o)
+    rng = np.random.default_rng(seed)
+    n = len(o)
+    idx = rng.integers(0, n, size=(n_boot, n))
+    bs_m = ((p_model[idx] - o[idx]) ** 2).mean(axis=1)
+    bs_r = ((p_ref[idx] - o[idx]) ** 2).mean(axis=1)
+    ok = bs_r > 0
+    skill = 1.0 - bs_m[ok] / bs_r[ok]
+    a = (1 - level) / 2
+    lo, hi = np.quantile(skill, [a, 1 - a])
+    return {"value": brier_skill(p_model, p_ref, o), "lo": float(lo), "hi": float(hi), "level": level,
+            "interval": f"{round(100 * level)}% paired percentile bootstrap over years ({n_boot} resamples)"}
+
+
+# --- baselines: each uses only the outcomes strictly before the forecast year
+
+
+def direction(change: int) -> int:
+    """0 worse, 1 same, 2 better."""
+    return int(np.sign(change)) + 1
+
+
+def climatology(past_changes) -> np.ndarray:
+    """Category probabilities (5,) from the outcomes so far, Dirichlet(1/2)-smoothed."""
+    past = _arr(past_changes, int)
+    counts = np.array([(past == c).sum() for c in CATEGORIES], dtype=float)
+    return (counts + SMOOTHING) / (counts.sum() + SMOOTHING * len(CATEGORIES))
+
+
+def persistence(past_changes) -> np.ndarray:
+    """Last year's direction carried forward, as a probability: the frequencies of each
+    change category in the years that followed a year with the same direction
+    (worse / unchanged / better) as the last one, Dirichlet(1/2)-smoothed."""
+    past = _arr(past_changes, int)
+    if len(past) < 2:
+        return climatology(past)
+    last = direction(past[-1])
+    follows = np.array([past[i + 1] for i in range(len(past) - 1) if direction(past[i]) == last], dtype=int)
+    return climatology(follows)
+
+
+def p_improve(category_probs) -> np.ndarray:
+    """P(change >= +1) from (..., 5) category probabilities."""
+    return _arr(category_probs)[..., 3:].sum(axis=-1)
+
+
+# --- calibration
+
+
+def pav(y, w=None) -> np.ndarray:
+    """Pool-adjacent-violators: the non-decreasing weighted least-squares fit to ``y`` (in order)."""
+    y = _arr(y)
+    w = np.ones(len(y)) if w is None else _arr(w)
+    vals, weights, sizes = [], [], []
+    for v, wt in zip(y, w):
+        vals.append(float(v))
+        weights.append(float(wt))
+        sizes.append(1)
+        while len(vals) > 1 and vals[-2] > vals[-1]:
+            tw = weights[-2] + weights[-1]
+            vals[-2] = (vals[-2] * weights[-2] + vals[-1] * weights[-1]) / tw
+            weights[-2] = tw
+            sizes[-2] += sizes[-1]
+            vals.pop()
+            weights.pop()
+            sizes.pop()
+    return np.repeat(vals, sizes)
+
+
+def reliability(p, o) -> dict:
+    """CORP reliability table and Brier decomposition.
+
+    Ties in the forecast are pooled before PAV so equal forecasts get one recalibrated value."""
+    p, o = _arr(p), _arr(o)
+    order = np.lexsort((o, p))
+    ps, os_ = p[order], o[order]
+    # pool exact ties in p first
+    _, inverse = np.unique(ps, return_inverse=True)
+    tie_mean = np.bincount(inverse, weights=os_) / np.bincount(inverse)
+    tie_n = np.bincount(inverse)
+    recal_groups = pav(tie_mean, tie_n)
+    recal = recal_groups[inverse]
+    obar = float(os_.mean())
+    bs = float(np.mean((ps - os_) ** 2))
+    bs_recal = float(np.mean((recal - os_) ** 2))
+    unc = obar * (1 - obar)
+    rows = []
+    start = 0
+    while start < len(ps):
+        end = start
+        while end + 1 < len(ps) and recal[end + 1] == recal[start]:
+            end += 1
+        block = slice(start, end + 1)
+        rows.append({"p_lo": float(ps[block].min()), "p_hi": float(ps[block].max()), "n": end - start + 1,
+                     "mean_forecast": float(ps[block].mean()), "observed_frequency": float(recal[start])})
+        start = end + 1
+    return {"method": "CORP: PAV (isotonic) recalibration; Brier = MCB - DSC + UNC",
+            "brier": bs, "miscalibration": bs - bs_recal, "discrimination": unc - bs_recal,
+            "uncertainty": unc, "table": rows}
+
+
+def score_all(category_probs, observed_change) -> dict:
+    """Brier and log score of P(improve), RPS of the 5-point change."""
+    probs = _arr(category_probs)
+    obs = _arr(observed_change, int)
+    o = (obs > 0).astype(float)
+    return {"brier": brier(p_improve(probs), o), "log": log_loss(p_improve(probs), o),
+            "rps": rps(probs, obs + 2)}

@@ -1,0 +1,207 @@
+"""Scores against hand-computed values, baselines, calibration, and the backtest's no-look-ahead rule."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from forecast import backtest as B
+from forecast import scoring as S
+from forecast.cli import main
+from forecast.data import load_dataset
+from forecast.priors import load_preset
+from forecast.spec import build_spec
+
+# --- scores, by hand
+
+
+def test_brier_and_log_by_hand():
+    assert S.brier([0.2, 0.7], [0, 1]) == pytest.approx((0.2**2 + 0.3**2) / 2)  # 0.065
+    assert S.log_loss([0.2, 0.7], [0, 1]) == pytest.approx((-math.log(0.8) - math.log(0.7)) / 2)
+    assert S.brier_skill([0.2, 0.7], [0.5, 0.5], [0, 1]) == pytest.approx(1 - 0.065 / 0.25)
+
+
+def test_rps_by_hand():
+    p = [[0.1, 0.2, 0.4, 0.2, 0.1]]
+    # observed "no change" (category 2): F = .1 .3 .7 .9, O = 0 0 1 1
+    assert S.rps(p, [2]) == pytest.approx((0.01 + 0.09 + 0.09 + 0.01) / 4)
+    # observed "sharp deterioration" (category 0): O = 1 1 1 1
+    assert S.rps(p, [0]) == pytest.approx((0.81 + 0.49 + 0.09 + 0.01) / 4)
+    # a perfect forecast scores 0, the most wrong one 1
+    assert S.rps([[0, 0, 0, 0, 1]], [4]) == 0
+    assert S.rps([[1, 0, 0, 0, 0]], [4]) == 1
+
+
+def test_score_all_uses_improve_and_categories():
+    probs = np.array([[0.1, 0.2, 0.4, 0.2, 0.1], [0.0, 0.1, 0.2, 0.3, 0.4]])
+    s = S.score_all(probs, [0, 2])  # observed changes 0 and +2
+    assert s["brier"] == pytest.approx(((0.3 - 0) ** 2 + (0.7 - 1) ** 2) / 2)
+    assert s["log"] == pytest.approx((-math.log(0.7) - math.log(0.7)) / 2)
+    assert s["rps"] == pytest.approx((0.05 + (0.0 + 0.01 + 0.09 + 0.36) / 4) / 2)
+
+
+def test_baselines_by_hand():
+    # counts of -2..2 in [1, 1, 0, -1]: 0 1 1 2 0, plus 1/2 each, over 4 + 2.5
+    assert S.climatology([1, 1, 0, -1]) == pytest.approx(np.array([0.5, 1.5, 1.5, 2.5, 0.5]) / 6.5)
+    # last year better; the years after a better year were 0, +1, -1
+    assert S.persistence([1, 0, 1, 1, -1, 1]) == pytest.approx(np.array([0.5, 1.5, 1.5, 1.5, 0.5]) / 5.5)
+    # last year worse: only the year after 1992's -1 in [-1, 2, 0, -2]: +2
+    assert S.persistence([-1, 2, 0, -2]) == pytest.approx(np.array([0.5, 0.5, 0.5, 0.5, 1.5]) / 3.5)
+    assert S.p_improve(S.climatology([1, 1, 0, -1])) == pytest.approx(3.0 / 6.5)
+
+
+def test_reliability_corp_by_hand():
+    r = S.reliability([0.1, 0.2, 0.3, 0.4], [0, 1, 0, 1])
+    # PAV of 0 1 0 1 -> 0 .5 .5 1 ; Brier .275, recalibrated .125, UNC .25
+    assert r["brier"] == pytest.approx(0.275)
+    assert r["miscalibration"] == pytest.approx(0.15)
+    assert r["discrimination"] == pytest.approx(0.125)
+    assert r["uncertainty"] == pytest.approx(0.25)
+    assert [row["n"] for row in r["table"]] == [1, 2, 1]
+    assert [row["observed_frequency"] for row in r["table"]] == pytest.approx([0, 0.5, 1])
+
+
+def test_bootstrap_skill_interval():
+    rng = np.random.default_rng(1)
+    o = rng.integers(0, 2, 30).astype(float)
+    p_good = np.clip(o * 0.7 + 0.15, 0, 1)
+    sk = S.bootstrap_skill(p_good, np.full(30, o.mean()), o, seed=3)
+    assert sk["lo"] <= sk["value"] <= sk["hi"]
+    assert sk["value"] > 0.5 and sk["lo"] > 0
+    assert "95% paired percentile bootstrap" in sk["interval"]
+    assert S.bootstrap_skill(p_good, np.full(30, 0.5), o, seed=3) == S.bootstrap_skill(p_good, np.full(30, 0.5), o,
+                                                                                     seed=3)
+
+
+probs_st = st.lists(st.floats(0.001, 0.999), min_size=1, max_size=40)
+
+
+@given(probs_st, st.data())
+@settings(max_examples=150, deadline=None)
+def test_corp_decomposition_is_exact(p, data):
+    o = data.draw(st.lists(st.integers(0, 1), min_size=len(p), max_size=len(p)))
+    r = S.reliability(p, o)
+    assert r["brier"] == pytest.approx(S.brier(p, o))
+    assert r["miscalibration"] - r["discrimination"] + r["uncertainty"] == pytest.approx(r["brier"], abs=1e-12)
+    assert r["miscalibration"] >= -1e-12 and r["discrimination"] >= -1e-12
+    assert sum(row["n"] for row in r["table"]) == len(p)
+
+
+@given(st.lists(st.floats(-5, 5), min_size=1, max_size=40), st.data())
+@settings(max_examples=150, deadline=None)
+def test_pav_is_monotone_and_keeps_the_weighted_mean(y, data):
+    w = np.array(data.draw(st.lists(st.floats(0.1, 5), min_size=len(y), max_size=len(y))))
+    fit = S.pav(y, w)
+    assert np.all(np.diff(fit) >= -1e-9)
+    assert np.sum(w * fit) == pytest.approx(np.sum(w * np.array(y)), abs=1e-7)
+
+
+@given(st.lists(st.lists(st.floats(0, 1), min_size=5, max_size=5), min_size=1, max_size=10), st.data())
+@settings(max_examples=100, deadline=None)
+def test_rps_is_in_unit_interval(rows, data):
+    p = np.array(rows) + 1e-9
+    p = p / p.sum(axis=1, keepdims=True)
+    obs = data.draw(st.lists(st.integers(0, 4), min_size=len(rows), max_size=len(rows)))
+    assert 0 <= S.rps(p, obs) <= 1 + 1e-12
+
+
+# --- the backtest: range checks and no look-ahead
+
+
+def test_backtest_rejects_years_out_of_range(workspace):
+    r = CliRunner().invoke(main, ["backtest", "-w", str(workspace.root), "--from", "1995", "-q"])
+    assert r.exit_code == 1
+    assert r.output.strip() == ("Error: backtest years must lie in 1998-2025 (outcomes.csv codes 1992-2025; "
+                                "each origin needs six coded years before it): got 1995-2025")
+    r = CliRunner().invoke(main, ["backtest", "-w", str(workspace.root), "--from", "2010", "--to", "2005"])
+    assert r.exit_code == 1 and "--from 2010 is after --to 2005" in r.output
+    r = CliRunner().invoke(main, ["backtest", "-w", str(workspace.root), "--preset", "realistt"])
+    assert r.exit_code == 1 and "realistt" in r.output
+
+
+def test_backtest_bad_out(workspace, tmp_path):
+    f = tmp_path / "a_file"
+    f.write_text("x")
+    r = CliRunner().invoke(main, ["backtest", "-w", str(workspace.root), "--out", str(f)])
+    assert r.exit_code == 1 and "exists and is not a folder" in r.output
+    r = CliRunner().invoke(main, ["backtest", "-w", str(workspace.root), "--out", str(tmp_path / "no" / "dir")])
+    assert r.exit_code == 1 and "does not exist; create it first" in r.output
+    assert not (tmp_path / "no").exists()
+
+
+def _alter_after(ws, year: int, outcome_too: bool) -> None:
+    """Rewrite data after ``year``: reverse each indicator's later values, drop later events,
+    flip later outcomes (and the next year's outcome when ``outcome_too``)."""
+    d = ws.data_dir
+
+    def rewrite(name, fn):
+        with open(d / name, encoding="utf-8-sig", newline="") as fh:
+            rows = list(csv.DictReader(fh))
+            fields = list(rows[0])
+        rows = fn(rows)
+        with open(d / name, "w", encoding="utf-8", newline="") as fh:
+            w = csv.DictWriter(fh, fieldnames=fields)
+            w.writeheader()
+            w.writerows(rows)
+
+    def indicators(rows):
+        by = {}
+        for r in rows:
+            if int(r["year"]) > year:
+                by.setdefault(r["indicator"], []).append(r)
+        for group in by.values():
+            values = [r["value"] for r in group][::-1]
+            for r, v in zip(group, values):
+                r["value"] = v
+        return rows
+
+    def outcomes(rows):
+        for r in rows:
+            if int(r["year"]) > year + (0 if outcome_too else 1):
+                r["change"] = str(-int(r["change"]))
+        return rows
+
+    rewrite("indicators.csv", indicators)
+    rewrite("events.csv", lambda rows: [r for r in rows if int(r["date"][:4]) <= year])
+    rewrite("outcomes.csv", outcomes)
+
+
+def test_spec_for_an_origin_ignores_everything_later(workspace):
+    before = build_spec(load_dataset(workspace.data_dir), load_preset(workspace.priors_dir), as_of=2009)
+    _alter_after(workspace, 2009, outcome_too=True)
+    after = build_spec(load_dataset(workspace.data_dir), load_preset(workspace.priors_dir), as_of=2009)
+    for field in ("years", "obs_indicator", "obs_time", "obs_value", "center", "scale", "change", "settlement",
+                  "barrier", "event_counts"):
+        np.testing.assert_array_equal(getattr(before, field), getattr(after, field), err_msg=field)
+    assert before.indicators == after.indicators
+
+
+def test_backtest_row_does_not_change_when_later_data_change(workspace, tmp_path):
+    """The real thing: a backtest row for Y=2010 (tiny seeded fits) is identical after every
+    value, event and outcome after 2009 is altered; only the observed outcome may differ."""
+    import shutil
+
+    from forecast.workspace import Workspace
+
+    altered = Workspace(shutil.copytree(workspace.root, tmp_path / "altered"))
+    _alter_after(altered, 2009, outcome_too=True)
+    settings_ = B.Settings(draws=40, tune=60, chains=2, seed=11, single_lens=False)
+    a = B.run(workspace, [2010], settings_, jobs=1)
+    b = B.run(altered, [2010], settings_, jobs=1)
+    ra, rb = a["rows"][0], b["rows"][0]
+    assert ra["observed_change"] == -2 and rb["observed_change"] == 2  # the alteration is real
+    for key in ("p_improve", "p_improve_lo80", "p_improve_hi80", "p_change", "as_of"):
+        assert ra[key] == rb[key], key
+    assert ra["baselines"] == rb["baselines"]
+    # and the JSON contract
+    json.dumps(a)
+    assert set(a["scores"]) == {"model", "climatology", "persistence"}
+    assert set(a["scores"]["model"]) == {"brier", "log", "rps"}
+    assert 0 < ra["p_improve"] < 1 and sum(ra["p_change"].values()) == pytest.approx(1)
