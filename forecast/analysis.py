@@ -85,7 +85,7 @@ def humanise(kind: str) -> str:
 
 
 # ------------------------------------------------------------------- probabilities
-def bounded_density(x: np.ndarray, w: np.ndarray | None, grid: np.ndarray, max_points: int = 4000,
+def bounded_density(x: np.ndarray, w: np.ndarray | None, grid: np.ndarray, max_points: int = 2500,
                     seed: int = 0) -> np.ndarray:
     """Weighted Gaussian KDE of probabilities on [0, 1], reflected at both bounds so that mass
     near 0 (settlement) is not lost. Large samples are resampled by weight to ``max_points``."""

@@ -115,7 +115,7 @@ def freshness(ws: Workspace, stored: StoredForecast) -> list[Freshness]:
         if name not in latest:
             continue
         y, v, approx, led = latest[name]
-        age = as_of - y
+        age = max(0, as_of - y)  # a ledger reading in the forecast year is as fresh as it gets
         out.append(Freshness(name, m["lens"], m["unit"], y, v, age, age > STALE_AFTER_YEARS,
                              name in used or m["role"] != "state", approx, led))
     return out
@@ -248,7 +248,8 @@ def build_brief(ws: Workspace, allow_failed: bool = False, since: str | None = N
     for k, v in r["probabilities"].items():
         ch = None
         if prev_r is not None and k in prev_r["probabilities"]:
-            ch = f"{100 * (v['mean'] - prev_r['probabilities'][k]['mean']):+.1f} pp"
+            d_pp = round(100 * (v["mean"] - prev_r["probabilities"][k]["mean"]), 1)
+            ch = f"{d_pp:+.1f} pp" if d_pp else "0.0 pp"
         headlines.append(Headline(k, probability_label(k, y), pct(v["mean"]).strip(), pct(v["lo80"]).strip(),
                                   pct(v["hi80"]).strip(), ch))
 
@@ -456,8 +457,27 @@ against the prior-only forecast and the outside view.</figcaption></figure>
 
 
 # ---------------------------------------------------------------------------------- pdf
+KEY_FIGURE_HEIGHT = 2.05   # inches on the page; shrunk (down to MIN_KEY_FIGURE_HEIGHT) when warnings need room
+MIN_KEY_FIGURE_HEIGHT = 1.3
+
+
 def render_pdf_figure(b: Brief):
-    """One A4 page as a matplotlib Figure (the CLI saves it as PDF)."""
+    """One A4 page as a matplotlib Figure (the CLI saves it as PDF). When warnings or long texts
+    would run into the footer, the key figure is laid out again, shorter; if even that does not
+    fit, ForecastError (never a second page or overlapping text)."""
+    fig, end, footer_top = _page(b, KEY_FIGURE_HEIGHT)
+    over = footer_top + 0.1 - end
+    if over > 0:
+        fh = KEY_FIGURE_HEIGHT - over
+        if fh < MIN_KEY_FIGURE_HEIGHT:
+            raise ForecastError("the brief does not fit on one page (too many warnings or indicators)")
+        fig, end, footer_top = _page(b, fh)
+    return fig
+
+
+def _page(b: Brief, fh: float):
+    """Lay out the page with a key figure ``fh`` inches tall: (figure, bottom of the content, top of
+    the footer), in inches from the bottom of the page."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from matplotlib.patches import FancyBboxPatch
@@ -489,7 +509,7 @@ def render_pdf_figure(b: Brief):
         for w in b.warnings:
             space(0.06)
             top = y[0]
-            para(w, 9.5, 95, weight="bold", color=S.FAIL, x=M + 0.1)
+            para(w, 9.5, 84, weight="bold", color=S.FAIL, x=M + 0.1)
             fig.add_artist(FancyBboxPatch((M / W, (y[0] - 0.08) / H), (W - 2 * M) / W, (top - y[0] + 0.05) / H,
                                           boxstyle="square,pad=0", transform=fig.transFigure, facecolor="none",
                                           edgecolor=S.FAIL, linewidth=2))
@@ -522,7 +542,6 @@ def render_pdf_figure(b: Brief):
             para(f"- {t}", 8.5, indent="   ")
         space(0.1)
         text("Key figure: how far the data moved each probability", 11, "bold")
-        fh = 2.05
         fig_top = y[0] - 0.05
         draw_key_figure(_key_axes(fig, len(b.figure.panels), M, fig_top - fh, W - 2 * M, fh), b.figure)
         y[0] = fig_top - fh
@@ -551,17 +570,17 @@ def render_pdf_figure(b: Brief):
         space(0.12)
         top = y[0]
         colr = S.OK if b.diagnostics_ok else S.FAIL
-        para(b.diagnostics_text, 8.5, 96, weight="bold", color=colr, x=M + 0.1)
+        para(b.diagnostics_text, 8.5, 92, weight="bold", color=colr, x=M + 0.1)
         fig.add_artist(FancyBboxPatch((M / W, (y[0] - 0.07) / H), (W - 2 * M) / W, (top - y[0] + 0.04) / H,
                                       boxstyle="square,pad=0", transform=fig.transFigure, facecolor="none",
                                       edgecolor=colr, linewidth=1.5))
+        end = y[0] - 0.07
         y[0] = M + 0.5
+        footer_top = y[0] + 0.08
         fig.add_artist(_rule(fig, M, W, y[0] + 0.08))
         for line in footer_lines(b):
             para(line, 6.5, 150, color=S.GREY)
-        if y[0] < M * 0.5:
-            raise ForecastError("the brief does not fit on one page")
-    return fig
+    return fig, end, footer_top
 
 
 def _rule(fig, M, W, y):

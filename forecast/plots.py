@@ -211,7 +211,6 @@ def _trajectory_history(res):
             m = np.array([p.after[key]["mean"] for p in res.points])
             lo = np.array([p.after[key]["lo80"] for p in res.points])
             hi = np.array([p.after[key]["hi80"] for p in res.points])
-            ax.fill_between(x, lo, hi, color=st["color"], alpha=0.18, step=None, linewidth=0)
             ax.errorbar(x, m, yerr=[m - lo, hi - m], color=st["color"], marker=st["marker"], linestyle=st["linestyle"],
                         capsize=3, markersize=5)
             for xi, mi in zip(x, m):

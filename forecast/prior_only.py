@@ -26,13 +26,21 @@ DEFAULT_DRAWS = 4000
 DEFAULT_SEED = 20161215
 
 
+_RESOLVED: dict[str, dict] = {}
+
+
 def _resolved(spec: PriorSpec) -> PriorSpec:
-    """The entry with its parameters resolved once (elicitation by PreliZ is slow)."""
+    """The entry with its parameters resolved (elicitation by PreliZ takes seconds, so its result
+    is kept per process, keyed by the entry's full content)."""
+    import json
     from dataclasses import replace
 
     if spec.elicit is None and spec.update_with is None:
         return spec
-    return replace(spec, params=spec.resolved_params(), elicit=None, update_with=None)
+    key = json.dumps([spec.distribution, spec.params, spec.elicit, spec.update_with], sort_keys=True)
+    if key not in _RESOLVED:
+        _RESOLVED[key] = spec.resolved_params()
+    return replace(spec, params=dict(_RESOLVED[key]), elicit=None, update_with=None)
 
 
 def _ordered_normal(spec: PriorSpec, n: int, rng) -> np.ndarray:

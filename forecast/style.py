@@ -23,13 +23,14 @@ PURPLE = "#CC79A7"
 GREY = "#777777"
 LIGHT_GREY = "#D9D9D9"
 
-# lenses: dark / light / mid in grey, and solid / dashed / dash-dot lines, o / s / ^ markers
+# lenses: dark / light / mid in grey (luminance 0.34 / 0.64 / 0.47), and solid / dashed / dash-dot
+# lines, o / s / ^ markers
 LENS = {
     "power": {"color": BLUE, "linestyle": "-", "marker": "o", "hatch": ""},
     "trust": {"color": ORANGE, "linestyle": "--", "marker": "s", "hatch": "//"},
-    "leaders": {"color": PURPLE, "linestyle": "-.", "marker": "^", "hatch": ".."},
+    "leaders": {"color": VERMILLION, "linestyle": "-.", "marker": "^", "hatch": ".."},
 }
-SIDES = {"russia": {"color": VERMILLION, "linestyle": ":"}, "japan": {"color": GREEN, "linestyle": (0, (5, 1.5))}}
+SIDES = {"russia": {"color": BLACK, "linestyle": ":"}, "japan": {"color": SKY_BLUE, "linestyle": (0, (5, 1.5))}}
 
 POSTERIOR = {"color": BLUE, "alpha_band": 0.30, "alpha_inner": 0.55, "linestyle": "-"}
 PRIOR = {"color": ORANGE, "alpha": 0.35, "hatch": "xx", "linestyle": "--"}
