@@ -236,8 +236,12 @@ def format_summary(result: dict) -> str:
     lines.append("Scores: lower is better (Brier and RPS on 0-1 scales, log in nats). Skill interval: "
                  + next(iter(result["brier_skill_vs_climatology"].values()))["interval"] + ".")
     rel = result["reliability"]
-    lines.append(f"Reliability ({rel['method']}): MCB {rel['miscalibration']:.3f}, DSC {rel['discrimination']:.3f}, "
-                 f"UNC {rel['uncertainty']:.3f}")
+    lines.append(f"Reliability of P(improve), CORP (isotonic): reliability term MCB {rel['miscalibration']:.3f}, "
+                 f"resolution term DSC {rel['discrimination']:.3f}, uncertainty UNC {rel['uncertainty']:.3f}")
+    lines.append(f"  {'forecast range':>15} {'years':>5} {'mean forecast':>13} {'observed (recalibrated)':>24}")
+    for b in rel["table"]:
+        lines.append(f"  {100 * b['p_lo']:6.1f}-{100 * b['p_hi']:5.1f}%  {b['n']:>5} {100 * b['mean_forecast']:12.1f}% "
+                     f"{100 * b['observed_frequency']:23.1f}%")
     if result["origins_failing_diagnostics"]:
         lines.append("!! origins failing MCMC diagnostics (their rows are kept and flagged): "
                      + ", ".join(map(str, result["origins_failing_diagnostics"])))

@@ -225,7 +225,19 @@ def prior_log_ratio(ctx: Context, other) -> tuple[np.ndarray, list[str]]:
     return lr, changed
 
 
-def sensitivity(ctx: Context, presets: list[str], n_prior: int = 4000) -> dict:
+def _refit(ctx: Context, preset: str) -> dict:
+    """The preset's headline probabilities from a real fit with the stored fit's settings (not saved)."""
+    from .fitting import fit
+
+    a = ctx.attrs
+    res = fit(ctx.ws, preset=preset, as_of=a["as_of"], draws=a["draws"], tune=a["tune"], chains=a["chains"],
+              seed=a["seed"], progress=False, save=False, horizons=tuple(a.get("horizons", [5, 10])),
+              target_accept=a.get("target_accept", 0.95))
+    probs = {k: summarise(res.forecast[k], res.forecast["weight"]) for k in headline_keys(ctx.stored)}
+    return {"probabilities": probs, "diagnostics_ok": res.diagnostics["ok"]}
+
+
+def sensitivity(ctx: Context, presets: list[str], n_prior: int = 4000, refit: bool = False) -> dict:
     from .prior_only import prior_forecast
     from .priors import load_preset
 
@@ -238,16 +250,18 @@ def sensitivity(ctx: Context, presets: list[str], n_prior: int = 4000) -> dict:
         other = load_preset(ctx.ws.priors_dir, p)
         lr, changed = prior_log_ratio(ctx, other)
         w, k, ess = psis(np.log(ctx.weights) + lr)
-        rows.append({"preset": p, "method": "PSIS reweighting of the stored draws", "pareto_k": k, "ess": ess,
-                     "reliable": bool(k <= K_THRESHOLD), "changed": changed,
-                     "probabilities": _headline(ctx, base, w)})
+        row = {"preset": p, "method": "PSIS reweighting of the stored draws", "pareto_k": k, "ess": ess,
+               "reliable": bool(k <= K_THRESHOLD), "changed": changed, "probabilities": _headline(ctx, base, w)}
+        if refit and not row["reliable"]:
+            row |= {"method": "refit (reweighting unreliable)", "reliable": True} | _refit(ctx, p)
+        rows.append(row)
     prior = prior_forecast(ctx.ws, ctx.attrs["preset"], barrier_last=float(ctx.attrs["barrier_last"]),
                            n_draws=n_prior, horizons=tuple(ctx.attrs.get("horizons", [5, 10])))
     rows.append({"preset": ctx.attrs["preset"], "method": "prior only (no data)", "pareto_k": None, "ess": None,
                  "changed": [], "probabilities": {k: summarise(prior[k]) for k in headline_keys(ctx.stored)}})
     return {"rows": rows, "k_threshold": K_THRESHOLD,
-            "note": f"k > {K_THRESHOLD}: the reweighting is unreliable; run 'forecast fit --preset NAME' for that "
-                    "preset's exact numbers."}
+            "note": f"k > {K_THRESHOLD}: the reweighting is unreliable; 'forecast check --refit' fits those "
+                    "presets (about a minute each)."}
 
 
 def ablation(ctx: Context) -> dict:
@@ -280,14 +294,14 @@ def outside_view(ctx: Context) -> dict:
             "source": "ICOW territorial claims (see priors: settlement_base_rate rationale)"}
 
 
-def run(ws, presets: list[str] | None = None, ppc_draws: int = PPC_DRAWS) -> dict:
+def run(ws, presets: list[str] | None = None, ppc_draws: int = PPC_DRAWS, refit: bool = False) -> dict:
     from .priors import available_presets
 
     ctx = Context(ws)
     presets = presets or available_presets(ws.priors_dir)
     return {"as_of": ctx.attrs["as_of"], "forecast_year": ctx.attrs["forecast_year"], "preset": ctx.attrs["preset"],
             "interval": INTERVAL_TYPE, "mcmc": mcmc(ctx), "predictive": predictive(ctx, ppc_draws),
-            "loo": loo(ctx), "sensitivity": sensitivity(ctx, presets), "ablation": ablation(ctx),
+            "loo": loo(ctx), "sensitivity": sensitivity(ctx, presets, refit=refit), "ablation": ablation(ctx),
             "outside_view": outside_view(ctx)}
 
 
@@ -341,8 +355,10 @@ def format_check(r: dict) -> str:
     L += ["", f"4. Prior sensitivity: mean [80% {r['interval']}]"]
     L.append(f"   {'preset':16} {'how':22} " + " ".join(f"{head[k]:>22}" for k in keys) + "   k")
     for row in r["sensitivity"]["rows"]:
-        how = {"fitted": "fitted", "prior only (no data)": "prior only (no data)"}.get(row["method"], "PSIS reweighted")
-        k = "" if row["pareto_k"] is None else f"   {row['pareto_k']:.2f}" + ("" if row["reliable"] else " unreliable")
+        how = {"fitted": "fitted", "prior only (no data)": "prior only (no data)",
+               "refit (reweighting unreliable)": "refit"}.get(row["method"], "PSIS reweighted")
+        k = "" if row["pareto_k"] is None else f"   {row['pareto_k']:.2f}" + (
+            "" if row["reliable"] else " unreliable") + (" (refitted)" if how == "refit" else "")
         L.append(f"   {row['preset']:16} {how:22} " + " ".join(f"{_p(row['probabilities'][kk]):>22}" for kk in keys) + k)
     if any(row.get("reliable") is False for row in r["sensitivity"]["rows"]):
         L.append(f"   {r['sensitivity']['note']}")

@@ -364,6 +364,13 @@ def _progress(total: int, label: str, quiet: bool):
 
     if quiet:
         return contextlib.nullcontext(lambda *_: None)
+    if not sys.stderr.isatty():  # logs and pipes: one plain line per step
+        done = [0]
+
+        def line(desc=""):
+            done[0] += 1
+            click.echo(f"{label}: {done[0]}/{total} {desc}", err=True)
+        return contextlib.nullcontext(line)
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -449,15 +456,17 @@ def _write_backtest(out_dir, result: dict) -> None:
 @workspace_option
 @click.option("--preset", "presets", multiple=True,
               help="Presets for the sensitivity table (repeatable). [default: every priors/*.toml]")
+@click.option("--refit", is_flag=True,
+              help="Fit the presets whose reweighting is unreliable (Pareto k > 0.7); about a minute each.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @handle_errors
-def check(workspace, presets, as_json):
+def check(workspace, presets, refit, as_json):
     """Check the stored fit: MCMC diagnostics, predictive checks, PSIS-LOO,
     prior sensitivity, lens ablation and the outside view."""
     from .check import format_check, run
     from .workspace import open_workspace
 
-    result = run(open_workspace(workspace), list(presets) or None)
+    result = run(open_workspace(workspace), list(presets) or None, refit=refit)
     if as_json:
         click.echo(json.dumps(result, indent=2, default=float))
     else:

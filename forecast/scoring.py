@@ -149,7 +149,8 @@ def reliability(p, o) -> dict:
         rows.append({"p_lo": float(ps[block].min()), "p_hi": float(ps[block].max()), "n": end - start + 1,
                      "mean_forecast": float(ps[block].mean()), "observed_frequency": float(recal[start])})
         start = end + 1
-    return {"method": "CORP: PAV (isotonic) recalibration; Brier = MCB - DSC + UNC",
+    return {"method": "CORP: PAV (isotonic) recalibration; Brier = MCB - DSC + UNC (MCB: the reliability "
+                      "term, miscalibration; DSC: the resolution term, discrimination; UNC: uncertainty)",
             "brier": bs, "miscalibration": bs - bs_recal, "discrimination": unc - bs_recal,
             "uncertainty": unc, "table": rows}
 
