@@ -269,6 +269,153 @@ def history(workspace, as_json):
         click.echo(f"{row['seq']:>3} {row['applied_utc']} {row['op']:4} {row['id']} {what:45} -> {probs}")
 
 
+def _write_out(out: str, path, write) -> int:
+    """Write atomically (temporary file beside the target, then os.replace); returns the size."""
+    import os
+
+    from .export import write_error
+    from .workspace import atomic_write
+
+    umask = os.umask(0)
+    os.umask(umask)
+
+    def write_readable(tmp):  # mkstemp makes 0600 files; an export gets the usual permissions
+        write(tmp)
+        os.chmod(tmp, 0o666 & ~umask)
+
+    try:
+        atomic_write(path, write_readable)
+    except OSError as exc:
+        raise write_error(out, exc) from None
+    return path.stat().st_size
+
+
+def _save_figure(fig, fmt: str, dpi: int, metadata: dict):
+    from . import style
+
+    def write(tmp):
+        with style.context():
+            fig.savefig(tmp, format=fmt, dpi=dpi, metadata=metadata)
+    return write
+
+
+@main.command()
+@click.argument("kind", type=click.Choice(["probabilities", "lenses", "trajectory", "drivers", "diagnostics"]))
+@click.option("--out", "-o", required=True, help="Output file; the format comes from the suffix: .png, .svg or .pdf.")
+@click.option("--dpi", type=click.IntRange(50, 1200), default=200, show_default=True,
+              help="Resolution of PNG output (and of raster parts in SVG/PDF).")
+@click.option("--as-of", "as_of", type=click.IntRange(1900, 2100), default=None,
+              help="Draw only if the stored fit was made as of this year (guards a briefing against another fit).")
+@click.option("--from", "start", default=None,
+              help="drivers only: start state: 'fit', 'now', a fitted year YYYY (in-sample) or a date YYYY-MM-DD "
+                   "(the forecast as it stood then). [default: before the latest update]")
+@click.option("--to", "end", default=None, help="drivers only: end state, as --from. [default: now]")
+@workspace_option
+@click.option("--json", "as_json", is_flag=True, help="Print what was written as JSON.")
+@handle_errors
+def plot(kind, out, dpi, as_of, start, end, workspace, as_json):
+    """Write a briefing figure of KIND to --out (PNG, SVG or PDF).
+
+    \b
+    Kinds:
+      probabilities  posterior of each headline probability vs the prior-only forecast and the outside view
+      lenses         each lens's latent state over time (fan chart) and its projection, key events marked
+      trajectory     the probabilities across the update history (in-sample since 1992 without updates)
+      drivers        waterfall of the log-odds of improvement, lens by lens (latest update, or --from/--to)
+      diagnostics    rank plots and summary table of the main parameters (methods annex)
+
+    \b
+    Examples:
+      forecast plot probabilities --out figures/probabilities.png
+      forecast plot drivers --from 2016 --to 2025 --out drivers.pdf
+    """
+    import time
+
+    from . import analysis
+    from .export import PLOT_FORMATS, check_out
+    from .plots import plot as draw
+    from .workspace import open_workspace
+
+    t0 = time.perf_counter()
+    if (start or end) and kind != "drivers":
+        raise click.UsageError("--from/--to apply to 'forecast plot drivers' only")
+    path, fmt = check_out(out, PLOT_FORMATS)
+    ws = open_workspace(workspace)
+    stored, warning = analysis.load_current(ws, as_of)
+    report = analysis.report_for(ws, stored)
+    fig = draw(kind, analysis.compute(kind, ws, stored, start, end))
+    size = _write_out(out, path, _save_figure(fig, fmt, dpi, {"Title": f"forecast plot {kind}"} if fmt != "png"
+                                              else {"Software": f"forecast {__version__}"}))
+    flags = [m for m, on in (("DIAGNOSTICS FAILED: do not use these numbers", not report["diagnostics"]["ok"]),
+                             ("STALE FIT: data/ or priors/ changed since this fit", report["stale"]),
+                             (f"LEDGER MISMATCH: {warning}", bool(warning))) if on]
+    info = {"kind": kind, "path": str(path.resolve()), "format": fmt, "bytes": size, "dpi": dpi,
+            "as_of": report["as_of"], "forecast_year": report["forecast_year"], "warnings": flags,
+            "seconds": round(time.perf_counter() - t0, 2)}
+    if as_json:
+        click.echo(json.dumps(info, indent=2))
+    else:
+        for f in flags:
+            click.secho(f"** {f} **", fg="red", err=True)
+        click.echo(f"Wrote {path} ({fmt}, {size / 1024:.0f} kB): {kind} for {report['forecast_year']}")
+
+
+@main.command()
+@click.option("--out", "-o", required=True, help="Output file: .pdf (one A4 page), .md or .html.")
+@click.option("--allow-failed-diagnostics", is_flag=True,
+              help="Produce the brief even though the fit failed its diagnostics (marked so on its face).")
+@click.option("--since", default=None,
+              help="Show the change since this date, YYYY-MM-DD (e.g. the previous brief). "
+                   "[default: since the previous update]")
+@click.option("--as-of", "as_of", type=click.IntRange(1900, 2100), default=None,
+              help="Brief only if the stored fit was made as of this year.")
+@workspace_option
+@click.option("--json", "as_json", is_flag=True, help="Print what was written, and the headline numbers, as JSON.")
+@handle_errors
+def brief(out, allow_failed_diagnostics, since, as_of, workspace, as_json):
+    """Write a one-page brief for decision makers (PDF, Markdown or HTML).
+
+    Headline probabilities with 80% intervals and the change since the previous
+    update, the top three drivers in plain words, each lens's reading, the key
+    figure, data freshness, a diagnostics badge and a reproducibility footer. The
+    numbers are those of 'forecast show'. Refused when the fit failed its
+    diagnostics, unless --allow-failed-diagnostics.
+
+    \b
+    Example:
+      forecast brief --out brief.pdf
+    """
+    import time
+
+    from . import brief as B
+    from .export import BRIEF_FORMATS, check_out
+    from .workspace import open_workspace
+
+    t0 = time.perf_counter()
+    path, fmt = check_out(out, BRIEF_FORMATS)
+    ws = open_workspace(workspace)
+    b = B.build_brief(ws, allow_failed=allow_failed_diagnostics, since=since, as_of=as_of)
+    if fmt == "pdf":
+        write = _save_figure(B.render_pdf_figure(b), "pdf", 200,
+                             {"Title": B.title(b), "Creator": f"forecast {__version__}"})
+    else:
+        text = B.render_markdown(b) if fmt == "md" else B.render_html(b)
+
+        def write(tmp):
+            tmp.write_text(text, encoding="utf-8")
+    size = _write_out(out, path, write)
+    r = b.report
+    info = {"path": str(path.resolve()), "format": fmt, "bytes": size, "pages": 1 if fmt == "pdf" else None,
+            "forecast_year": r["forecast_year"], "probabilities": r["probabilities"],
+            "diagnostics_ok": b.diagnostics_ok, "warnings": b.warnings, "seconds": round(time.perf_counter() - t0, 2)}
+    if as_json:
+        click.echo(json.dumps(info, indent=2))
+    else:
+        for w in b.warnings:
+            click.secho(f"** {w} **", fg="red", err=True)
+        click.echo(f"Wrote {path} ({fmt}, {size / 1024:.0f} kB): brief for {r['forecast_year']}")
+
+
 @main.group()
 def data():
     """Inspect and validate the workspace's data and priors."""

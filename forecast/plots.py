@@ -33,9 +33,13 @@ def _figure(kind: str, height: float | None = None, width: float = S.WIDTH):
     return fig
 
 
-def _percent_axis(axis, decimals=None):
-    from matplotlib.ticker import PercentFormatter
+def _percent_axis(axis, decimals=None, nice=False):
+    """Probabilities shown as percentages; ``nice``: ticks at 1, 2 or 5 times a power of ten, so
+    whole-percent labels are exact."""
+    from matplotlib.ticker import MaxNLocator, PercentFormatter
 
+    if nice:
+        axis.set_major_locator(MaxNLocator(6, steps=[1, 2, 5, 10]))
     axis.set_major_formatter(PercentFormatter(xmax=1.0, decimals=decimals))
 
 
@@ -60,7 +64,7 @@ def draw_probability_panel(ax, panel, text_ax=None):
     ax.axvline(s["mean"], color=S.POSTERIOR["color"], linewidth=1.0)
     ax.set_xlim(g[0], g[-1])
     ax.set_ylim(bottom=0)
-    _percent_axis(ax.xaxis, decimals=0)
+    _percent_axis(ax.xaxis, decimals=0, nice=True)
     ax.set_ylabel("density")
     ax.set_title(panel.label, loc="left")
     if text_ax is not None:
