@@ -81,7 +81,7 @@ def _wq(x: np.ndarray, q, w) -> np.ndarray:
 
 
 def humanise(kind: str) -> str:
-    return kind.replace("_", " ").replace("legal constitutional barrier", "constitutional barrier")
+    return kind.replace("_", " ").replace("legal constitutional barrier", "legal barrier")
 
 
 # ------------------------------------------------------------------- probabilities
@@ -206,6 +206,7 @@ class LensResults:
     events: list[EventMark]
     as_of: int
     q: tuple = (0.025, 0.10, 0.50, 0.90, 0.975)
+    conditioned: int = 0               # forecast-year readings that weight the projected paths
 
 
 def select_key_events(events: list[EventMark]) -> None:
@@ -256,13 +257,40 @@ def event_marks(ws: Workspace, last_year: int) -> list[EventMark]:
     return out
 
 
+def forecast_year_readings(ws: Workspace, stored: StoredForecast) -> list:
+    """Indicator readings dated in the forecast year that condition the stored forecast (from the
+    ledger), as ``projection.NextYearEvidence.readings``; [] when there are none."""
+    from .evidence import NeedsRefit, forecast_year_evidence
+    from .projection import Draws
+    from .store import read_posterior_arrays
+
+    records, _ = L.read(ws)
+    events = [e for e in L.active_events(records) if e.type == "indicator"
+              and e.year == stored.attrs["forecast_year"]]
+    if not events:
+        return []
+    post = read_posterior_arrays(fit_file(ws, stored))
+    try:
+        ev = forecast_year_evidence(stored.attrs["spec"], post, stored.attrs, events, Draws.from_posterior(post))
+    except NeedsRefit:
+        return []
+    return [] if ev is None else ev.readings
+
+
 def lens_results(ws: Workspace, stored: StoredForecast, horizon: int = 10, seed: int | None = None,
-                 post: dict | None = None, events: list[EventMark] | None = None) -> LensResults:
+                 post: dict | None = None, events: list[EventMark] | None = None, paths: int = 16,
+                 readings: list | None = None) -> LensResults:
     """Lens states over the fitted years (posterior) and their AR(1) projection beyond the last
-    data year (one simulated path per draw), weighted by the stored importance weights."""
+    data year (``paths`` simulated futures per draw), weighted by the stored importance weights.
+    Readings dated in the forecast year weight each path by their likelihood, as
+    ``projection.project`` does, so the projected fan agrees with the state 'show' reports."""
+    from .projection import normal_logpdf
+
     a = stored.attrs
     if post is None:
         post = posterior_vars(fit_file(ws, stored), ("factor_state", "state_persistence"))
+    if readings is None:
+        readings = forecast_year_readings(ws, stored)
     eta = np.moveaxis(post["factor_state"], 1, -1)  # (S, T, F)
     lens = lens_from_factors(eta)                   # (S, T, 3)
     w = weights_of(stored)
@@ -272,22 +300,30 @@ def lens_results(ws: Workspace, stored: StoredForecast, horizon: int = 10, seed:
     quant = np.moveaxis(_wq(lens, q, w), -1, 1)     # (5, 3, T)
     mean = np.tensordot(w, lens, axes=1).T          # (3, T)
     rng = np.random.default_rng(a["seed"] if seed is None else seed)
-    rho = post["state_persistence"]
-    state = eta[:, -1, :]
+    rho = post["state_persistence"][:, None, :]
+    S = len(w)
+    state = np.repeat(eta[:, -1:, :], paths, axis=1)  # (S, P, F)
+    logw = np.zeros((S, paths))
     fut = []
-    for _ in range(horizon):
+    for h in range(horizon):
         state = rho * state + np.sqrt(1 - rho ** 2) * rng.standard_normal(state.shape)
+        if h == 0:
+            for f, a_k, lam, sd, x in readings:
+                logw += normal_logpdf(x, a_k[:, None] + lam[:, None] * state[..., f], sd[:, None])
         fut.append(lens_from_factors(state))
-    fut = np.stack(fut, axis=1)                     # (S, H, 3)
+    fut = np.stack(fut, axis=2).reshape(S * paths, horizon, 3)  # (S * P, H, 3)
+    wp = np.exp(logw - logw.max(1, keepdims=True))
+    wp = (w[:, None] * wp / wp.sum(1, keepdims=True)).ravel()
     first = a["spec"]["first_year"]
     years = np.arange(first, first + lens.shape[1])
     return LensResults(
         years=years, future=np.arange(years[-1] + 1, years[-1] + 1 + horizon),
-        quantiles=quant, mean=mean, future_quantiles=np.moveaxis(_wq(fut, q, w), -1, 1),
-        future_mean=np.tensordot(w, fut, axes=1).T,
+        quantiles=quant, mean=mean, future_quantiles=np.moveaxis(_wq(fut, q, wp), -1, 1),
+        future_mean=np.tensordot(wp, fut, axes=1).T,
         sides_mean=np.tensordot(w, eta[..., 2:4], axes=1).T,
         forecast_year_state=np.tensordot(w, stored.draws["lens_state_next"], axes=1),
-        events=event_marks(ws, int(years[-1]) + 1) if events is None else events, as_of=int(a["as_of"]), q=q)
+        events=event_marks(ws, int(years[-1]) + 1) if events is None else events, as_of=int(a["as_of"]), q=q,
+        conditioned=len(readings))
 
 
 # -------------------------------------------------------------------- trajectory

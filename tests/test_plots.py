@@ -379,6 +379,9 @@ def test_history_trajectory_and_latest_update_drivers(synth, tmp_path):
     show = json.loads(run("show", "-w", synth.root, "--json").output)
     last = tr.points[-1].after["improve_next_year"]
     assert last["mean"] == pytest.approx(show["probabilities"]["improve_next_year"]["mean"])
+    lr = analysis.lens_results(synth, stored)
+    assert lr.conditioned == 1  # the 2026 reading weights the projected paths, as in the stored forecast
+    assert np.allclose(lr.future_mean[:, 0], lr.forecast_year_state, atol=0.1)
     dr = analysis.driver_results(synth, stored)
     assert dr.events == ["summit_held (2026-09-03)"]
     assert dr.new.probability == pytest.approx(show["probabilities"]["improve_next_year"]["mean"])
