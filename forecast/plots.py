@@ -361,7 +361,8 @@ def plot_diagnostics(res):
             ax.set_xticks([])
             ax.grid(False)
             bad = not (rp.rhat < 1.01 and rp.ess_bulk >= 400)
-            ax.set_title(f"{rp.name}\nR-hat {rp.rhat:.3f}, ESS {rp.ess_bulk:.0f}", fontsize=S.TINY,
+            name = rp.name.replace("[", "\n[") if len(rp.name) > 24 else rp.name
+            ax.set_title(f"{name}\nR-hat {rp.rhat:.3f}, ESS {rp.ess_bulk:.0f}", fontsize=S.TINY,
                          color=S.FAIL if bad else S.BLACK, fontweight="bold" if bad else "normal")
             if i % ncol == 0:
                 ax.set_ylabel("chain", fontsize=S.TINY)
@@ -371,7 +372,7 @@ def plot_diagnostics(res):
         rows = [[r["name"], f"{r['mean']:.3f}", f"{r['sd']:.3f}", f"{r['lo80']:.3f}", f"{r['hi80']:.3f}",
                  f"{r['ess_bulk']:.0f}", f"{r['ess_tail']:.0f}", f"{r['r_hat']:.3f}"] for r in res.table]
         t = tab.table(cellText=rows, colLabels=cols, loc="upper center", cellLoc="right", colLoc="right",
-                      colWidths=[0.26] + [0.105] * 7)
+                      colWidths=[0.32] + [0.097] * 7)
         t.auto_set_font_size(False)
         t.set_fontsize(S.TINY + 0.5)
         for (r, c), cell in t.get_celld().items():

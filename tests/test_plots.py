@@ -39,7 +39,7 @@ def make_synthetic_fit(ws: Workspace, ok: bool = True, seed: int = 11) -> dict:
     from forecast.model import NOISE_FLOOR
     from forecast.priors import load_preset
     from forecast.projection import Draws, lens_from_factors, project
-    from forecast.spec import build_spec
+    from forecast.spec import FACTORS, build_spec
     from forecast.store import NOISE_FLOOR_ATTR, save_fit
 
     rng = np.random.default_rng(seed)
@@ -71,7 +71,8 @@ def make_synthetic_fit(ws: Workspace, ok: bool = True, seed: int = 11) -> dict:
         "improve_logodds": np.einsum("cdl,cdlt->cdt", betas, lens_state + event_shift),
     }
     idata = az.from_dict(posterior=post, sample_stats={"diverging": np.zeros((C, D), bool),
-                                                       "energy": rng.standard_normal((C, D))})
+                                                       "energy": rng.standard_normal((C, D))},
+                         coords={"factor": list(FACTORS)}, dims={"state_persistence": ["factor"]})
     flat = {k: v for k, v in post.items()}
     forecast = project(Draws.from_posterior(flat), float(spec.barrier[-1]), horizons=(5, 10), seed=seed)
     forecast.pop("draw_logweight")
@@ -178,6 +179,12 @@ def text_problems(fig, tol=1.0) -> list[str]:
             a, b = items[i][1], items[j][1]
             if a.x0 + tol < b.x1 and b.x0 + tol < a.x1 and a.y0 + tol < b.y1 and b.y0 + tol < a.y1:
                 out.append(f"overlap: {items[i][0]!r} / {items[j][0]!r}")
+    for ax in fig.axes:  # table texts stay inside their cells (a neighbour cell would hide the rest)
+        for tab in ax.tables:
+            for cell in tab.get_celld().values():
+                c, t = cell.get_window_extent(r), cell.get_text().get_window_extent(r)
+                if t.x0 < c.x0 - tol or t.x1 > c.x1 + tol:
+                    out.append(f"clipped in its cell: {cell.get_text().get_text()!r}")
     return out
 
 
