@@ -283,6 +283,7 @@ def main(argv=None) -> int:
         # the run's provenance, not this summary's (which is recorded beside it when it differs)
         summary_git = header["git"]
         header.update({k: records[0][k] for k in ("settings", "git", "started_utc")})
+        header["sims_requested"] = max(r["sim"] for r in records) + 1
         if summary_git["commit"] != header["git"]["commit"]:
             header["summarised_with"] = summary_git
         last = _dt.datetime.fromtimestamp(progress_path.stat().st_mtime, _dt.UTC)
@@ -296,7 +297,7 @@ def main(argv=None) -> int:
     res = results(records, spec, header)
     out.write_text(json.dumps(res, indent=1) + "\n")
     s = res["settings"]
-    command = (f"python benchmarks/sbc.py --sims {args.sims} --draws {s['draws']} --tune {s['tune']} "
+    command = (f"python benchmarks/sbc.py --sims {res['sims_requested']} --draws {s['draws']} --tune {s['tune']} "
                f"--chains {s['chains']} --rank-draws {s['rank_draws']} --seed {s['seed']}")
     notes = args.notes.read_text() if args.notes else ""
     out.with_suffix(".md").write_text(markdown(res, command) + ("\n" + notes if notes else ""))
