@@ -96,9 +96,24 @@ def origin_forecast(data_dir: str, priors_dir: str, year: int, settings: Setting
             "p_change": proj["change_probs"].mean(axis=0).tolist(),
             "diagnostics": {k: diag[k] for k in ("rhat_max", "ess_bulk_min", "ess_tail_min", "divergences",
                                                  "bfmi_min", "ok", "failures")},
+            "scored_quantity": scored_quantity_diagnostics(proj["improve_next_year"], settings.chains),
         }
     out["seconds"] = round(time.perf_counter() - t0, 1)
     return out
+
+
+def scored_quantity_diagnostics(per_draw, chains: int) -> dict:
+    """R-hat and bulk ESS of the per-draw P(improve) itself (the number the backtest scores),
+    against the same thresholds as the parameters."""
+    import arviz as az
+
+    from .diagnostics import THRESHOLDS
+
+    x = np.asarray(per_draw).reshape(chains, -1)
+    rhat = float(az.rhat(x)) if chains > 1 else float("nan")
+    ess = float(az.ess(x, method="bulk"))
+    ok = (chains == 1 or rhat < THRESHOLDS["rhat_max"]) and ess >= THRESHOLDS["ess_bulk_min"]
+    return {"rhat": round(rhat, 4), "ess_bulk": round(ess, 1), "ok": bool(ok)}
 
 
 def _run_origins(ws, years, settings: Settings, events: list, jobs: int, on_done=None) -> list[dict]:
@@ -175,6 +190,8 @@ def run(ws, years: list[int], settings: Settings = Settings(), jobs: int | None 
                                  "p_change": {str(c): float(x) for c, x in zip(scoring.CATEGORIES, p)}}
                           for name, p in probs.items() if name != "model"},
             "diagnostics_ok": {name: v["diagnostics"]["ok"] for name, v in o["variants"].items()},
+            "scored_quantity_ok": {name: v["scored_quantity"]["ok"] for name, v in o["variants"].items()},
+            "scored_quantity": m["scored_quantity"],
             "diagnostics": m["diagnostics"],
             "seconds": o["seconds"],
         })
@@ -188,6 +205,7 @@ def run(ws, years: list[int], settings: Settings = Settings(), jobs: int | None 
     skill = {name: scoring.bootstrap_skill(scoring.p_improve(cat[name]), p_clim, improved, seed=settings.seed)
              for name in methods if name != "climatology"}
     failed = [r["year"] for r in rows if not all(r["diagnostics_ok"].values())]
+    failed_scored = [r["year"] for r in rows if not all(r["scored_quantity_ok"].values())]
     return {
         "years": [start, end], "preset": settings.preset, "content_hash": content_hash(ws), "ledger_head": head,
         "settings": asdict(settings), "elapsed_s": round(elapsed, 1),
@@ -202,6 +220,7 @@ def run(ws, years: list[int], settings: Settings = Settings(), jobs: int | None 
         "rows": rows, "scores": scores, "brier_skill_vs_climatology": skill,
         "reliability": scoring.reliability(scoring.p_improve(cat["model"]), improved),
         "origins_failing_diagnostics": failed,
+        "origins_failing_scored_quantity_diagnostics": failed_scored,
     }
 
 
@@ -214,6 +233,7 @@ def row_table(result: dict) -> list[dict]:
         flat |= {f"p_change_{c}": r["p_change"][c] for c in r["p_change"]}
         flat |= {f"p_improve_{name}": b["p_improve"] for name, b in r["baselines"].items()}
         flat["diagnostics_ok"] = all(r["diagnostics_ok"].values())
+        flat["scored_quantity_ok"] = all(r["scored_quantity_ok"].values())
         out.append(flat)
     return out
 
@@ -224,7 +244,8 @@ def format_summary(result: dict) -> str:
     lines.append(f"{'year':>4} {'obs':>4} {'P(improve)':>10} {'80% interval':>15} {'clim':>6} {'pers':>6}")
     for r in result["rows"]:
         b = r["baselines"]
-        flag = "" if all(r["diagnostics_ok"].values()) else "  diagnostics!"
+        flag = "" if all(r["diagnostics_ok"].values()) else "  parameter diagnostics!"
+        flag += "" if all(r["scored_quantity_ok"].values()) else "  P(improve) diagnostics!"
         lines.append(f"{r['year']:>4} {r['observed_change']:>+4d} {100 * r['p_improve']:>9.1f}% "
                      f"{100 * r['p_improve_lo80']:>6.1f}-{100 * r['p_improve_hi80']:>5.1f}% "
                      f"{100 * b['climatology']['p_improve']:>5.1f}% {100 * b['persistence']['p_improve']:>5.1f}%{flag}")
@@ -243,6 +264,10 @@ def format_summary(result: dict) -> str:
         lines.append(f"  {100 * b['p_lo']:6.1f}-{100 * b['p_hi']:5.1f}%  {b['n']:>5} {100 * b['mean_forecast']:12.1f}% "
                      f"{100 * b['observed_frequency']:23.1f}%")
     if result["origins_failing_diagnostics"]:
-        lines.append("!! origins failing MCMC diagnostics (their rows are kept and flagged): "
+        lines.append(f"!! {len(result['origins_failing_diagnostics'])} of {len(result['rows'])} origins fail the "
+                     "parameter diagnostics in at least one variant (rows kept and flagged): "
                      + ", ".join(map(str, result["origins_failing_diagnostics"])))
+    bad = result["origins_failing_scored_quantity_diagnostics"]
+    lines.append(f"{'!! ' if bad else ''}R-hat and bulk ESS of the scored P(improve) itself: "
+                 + (f"{len(bad)} origins fail ({', '.join(map(str, bad))})" if bad else "every origin passes"))
     return "\n".join(lines)

@@ -334,7 +334,7 @@ def format_check(r: dict) -> str:
     sw = pp["outcome"]["direction_switches"]
     L.append(f"     direction switches: observed {sw['observed']}, predicted {sw['predicted_mean']:.1f}, "
              f"p {sw['p_value']:.2f}")
-    L.append(f"   indicators: coverage of observed values by central predictive intervals, p-value of the sd")
+    L.append("   indicators: coverage of observed values by central predictive intervals, p-value of the sd")
     L.append(f"     {'indicator':38} {'lens':8} {'n':>3} {'50%':>5} {'90%':>5} {'p(sd)':>6}")
     for i in pp["indicators"]:
         flag = "  <--" if i["coverage90"] < 0.75 or not 0.025 <= i["sd_p_value"] <= 0.975 else ""
@@ -358,7 +358,8 @@ def format_check(r: dict) -> str:
         how = {"fitted": "fitted", "prior only (no data)": "prior only (no data)",
                "refit (reweighting unreliable)": "refit"}.get(row["method"], "PSIS reweighted")
         k = "" if row["pareto_k"] is None else f"   {row['pareto_k']:.2f}" + (
-            "" if row["reliable"] else " unreliable") + (" (refitted)" if how == "refit" else "")
+            "" if row["reliable"] else " unreliable") + (" (refitted)" if how == "refit" else "") + (
+            " REFIT FAILED DIAGNOSTICS" if row.get("diagnostics_ok") is False else "")
         L.append(f"   {row['preset']:16} {how:22} " + " ".join(f"{_p(row['probabilities'][kk]):>22}" for kk in keys) + k)
     if any(row.get("reliable") is False for row in r["sensitivity"]["rows"]):
         L.append(f"   {r['sensitivity']['note']}")

@@ -205,3 +205,4 @@ def test_backtest_row_does_not_change_when_later_data_change(workspace, tmp_path
     assert set(a["scores"]) == {"model", "climatology", "persistence"}
     assert set(a["scores"]["model"]) == {"brier", "log", "rps"}
     assert 0 < ra["p_improve"] < 1 and sum(ra["p_change"].values()) == pytest.approx(1)
+    assert set(ra["scored_quantity"]) == {"rhat", "ess_bulk", "ok"} and ra["scored_quantity"]["ess_bulk"] > 0
