@@ -25,7 +25,7 @@ from .projection import (
     weighted_quantile,
 )
 from .report import build_report, headline_keys, probability_label
-from .store import StoredForecast, current, head_path, read_forecast, read_forecast_file
+from .store import StoredForecast, current, forecast_for_head, read_forecast
 from .workspace import Workspace
 
 LENS_TITLES = {"power": "Power shift (China vs US and Japan)", "trust": "Trust and interaction",
@@ -438,13 +438,9 @@ def year_state(ws: Workspace, stored: StoredForecast, year: int) -> LogOddsState
 
 def _forecast_at(ws: Workspace, n_records: int, data: bytes) -> StoredForecast:
     lines = [ln for ln in data.splitlines(keepends=True) if ln.strip()]
-    head = L.head_of(b"".join(lines[:n_records]))
-    base = read_forecast(ws)
-    if base.attrs.get("ledger_head", L.EMPTY_HEAD) == head:
-        return base
-    p = head_path(ws, head)
-    if p.is_file():
-        return read_forecast_file(p, ws)
+    found = forecast_for_head(ws, L.head_of(b"".join(lines[:n_records])))
+    if found is not None:
+        return found
     raise ForecastError(f"the forecast for the ledger state after {n_records} record(s) is no longer stored "
                         f"(a refit replaced it); choose a later date")
 

@@ -158,17 +158,27 @@ def read_forecast(ws: Workspace) -> StoredForecast:
     return read_forecast_file(ws.posterior_path, ws)
 
 
+def forecast_for_head(ws: Workspace, head: str, base: StoredForecast | None = None) -> StoredForecast | None:
+    """The forecast recorded for a ledger head: the fit's own if it was made at that head, else the
+    head's file written by update/undo; None if neither is stored (a refit replaced it)."""
+    from . import ledger as L
+
+    base = base or read_forecast(ws)
+    if base.attrs.get("ledger_head", L.EMPTY_HEAD) == head:
+        return base
+    p = head_path(ws, head)
+    return read_forecast_file(p, ws) if p.is_file() else None
+
+
 def current(ws: Workspace) -> tuple[StoredForecast, str, str | None]:
     """(forecast for the ledger head, head, warning if posterior and ledger disagree)."""
     from . import ledger as L
 
     _, head = L.read(ws)
     base = read_forecast(ws)
-    if base.attrs.get("ledger_head", L.EMPTY_HEAD) == head:
-        return base, head, None
-    p = head_path(ws, head)
-    if p.is_file():
-        return read_forecast_file(p, ws), head, None
+    found = forecast_for_head(ws, head, base)
+    if found is not None:
+        return found, head, None
     return base, head, (f"the posterior reflects ledger head {base.attrs.get('ledger_head')} but the ledger "
                         f"is at {head}; run 'forecast fit' to bring them together")
 

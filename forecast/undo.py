@@ -7,7 +7,7 @@ import datetime as _dt
 
 from . import ledger as L
 from .errors import ForecastError
-from .store import head_path, read_forecast, read_forecast_file, write_forecast_file
+from .store import forecast_for_head, head_path, read_forecast, write_forecast_file
 from .workspace import Workspace
 
 
@@ -29,12 +29,8 @@ def undo_last(ws: Workspace) -> dict:
         lines = [ln for ln in data.splitlines(keepends=True) if ln.strip()]
         first = next(i for i, r in enumerate(records) if r is targets[0])
         prev_head = L.head_of(b"".join(lines[:first]))
-        base = read_forecast(ws)
-        if base.attrs.get("ledger_head", L.EMPTY_HEAD) == prev_head:
-            src = base
-        elif head_path(ws, prev_head).is_file():
-            src = read_forecast_file(head_path(ws, prev_head), ws)
-        else:
+        src = forecast_for_head(ws, prev_head)
+        if src is None:
             raise ForecastError(f"the forecast for ledger head {prev_head} is no longer stored (a refit replaced "
                                 f"it); run 'forecast fit' after undoing by hand is not possible — refit instead")
         from .update import headline
