@@ -302,7 +302,8 @@ def test_script_summary_from_records(spec):
 REDUCED = ["--sims", "20", "--draws", "100", "--tune", "150", "--chains", "1", "--rank-draws", "50", "--seed", "11"]
 
 
-@pytest.mark.slow
+# Runs in the default suite, as issue 5 asks ("the reduced run in CI is about 20 simulations"):
+# about 65 s of CPU, half of it the one-off nutpie compile.
 def test_reduced_sbc_run_end_to_end(tmp_path):
     """About 20 simulations with few draws: the pipeline runs from any directory, writes a
     well-formed results file and table, and --resume continues without redoing work."""
