@@ -32,12 +32,12 @@ REPO = HERE.parent
 if str(REPO) not in sys.path:  # run as a script from any directory
     sys.path.insert(0, str(REPO))
 
-from forecast import sbc
-from forecast.data import load_dataset
-from forecast.fitting import TARGET_ACCEPT
-from forecast.priors import load_preset
-from forecast.spec import build_spec
-from forecast.store import library_versions
+from forecast.validate import sbc
+from forecast.data.loaders import load_dataset
+from forecast.inference.fitting import TARGET_ACCEPT
+from forecast.model.priors import load_preset
+from forecast.model.spec import build_spec
+from forecast.store.posterior import library_versions
 from forecast.workspace import Workspace, default_source
 
 DEFAULT_OUT = HERE / "results" / "sbc.json"

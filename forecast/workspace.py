@@ -9,7 +9,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import WorkspaceError
+from forecast.errors import WorkspaceError
 
 STATE_DIR = "state"
 POSTERIOR_FILE = "posterior.nc"

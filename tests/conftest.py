@@ -8,7 +8,7 @@ import shutil
 import pytest
 from click.testing import CliRunner
 
-from forecast.cli import main
+from forecast.cli.main import main
 from forecast.workspace import Workspace, init_workspace
 
 FAST_FIT_ARGS = ["--draws", "60", "--tune", "100", "--chains", "2", "--seed", "7", "--no-retry"]

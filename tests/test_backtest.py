@@ -12,12 +12,12 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from forecast import backtest as B
-from forecast import scoring as S
-from forecast.cli import main
-from forecast.data import load_dataset
-from forecast.priors import load_preset
-from forecast.spec import build_spec
+from forecast.validate import backtest as B
+from forecast.validate import scoring as S
+from forecast.cli.main import main
+from forecast.data.loaders import load_dataset
+from forecast.model.priors import load_preset
+from forecast.model.spec import build_spec
 
 # --- scores, by hand
 

@@ -22,7 +22,7 @@ from test_plots import (
 )
 
 from forecast import __version__
-from forecast.report import pct
+from forecast.report.summary import pct
 from forecast.workspace import Workspace, init_workspace
 
 
@@ -96,7 +96,7 @@ def test_brief_in_three_formats_carries_the_numbers_of_show(bws, tmp_path):
 
 
 def test_brief_lists_three_plain_drivers_and_a_line_per_lens(bws):
-    from forecast.brief import build_brief
+    from forecast.report.brief import build_brief
 
     b = build_brief(bws)
     assert len(b.drivers) == 3 and len(b.lens_lines) == 3
@@ -149,7 +149,7 @@ def test_change_since_previous_update_and_since_a_date(bws, tmp_path):
     add_update(bws, "--indicator", "japan_cabinet_approval", "--value", "45", "--date", "2026-10",
                "--source", "test poll")
     after = show_json(bws)
-    from forecast.brief import build_brief
+    from forecast.report.brief import build_brief
 
     b = build_brief(bws)
     assert b.since == "since the previous update (japan_cabinet_approval = 45 (2026-10))"
@@ -169,7 +169,7 @@ def test_change_since_previous_update_and_since_a_date(bws, tmp_path):
 
 
 def test_data_freshness_flags_stale_inputs(bws):
-    from forecast.brief import STALE_AFTER_YEARS, build_brief
+    from forecast.report.brief import STALE_AFTER_YEARS, build_brief
 
     b = build_brief(bws)
     fresh = {f.indicator: f for f in b.freshness}
@@ -184,8 +184,8 @@ def test_brief_page_is_one_legible_a4_page(failed_ws):
     """With every optional item present (warnings, update text), the page holds and no text overlaps."""
     p = failed_ws.priors_dir / "default.toml"
     p.write_text(p.read_text() + "\n# edit\n")
-    from forecast.brief import build_brief, key_figure, render_pdf_figure
-    from forecast.style import A4
+    from forecast.report.brief import build_brief, key_figure, render_pdf_figure
+    from forecast.report.style import A4
 
     b = build_brief(failed_ws, allow_failed=True)
     assert len(b.warnings) == 2

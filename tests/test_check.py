@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from forecast.cli import main
-from forecast.priors import DISTRIBUTIONS, PriorSpec, load_preset, logpdf
+from forecast.cli.main import main
+from forecast.model.priors import DISTRIBUTIONS, PriorSpec, load_preset, logpdf
 
 
 @pytest.fixture(scope="module")
@@ -109,7 +109,7 @@ def test_numpy_prior_density_equals_pymc(dist, params, x):
 
 
 def test_prior_log_ratio_only_counts_changed_entries(session_fit):
-    from forecast.check import Context, prior_log_ratio
+    from forecast.validate.check import Context, prior_log_ratio
 
     ws, _ = session_fit
     ctx = Context(ws)

@@ -10,7 +10,7 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-from forecast.cli import main
+from forecast.cli.main import main
 
 COMMANDS = [[], ["init"], ["fit"], ["show"], ["data"], ["data", "check"], ["data", "list"]]
 
@@ -153,7 +153,7 @@ def test_show_does_not_import_pymc(fitted_workspace):
     code = (
         "import sys, json\n"
         "from click.testing import CliRunner\n"
-        "from forecast.cli import main\n"
+        "from forecast.cli.main import main\n"
         f"r = CliRunner().invoke(main, ['show', '--json', '-w', {str(fitted_workspace.root)!r}])\n"
         "assert r.exit_code == 0, r.output\n"
         "heavy = [m for m in ('pymc', 'pytensor', 'arviz', 'nutpie', 'xarray', 'pandas') if m in sys.modules]\n"
@@ -165,7 +165,7 @@ def test_show_does_not_import_pymc(fitted_workspace):
 
 
 def test_console_script_help_is_light():
-    code = ("import sys\nfrom forecast.cli import main\n"
+    code = ("import sys\nfrom forecast.cli.main import main\n"
             "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
             "print([m for m in ('pymc', 'pandas', 'numpy', 'arviz') if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

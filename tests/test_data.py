@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from forecast import LENSES
-from forecast.data import load_dataset
+from forecast.data.loaders import load_dataset
 from forecast.errors import Problem, ValidationError
 from forecast.workspace import init_workspace
 

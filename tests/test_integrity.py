@@ -26,8 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-from forecast import ledger as L
-from forecast import store
+from forecast.store import ledger as L
+from forecast.store import posterior as store
 from forecast.workspace import Workspace
 
 CLI = [sys.executable, "-m", "forecast.cli"]

@@ -6,12 +6,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from forecast.data import load_dataset
+from forecast.data.loaders import load_dataset
 from forecast.errors import ForecastError, IdentityMismatchError
-from forecast.priors import load_preset
-from forecast.projection import Draws, project, sigmoid, summarise
-from forecast.spec import FACTORS, build_spec
-from forecast.store import is_stale, load_idata, read_forecast
+from forecast.model.priors import load_preset
+from forecast.model.projection import Draws, project, sigmoid, summarise
+from forecast.model.spec import FACTORS, build_spec
+from forecast.store.posterior import is_stale, load_idata, read_forecast
 from forecast.workspace import atomic_write, content_hash
 
 
@@ -58,8 +58,8 @@ def test_as_of_out_of_range(spec_inputs):
 
 
 def test_prior_predictive_is_plausible(spec_inputs):
-    from forecast.fitting import _import_pymc
-    from forecast.model import build_model
+    from forecast.inference.fitting import _import_pymc
+    from forecast.model.builder import build_model
 
     pm = _import_pymc()
     ds, pr = spec_inputs

@@ -19,7 +19,7 @@ import pytest
 from click.testing import CliRunner
 
 from forecast import LENSES
-from forecast.cli import main
+from forecast.cli.main import main
 from forecast.workspace import Workspace, content_hash, init_workspace
 
 KINDS = ("probabilities", "lenses", "trajectory", "drivers", "diagnostics")
@@ -34,13 +34,13 @@ def make_synthetic_fit(ws: Workspace, ok: bool = True, seed: int = 11) -> dict:
     from ``projection.project`` and the identity attributes 'fit' writes. Returns the identity."""
     import arviz as az
 
-    from forecast.data import load_dataset
-    from forecast.fitting import spec_meta
-    from forecast.model import NOISE_FLOOR
-    from forecast.priors import load_preset
-    from forecast.projection import Draws, lens_from_factors, project
-    from forecast.spec import FACTORS, build_spec
-    from forecast.store import NOISE_FLOOR_ATTR, save_fit
+    from forecast.data.loaders import load_dataset
+    from forecast.inference.fitting import spec_meta
+    from forecast.model.builder import NOISE_FLOOR
+    from forecast.model.priors import load_preset
+    from forecast.model.projection import Draws, lens_from_factors, project
+    from forecast.model.spec import FACTORS, build_spec
+    from forecast.store.posterior import NOISE_FLOOR_ATTR, save_fit
 
     rng = np.random.default_rng(seed)
     spec = build_spec(load_dataset(ws.data_dir), load_preset(ws.priors_dir, "default"))
@@ -203,7 +203,11 @@ def test_plot_functions_return_legible_figures(synth, kind):
     """Compute, then plot: each kind gives a Figure whose texts stay inside it and never overlap."""
     from matplotlib.figure import Figure
 
-    from forecast import analysis, plots, style
+    from forecast.report import analysis
+
+    from forecast.report import plots
+
+    from forecast.report import style
 
     stored, _ = analysis.load_current(synth)
     fig = plots.plot(kind, analysis.compute(kind, synth, stored))
@@ -241,7 +245,7 @@ def test_png_dpi_sets_the_pixel_size(synth, tmp_path):
         out = tmp_path / f"d{dpi}.png"
         assert run("plot", "drivers", "-w", synth.root, "--out", out, "--dpi", dpi).exit_code == 0
         sizes[dpi] = struct.unpack(">II", out.read_bytes()[16:24])
-    from forecast.style import HEIGHTS, WIDTH
+    from forecast.report.style import HEIGHTS, WIDTH
 
     assert sizes[50] == (round(WIDTH * 50), round(HEIGHTS["drivers"] * 50))
     assert sizes[100] == (round(WIDTH * 100), round(HEIGHTS["drivers"] * 100))
@@ -313,8 +317,8 @@ def test_plot_without_fit_and_usage_errors(workspace, synth, tmp_path):
 
 
 def test_probability_results_overlay_prior_and_outside_view(synth):
-    from forecast import analysis
-    from forecast.report import build_report
+    from forecast.report import analysis
+    from forecast.report.summary import build_report
 
     stored, _ = analysis.load_current(synth)
     res = analysis.probability_results(synth, stored)
@@ -333,8 +337,8 @@ def test_probability_results_overlay_prior_and_outside_view(synth):
 
 
 def test_prior_forecast_is_seeded_and_shaped_like_project(synth):
-    from forecast.prior_only import outside_view, prior_draws, prior_forecast
-    from forecast.priors import load_preset
+    from forecast.model.prior_only import outside_view, prior_draws, prior_forecast
+    from forecast.model.priors import load_preset
 
     priors = load_preset(synth.priors_dir, "default")
     a = prior_forecast(priors, barrier_last=1.0, n_draws=500, seed=3)
@@ -357,7 +361,7 @@ def test_prior_forecast_is_seeded_and_shaped_like_project(synth):
 
 
 def test_drivers_waterfall_adds_up(synth):
-    from forecast import analysis
+    from forecast.report import analysis
 
     stored, _ = analysis.load_current(synth)
     res = analysis.driver_results(synth, stored)
@@ -375,7 +379,7 @@ def test_drivers_waterfall_adds_up(synth):
 
 
 def test_history_trajectory_and_latest_update_drivers(synth, tmp_path):
-    from forecast import analysis
+    from forecast.report import analysis
 
     add_update(synth, "--indicator", "japan_cabinet_approval", "--value", "45", "--date", "2026-10",
                "--source", "test poll")
@@ -406,7 +410,7 @@ def test_history_trajectory_and_latest_update_drivers(synth, tmp_path):
 
 
 def test_key_events_are_labelled_without_collisions(synth):
-    from forecast import analysis
+    from forecast.report import analysis
 
     events = analysis.event_marks(synth, 2026)
     key = [e for e in events if e.key]
@@ -420,7 +424,11 @@ def test_key_events_are_labelled_without_collisions(synth):
 def test_style_is_scoped_and_greyscale_safe(synth):
     import matplotlib
 
-    from forecast import analysis, plots, style
+    from forecast.report import analysis
+
+    from forecast.report import plots
+
+    from forecast.report import style
 
     before = dict(matplotlib.rcParams)
     stored, _ = analysis.load_current(synth)
@@ -444,7 +452,7 @@ def test_plot_module_has_no_styling_of_its_own():
     """One style module: plots.py names no colour literal and sets no rcParams."""
     import inspect
 
-    from forecast import plots
+    from forecast.report import plots
 
     src = inspect.getsource(plots)
     assert not re.search(r"#[0-9A-Fa-f]{6}", src)

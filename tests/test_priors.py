@@ -15,7 +15,7 @@ import pytest
 from scipy import stats
 
 from forecast.errors import PriorError, Problem, ValidationError
-from forecast.priors import (
+from forecast.model.priors import (
     DISTRIBUTIONS,
     PARAMETERS,
     PriorSpec,

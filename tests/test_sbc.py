@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from forecast import sbc
-from forecast.data import load_dataset
-from forecast.model import NOISE_FLOOR, build_model
-from forecast.priors import load_preset
-from forecast.spec import FACTORS, build_spec
+from forecast.validate import sbc
+from forecast.data.loaders import load_dataset
+from forecast.model.builder import NOISE_FLOOR, build_model
+from forecast.model.priors import load_preset
+from forecast.model.spec import FACTORS, build_spec
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "sbc.py"
 

@@ -8,7 +8,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from forecast.cli import main
+from forecast.cli.main import main
 
 APPROVAL = ["--indicator", "japan_cabinet_approval", "--value", "25", "--date", "2026-10", "--source", "test"]
 

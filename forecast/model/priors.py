@@ -14,8 +14,8 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .data import suggest
-from .errors import PriorError, Problem
+from forecast.data.loaders import suggest
+from forecast.errors import PriorError, Problem
 
 # distribution -> (parameter names, support)
 DISTRIBUTIONS: dict[str, tuple[tuple[str, ...], str]] = {
@@ -86,7 +86,7 @@ class PriorSet:
 
 def elicit(distribution: str, spec: dict) -> dict[str, float]:
     """Maximum-entropy distribution with ``mass`` between ``lower`` and ``upper`` (PreliZ)."""
-    from . import _pytensor_env
+    from forecast.model import pytensor_env as _pytensor_env
 
     _pytensor_env.configure()
     import preliz as pz
@@ -302,7 +302,7 @@ def check_all_presets(priors_dir: Path) -> list[Problem]:
 def to_pymc(spec: PriorSpec, name: str | None = None, **kwargs):
     """The one function that turns a prior entry into a PyMC random variable.
     Must be called inside a ``pm.Model`` context."""
-    from . import _pytensor_env
+    from forecast.model import pytensor_env as _pytensor_env
 
     _pytensor_env.configure()
     import pymc as pm
@@ -314,7 +314,7 @@ def to_pymc(spec: PriorSpec, name: str | None = None, **kwargs):
 def prior_logp(spec: PriorSpec, value):
     """Log density of a prior entry at ``value`` (a PyTensor expression), for priors placed on
     a deterministic through a Potential after a reparameterisation with unit Jacobian."""
-    from . import _pytensor_env
+    from forecast.model import pytensor_env as _pytensor_env
 
     _pytensor_env.configure()
     import pymc as pm

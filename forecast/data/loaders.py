@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import LENSES
-from .errors import Problem, ValidationError
+from forecast import LENSES
+from forecast.errors import Problem, ValidationError
 
 META_COLUMNS = (
     "indicator", "lens", "side", "role", "unit", "transform", "direction",

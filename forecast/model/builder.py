@@ -27,9 +27,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import LENSES
-from .priors import prior_logp, to_pymc
-from .spec import FACTORS, ModelSpec
+from forecast import LENSES
+from forecast.model.priors import prior_logp, to_pymc
+from forecast.model.spec import FACTORS, ModelSpec
 
 SOFTMIN_SHARPNESS = 3.0
 # No indicator measures its lens without error: a floor on the residual sd of the

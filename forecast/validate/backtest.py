@@ -21,9 +21,11 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from . import LENSES, scoring
-from .errors import ForecastError
-from .projection import INTERVAL_TYPE
+from forecast import LENSES
+
+from forecast.validate import scoring
+from forecast.errors import ForecastError
+from forecast.model.projection import INTERVAL_TYPE
 
 VARIANTS: dict[str, tuple[float, float, float]] = {
     "model": (1.0, 1.0, 1.0),
@@ -61,13 +63,13 @@ def origin_forecast(data_dir: str, priors_dir: str, year: int, settings: Setting
     """Fit on data through ``year - 1`` and predict ``year`` (runs in a worker process)."""
     from pathlib import Path
 
-    from .data import load_dataset
-    from .diagnostics import compute_diagnostics
-    from .evidence import merge_events
-    from .fitting import RETRY_TARGET_ACCEPT, TARGET_ACCEPT, compile_model, draw
-    from .priors import load_preset
-    from .projection import Draws, project, summarise
-    from .spec import build_spec
+    from forecast.data.loaders import load_dataset
+    from forecast.inference.diagnostics import compute_diagnostics
+    from forecast.update.evidence import merge_events
+    from forecast.inference.fitting import RETRY_TARGET_ACCEPT, TARGET_ACCEPT, compile_model, draw
+    from forecast.model.priors import load_preset
+    from forecast.model.projection import Draws, project, summarise
+    from forecast.model.spec import build_spec
 
     t0 = time.perf_counter()
     as_of = year - 1
@@ -107,7 +109,7 @@ def scored_quantity_diagnostics(per_draw, chains: int) -> dict:
     against the same thresholds as the parameters."""
     import arviz as az
 
-    from .diagnostics import THRESHOLDS
+    from forecast.inference.diagnostics import THRESHOLDS
 
     x = np.asarray(per_draw).reshape(chains, -1)
     rhat = float(az.rhat(x)) if chains > 1 else float("nan")
@@ -155,10 +157,10 @@ def origin_years(outcomes, start: int | None, end: int | None) -> list[int]:
 def run(ws, years: list[int], settings: Settings = Settings(), jobs: int | None = None, on_done=None) -> dict:
     """The whole backtest: per-year rows, scores of the model and every baseline, Brier skill
     against climatology with a bootstrap interval, and a reliability table."""
-    from . import ledger as L
-    from .data import load_dataset
-    from .priors import load_preset
-    from .workspace import content_hash
+    from forecast.store import ledger as L
+    from forecast.data.loaders import load_dataset
+    from forecast.model.priors import load_preset
+    from forecast.workspace import content_hash
 
     ds = load_dataset(ws.data_dir)
     load_preset(ws.priors_dir, settings.preset)  # validate before spending minutes on fits

@@ -34,9 +34,9 @@ import numpy as np
 from scipy.special import expit, log_expit, logit
 from scipy.stats import binomtest, norm
 
-from .model import NOISE_FLOOR, loading_basis, softmin
-from .priors import PriorSpec, to_numpy_draws
-from .spec import FACTORS, ModelSpec
+from forecast.model.builder import NOISE_FLOOR, loading_basis, softmin
+from forecast.model.priors import PriorSpec, to_numpy_draws
+from forecast.model.spec import FACTORS, ModelSpec
 
 SCALARS = ("loading_tau", "beta_power", "beta_trust", "beta_leaders", "settlement_base_rate",
            "gamma_power", "gamma_trust", "gamma_capacity", "delta_barrier")
@@ -291,12 +291,12 @@ class SBCFitter:
     """Compile the centred model once with nutpie and refit it to simulated data sets."""
 
     def __init__(self, spec: ModelSpec):
-        from . import _pytensor_env
+        from forecast.model import pytensor_env as _pytensor_env
 
         _pytensor_env.configure()
         import nutpie
 
-        from .model import build_model
+        from forecast.model.builder import build_model
 
         self.spec = spec
         self.model = build_model(spec, "centred")

@@ -9,12 +9,12 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from . import LENSES
-from .data import Dataset
-from .ledger import Event
-from .projection import Draws, NextYearEvidence
-from .spec import transform_values
-from .store import NOISE_FLOOR_ATTR
+from forecast import LENSES
+from forecast.data.loaders import Dataset
+from forecast.store.ledger import Event
+from forecast.model.projection import Draws, NextYearEvidence
+from forecast.model.spec import transform_values
+from forecast.store.posterior import NOISE_FLOOR_ATTR
 
 
 class NeedsRefit(Exception):

@@ -16,16 +16,16 @@ from pathlib import Path
 
 import numpy as np
 
-from . import LENSES
-from . import ledger as L
-from .data import Dataset, load_dataset, parse_date, suggest, _transform_ok
-from .errors import ForecastError, IdentityMismatchError, Problem, ValidationError
-from .evidence import NeedsRefit, cells, event_counts, flat as _flat, forecast_year_evidence, merge_events
-from .projection import Draws, normal_logpdf, project, sigmoid
-from .psis import K_THRESHOLD, psis
-from .store import (NOISE_FLOOR_ATTR, StoredForecast, current, head_path, is_stale, read_forecast_file,
+from forecast import LENSES
+from forecast.store import ledger as L
+from forecast.data.loaders import Dataset, load_dataset, parse_date, suggest, _transform_ok
+from forecast.errors import ForecastError, IdentityMismatchError, Problem, ValidationError
+from forecast.update.evidence import NeedsRefit, cells, event_counts, flat as _flat, forecast_year_evidence, merge_events
+from forecast.model.projection import Draws, normal_logpdf, project, sigmoid
+from forecast.inference.psis import K_THRESHOLD, psis
+from forecast.store.posterior import (NOISE_FLOOR_ATTR, StoredForecast, current, head_path, is_stale, read_forecast_file,
                     read_posterior_arrays, write_forecast_file)
-from .workspace import Workspace
+from forecast.workspace import Workspace
 
 MIN_ESS = 200  # ...or half the draws for small fits: below this the reweighted posterior has collapsed
 
@@ -156,7 +156,7 @@ def _write_head(ws: Workspace, head: str, comp: Computed, base_attrs: dict, fit_
 
 
 def headline(stored: StoredForecast) -> dict:
-    from .report import build_report
+    from forecast.report.summary import build_report
     r = build_report(stored, stale=False)
     return {k: {"mean": v["mean"], "lo80": v["lo80"], "hi80": v["hi80"]} for k, v in r["probabilities"].items()}
 
@@ -207,7 +207,7 @@ def apply(ws: Workspace, events: list[L.Event], dry_run: bool = False, file: str
         new_records = [{"op": "add", "id": e.id, "update": seq, "event": dict(e.__dict__), "applied_utc": stamp}
                        for e in fresh]
         if comp is None:
-            from .fitting import fit as run_fit
+            from forecast.inference.fitting import fit as run_fit
             a = base.attrs
             # named by the events it was fitted on; the ledger head it serves is recorded in heads/
             tag = L.head_of("".join(sorted(e.id for e in events_now)).encode())
@@ -244,7 +244,7 @@ def apply(ws: Workspace, events: list[L.Event], dry_run: bool = False, file: str
 
 def transition_report(before: StoredForecast, after: StoredForecast, fresh: list[L.Event], path: str,
                       comp: Computed | None, lens_of: dict[str, str]) -> dict:
-    from .report import build_report
+    from forecast.report.summary import build_report
 
     b, a = build_report(before, stale=False), build_report(after, stale=False)
     probs = {}

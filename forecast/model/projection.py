@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import LENSES
+from forecast import LENSES
 
 INTERVAL_TYPE = "equal-tailed posterior interval"
 LOG_2PI = float(np.log(2 * np.pi))

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import LENSES
-from .data import Dataset
-from .errors import ForecastError
-from .priors import PriorSet
+from forecast import LENSES
+from forecast.data.loaders import Dataset
+from forecast.errors import ForecastError
+from forecast.model.priors import PriorSet
 
 # Latent factors: one per lens, except that the leaders lens has one per side,
 # because ratification happens at two domestic tables (Putnam).

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .priors import PriorSet, PriorSpec, load_preset, to_numpy_draws
-from .projection import Draws, project
-from .spec import FACTORS
+from forecast.model.priors import PriorSet, PriorSpec, load_preset, to_numpy_draws
+from forecast.model.projection import Draws, project
+from forecast.model.spec import FACTORS
 
 DEFAULT_DRAWS = 4000
 DEFAULT_SEED = 20161215
@@ -100,7 +100,7 @@ def prior_forecast(ws_or_priors, preset: str = "default", barrier_last: float = 
     if isinstance(ws_or_priors, PriorSet):
         priors = ws_or_priors
     else:
-        from .data import load_dataset
+        from forecast.data.loaders import load_dataset
 
         priors = load_preset(ws_or_priors.priors_dir, preset)
         kinds = load_dataset(ws_or_priors.data_dir).event_kinds

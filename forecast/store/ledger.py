@@ -17,8 +17,8 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .errors import ForecastError
-from .workspace import Workspace, atomic_write
+from forecast.errors import ForecastError
+from forecast.workspace import Workspace, atomic_write
 
 LEDGER_FILE = "ledger.jsonl"
 EMPTY_HEAD = "0" * 16

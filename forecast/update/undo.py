@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import datetime as _dt
 
-from . import ledger as L
-from .errors import ForecastError
-from .store import forecast_for_head, head_path, read_forecast, write_forecast_file
-from .workspace import Workspace
+from forecast.store import ledger as L
+from forecast.errors import ForecastError
+from forecast.store.posterior import forecast_for_head, head_path, read_forecast, write_forecast_file
+from forecast.workspace import Workspace
 
 
 def undo_last(ws: Workspace) -> dict:
     from filelock import FileLock
 
-    from .update import remove_stale_temporaries
+    from forecast.update.apply import remove_stale_temporaries
 
     read_forecast(ws)  # no fit: a clear error before anything is written
     with FileLock(str(ws.state_dir / ".lock")):
@@ -33,7 +33,7 @@ def undo_last(ws: Workspace) -> dict:
         if src is None:
             raise ForecastError(f"the forecast for ledger head {prev_head} is no longer stored (a refit replaced "
                                 f"it); run 'forecast fit' after undoing by hand is not possible — refit instead")
-        from .update import headline
+        from forecast.update.apply import headline
 
         seq = 1 + max((r.get("update", 0) for r in records), default=0)
         stamp = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")

@@ -14,19 +14,19 @@ from pathlib import Path
 
 import numpy as np
 
-from . import LENSES
-from . import ledger as L
-from .errors import ForecastError
-from .projection import (
+from forecast import LENSES
+from forecast.store import ledger as L
+from forecast.errors import ForecastError
+from forecast.model.projection import (
     INTERVAL_TYPE,
     lens_from_factors,
     sigmoid,
     summarise,
     weighted_quantile,
 )
-from .report import build_report, headline_keys, probability_label
-from .store import StoredForecast, current, forecast_for_head, read_forecast
-from .workspace import Workspace
+from forecast.report.summary import build_report, headline_keys, probability_label
+from forecast.store.posterior import StoredForecast, current, forecast_for_head, read_forecast
+from forecast.workspace import Workspace
 
 LENS_TITLES = {"power": "Power shift (China vs US and Japan)", "trust": "Trust and interaction",
                "leaders": "Leaders' domestic strength (two-level games)"}
@@ -150,7 +150,7 @@ def probability_results(ws: Workspace, stored: StoredForecast, n_prior: int = 40
                         prior: dict | None = None, outside: dict | None = None) -> ProbabilityResults:
     """Posterior of each headline probability with its prior-only and outside-view counterparts.
     ``prior``/``outside`` may be given precomputed (tests); otherwise computed from the preset."""
-    from .prior_only import outside_view, prior_forecast
+    from forecast.model.prior_only import outside_view, prior_forecast
 
     a = stored.attrs
     horizons = tuple(a.get("horizons", [5, 10]))
@@ -158,7 +158,7 @@ def probability_results(ws: Workspace, stored: StoredForecast, n_prior: int = 40
         prior = prior_forecast(ws, a["preset"], a.get("barrier_last", 0.0), n_draws=n_prior, seed=a["seed"],
                                horizons=horizons)
     if outside is None:
-        from .priors import load_preset
+        from forecast.model.priors import load_preset
 
         outside = outside_view(load_preset(ws.priors_dir, a["preset"]), horizons, seed=a["seed"])
     w = weights_of(stored)
@@ -260,9 +260,9 @@ def event_marks(ws: Workspace, last_year: int) -> list[EventMark]:
 def forecast_year_readings(ws: Workspace, stored: StoredForecast) -> list:
     """Indicator readings dated in the forecast year that condition the stored forecast (from the
     ledger), as ``projection.NextYearEvidence.readings``; [] when there are none."""
-    from .evidence import NeedsRefit, forecast_year_evidence
-    from .projection import Draws
-    from .store import read_posterior_arrays
+    from forecast.update.evidence import NeedsRefit, forecast_year_evidence
+    from forecast.model.projection import Draws
+    from forecast.store.posterior import read_posterior_arrays
 
     records, _ = L.read(ws)
     events = [e for e in L.active_events(records) if e.type == "indicator"
@@ -284,7 +284,7 @@ def lens_results(ws: Workspace, stored: StoredForecast, horizon: int = 10, seed:
     data year (``paths`` simulated futures per draw), weighted by the stored importance weights.
     Readings dated in the forecast year weight each path by their likelihood, as
     ``projection.project`` does, so the projected fan agrees with the state 'show' reports."""
-    from .projection import normal_logpdf
+    from forecast.model.projection import normal_logpdf
 
     a = stored.attrs
     if post is None:
@@ -356,7 +356,7 @@ def trajectory_results(ws: Workspace, stored: StoredForecast, post: dict | None 
     records, _ = L.read(ws)
     base = read_forecast(ws)
     if records:
-        from .update import headline
+        from forecast.update.apply import headline
 
         pts = [UpdatePoint(0, f"fit ({str(base.attrs.get('created_utc', ''))[:10]})",
                            str(base.attrs.get("created_utc", "")), headline(base))]
@@ -542,7 +542,7 @@ def diagnostics_results(ws: Workspace, stored: StoredForecast, bins: int = 20, i
     import arviz as az
 
     if idata is None:
-        from .store import load_idata
+        from forecast.store.posterior import load_idata
 
         idata = load_idata(ws, expect_hash=False)
     post = idata.posterior
@@ -595,6 +595,6 @@ def compute(kind: str, ws: Workspace, stored: StoredForecast, start: str | None 
 
 def report_for(ws: Workspace, stored: StoredForecast) -> dict:
     """The 'show --json' report for ``stored`` (same function, same numbers)."""
-    from .store import is_stale
+    from forecast.store.posterior import is_stale
 
     return build_report(stored, stale=is_stale(ws, stored))

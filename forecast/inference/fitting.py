@@ -9,13 +9,13 @@ import time
 from dataclasses import dataclass
 
 
-from .data import load_dataset
-from .diagnostics import compute_diagnostics
-from .priors import load_preset
-from .projection import Draws, project
-from .spec import ModelSpec, build_spec
-from .store import NOISE_FLOOR_ATTR, library_versions, save_fit
-from .workspace import Workspace, content_hash
+from forecast.data.loaders import load_dataset
+from forecast.inference.diagnostics import compute_diagnostics
+from forecast.model.priors import load_preset
+from forecast.model.projection import Draws, project
+from forecast.model.spec import ModelSpec, build_spec
+from forecast.store.posterior import NOISE_FLOOR_ATTR, library_versions, save_fit
+from forecast.workspace import Workspace, content_hash
 
 DEFAULT_HORIZONS = (5, 10)
 PARAMETERISATION = "centred"
@@ -34,7 +34,7 @@ class FitResult:
 
 
 def _import_pymc():
-    from . import _pytensor_env
+    from forecast.model import pytensor_env as _pytensor_env
 
     _pytensor_env.configure()
     import pymc as pm
@@ -46,7 +46,7 @@ def compile_model(spec: ModelSpec, sampler: str = "nutpie"):
     """Build the PyMC model and compile it for ``sampler``. Returns (compiled, sampler_used, seconds).
     With nutpie the compiled model is reusable with new ``pm.Data`` values (``draw(..., data=...)``)."""
     _import_pymc()
-    from .model import build_model
+    from forecast.model.builder import build_model
 
     t0 = time.perf_counter()
     model = build_model(spec, PARAMETERISATION)
@@ -107,10 +107,10 @@ def fit(ws: Workspace, preset: str = "default", as_of: int | None = None, draws:
         target_accept: float = TARGET_ACCEPT) -> FitResult:
     """Fit on the workspace's data plus the ledger's events in force (up to the as-of year);
     events dated in the forecast year condition the projection."""
-    from . import ledger as L
-    from .evidence import forecast_year_evidence, merge_events
-    from .model import NOISE_FLOOR
-    from .psis import psis
+    from forecast.store import ledger as L
+    from forecast.update.evidence import forecast_year_evidence, merge_events
+    from forecast.model.builder import NOISE_FLOOR
+    from forecast.inference.psis import psis
 
     t_start = time.perf_counter()
     ds = load_dataset(ws.data_dir)

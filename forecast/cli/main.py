@@ -12,7 +12,7 @@ import sys
 
 import click
 
-from . import __version__
+from forecast import __version__
 
 workspace_option = click.option(
     "--workspace", "-w", default=".", show_default=True,
@@ -23,7 +23,7 @@ workspace_option = click.option(
 def handle_errors(fn):
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        from .errors import ForecastError
+        from forecast.errors import ForecastError
         try:
             return fn(*args, **kwargs)
         except ForecastError as exc:
@@ -53,7 +53,7 @@ def main():
 @handle_errors
 def init(directory):
     """Create a workspace in DIRECTORY from the shipped Russia-Japan default."""
-    from .workspace import init_workspace
+    from forecast.workspace import init_workspace
 
     ws = init_workspace(directory)
     click.echo(f"Created workspace {ws.root} (data/, priors/). Next: forecast fit --workspace {directory}")
@@ -83,11 +83,11 @@ def init(directory):
 def fit(workspace, preset, as_of, draws, tune, chains, seed, sampler, target_accept, no_retry, strict, as_json,
         quiet):
     """Fit the model by MCMC and store the posterior in the workspace."""
-    from .fitting import RETRY_TARGET_ACCEPT, TARGET_ACCEPT
-    from .fitting import fit as run_fit
-    from .report import build_report, format_report
-    from .store import read_forecast
-    from .workspace import open_workspace
+    from forecast.inference.fitting import RETRY_TARGET_ACCEPT, TARGET_ACCEPT
+    from forecast.inference.fitting import fit as run_fit
+    from forecast.report.summary import build_report, format_report
+    from forecast.store.posterior import read_forecast
+    from forecast.workspace import open_workspace
 
     ws = open_workspace(workspace)
     progress = not quiet and not as_json and sys.stderr.isatty()
@@ -126,9 +126,9 @@ def fit(workspace, preset, as_of, draws, tune, chains, seed, sampler, target_acc
 @handle_errors
 def show(workspace, as_json):
     """Show the stored forecast: probabilities, lens contributions, diagnostics."""
-    from .report import build_report, format_report
-    from .store import current, is_stale
-    from .workspace import open_workspace
+    from forecast.report.summary import build_report, format_report
+    from forecast.store.posterior import current, is_stale
+    from forecast.workspace import open_workspace
 
     ws = open_workspace(workspace)
     stored, head, warning = current(ws)
@@ -144,7 +144,7 @@ def show(workspace, as_json):
 
 
 def format_update(r: dict) -> str:
-    from .report import pct, probability_label
+    from forecast.report.summary import pct, probability_label
 
     if r.get("noop"):
         return f"No change: {r['message']}"
@@ -192,10 +192,10 @@ def update(workspace, indicator, value, kind, date, source, note, batch, dry_run
       forecast update --event summit_held --date 2026-09-03 --source MOFA --note "Vladivostok"
       forecast update --file events.csv
     """
-    from .batch import read_batch
-    from .ledger import Event
-    from .update import apply
-    from .workspace import open_workspace
+    from forecast.data.batch import read_batch
+    from forecast.store.ledger import Event
+    from forecast.update.apply import apply
+    from forecast.workspace import open_workspace
 
     if batch and (indicator or kind or value is not None or date or source):
         raise click.UsageError("--file cannot be combined with --indicator/--event/--value/--date/--source")
@@ -228,8 +228,8 @@ def update(workspace, indicator, value, kind, date, source, note, batch, dry_run
 @handle_errors
 def undo(workspace, as_json):
     """Revert the last update; the forecast returns exactly to what it was."""
-    from .undo import undo_last
-    from .workspace import open_workspace
+    from forecast.update.undo import undo_last
+    from forecast.workspace import open_workspace
 
     r = undo_last(open_workspace(workspace))
     if as_json:
@@ -244,9 +244,9 @@ def undo(workspace, as_json):
 @handle_errors
 def history(workspace, as_json):
     """List every update: id, date applied, event and the headline probabilities after it."""
-    from . import ledger as L
-    from .report import pct
-    from .workspace import open_workspace
+    from forecast.store import ledger as L
+    from forecast.report.summary import pct
+    from forecast.workspace import open_workspace
 
     ws = open_workspace(workspace)
     records, _ = L.read(ws)
@@ -273,8 +273,8 @@ def _write_out(out: str, path, write) -> int:
     """Write atomically (temporary file beside the target, then os.replace); returns the size."""
     import os
 
-    from .export import write_error
-    from .workspace import atomic_write
+    from forecast.report.export import write_error
+    from forecast.workspace import atomic_write
 
     umask = os.umask(0)
     os.umask(umask)
@@ -291,7 +291,7 @@ def _write_out(out: str, path, write) -> int:
 
 
 def _save_figure(fig, fmt: str, dpi: int, metadata: dict):
-    from . import style
+    from forecast.report import style
 
     def write(tmp):
         with style.context():
@@ -331,10 +331,10 @@ def plot(kind, out, dpi, as_of, start, end, workspace, as_json):
     """
     import time
 
-    from . import analysis
-    from .export import PLOT_FORMATS, check_out
-    from .plots import plot as draw
-    from .workspace import open_workspace
+    from forecast.report import analysis
+    from forecast.report.export import PLOT_FORMATS, check_out
+    from forecast.report.plots import plot as draw
+    from forecast.workspace import open_workspace
 
     t0 = time.perf_counter()
     if (start or end) and kind != "drivers":
@@ -387,9 +387,9 @@ def brief(out, allow_failed_diagnostics, since, as_of, workspace, as_json):
     """
     import time
 
-    from . import brief as B
-    from .export import BRIEF_FORMATS, check_out
-    from .workspace import open_workspace
+    from forecast.report import brief as B
+    from forecast.report.export import BRIEF_FORMATS, check_out
+    from forecast.workspace import open_workspace
 
     t0 = time.perf_counter()
     path, fmt = check_out(out, BRIEF_FORMATS)
@@ -426,10 +426,10 @@ def data():
 @handle_errors
 def data_check(workspace):
     """Validate data/ and priors/; report every problem with file, row and field."""
-    from .data import load_dataset
-    from .errors import ValidationError
-    from .priors import check_all_presets
-    from .workspace import open_workspace
+    from forecast.data.loaders import load_dataset
+    from forecast.errors import ValidationError
+    from forecast.model.priors import check_all_presets
+    from forecast.workspace import open_workspace
 
     ws = open_workspace(workspace)
     problems = []
@@ -439,8 +439,8 @@ def data_check(workspace):
         problems.extend(exc.problems)
         ds = None
     problems.extend(check_all_presets(ws.priors_dir))
-    from . import ledger as L
-    from .errors import ForecastError, Problem
+    from forecast.store import ledger as L
+    from forecast.errors import ForecastError, Problem
 
     try:
         n_updates = len(L.active(L.parse(L.read_bytes(ws))))
@@ -462,8 +462,8 @@ def data_check(workspace):
 @handle_errors
 def data_list(workspace, as_json):
     """List indicators with lens, unit, coverage and latest value."""
-    from .data import load_dataset
-    from .workspace import open_workspace
+    from forecast.data.loaders import load_dataset
+    from forecast.workspace import open_workspace
 
     ds = load_dataset(open_workspace(workspace).data_dir)
     rows = []
@@ -558,14 +558,14 @@ def backtest(workspace, start, end, preset, draws, tune, chains, seed, jobs, no_
     same years (Brier, log and ranked probability scores), with the Brier skill
     against climatology and a bootstrap interval, and a CORP reliability table.
     """
-    from . import backtest as B
-    from .workspace import open_workspace
+    from forecast.validate import backtest as B
+    from forecast.workspace import open_workspace
 
     ws = open_workspace(workspace)
     out_dir = _prepare_out_dir(out) if out else None
     settings = B.Settings(preset=preset, draws=draws, tune=tune, chains=chains, seed=seed,
                           single_lens=not no_single_lens)
-    from .data import load_dataset
+    from forecast.data.loaders import load_dataset
 
     years = B.origin_years(load_dataset(ws.data_dir).outcomes, start, end)
     with _progress(len(years), "backtest origins", quiet or as_json) as tick:
@@ -583,8 +583,8 @@ def backtest(workspace, start, end, preset, draws, tune, chains, seed, jobs, no_
 def _write_backtest(out_dir, result: dict) -> None:
     import csv
 
-    from .backtest import row_table
-    from .workspace import atomic_write
+    from forecast.validate.backtest import row_table
+    from forecast.workspace import atomic_write
 
     out_dir.mkdir(exist_ok=True)
     rows = row_table(result)
@@ -610,8 +610,8 @@ def _write_backtest(out_dir, result: dict) -> None:
 def check(workspace, presets, refit, as_json):
     """Check the stored fit: MCMC diagnostics, predictive checks, PSIS-LOO,
     prior sensitivity, lens ablation and the outside view."""
-    from .check import format_check, run
-    from .workspace import open_workspace
+    from forecast.validate.check import format_check, run
+    from forecast.workspace import open_workspace
 
     result = run(open_workspace(workspace), list(presets) or None, refit=refit)
     if as_json:

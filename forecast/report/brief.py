@@ -18,12 +18,12 @@ import math
 import textwrap
 from dataclasses import dataclass, field
 
-from . import LENSES, __version__
-from . import ledger as L
-from .errors import ForecastError
-from .report import pct, probability_label
-from .store import StoredForecast, is_stale
-from .workspace import Workspace
+from forecast import LENSES, __version__
+from forecast.store import ledger as L
+from forecast.errors import ForecastError
+from forecast.report.summary import pct, probability_label
+from forecast.store.posterior import StoredForecast, is_stale
+from forecast.workspace import Workspace
 
 STALE_AFTER_YEARS = 2   # an indicator whose latest value is more than this many years before the data year
 LENS_PLAIN = {"power": "The power shift (China's rise relative to the US and Japan)",
@@ -189,9 +189,9 @@ def build_brief(ws: Workspace, allow_failed: bool = False, since: str | None = N
     unless ``allow_failed``; a stale fit or a ledger mismatch is flagged on the page.
     ``since``: a date YYYY-MM-DD (compare with the forecast as it stood then) or None (the
     previous update, if any)."""
-    from .analysis import _forecast_at, check_as_of, driver_results, probability_results
-    from .report import build_report
-    from .store import current, read_forecast
+    from forecast.report.analysis import _forecast_at, check_as_of, driver_results, probability_results
+    from forecast.report.summary import build_report
+    from forecast.store.posterior import current, read_forecast
 
     stored, head, warning = current(ws)
     check_as_of(stored, as_of)
@@ -220,7 +220,7 @@ def build_brief(ws: Workspace, allow_failed: bool = False, since: str | None = N
     data = L.read_bytes(ws)
     previous, since_text, what_changed = None, "", None
     if since is not None:
-        from .analysis import DATE_RE
+        from forecast.report.analysis import DATE_RE
 
         if not DATE_RE.fullmatch(since):
             raise ForecastError(f"--since {since!r} is not a date: use YYYY-MM-DD (the date of the previous brief)")
@@ -311,7 +311,7 @@ def key_figure(b: Brief, width: float = 7.0, height: float = 2.2):
     from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
 
-    from . import style as S
+    from forecast.report import style as S
 
     with S.context():
         fig = Figure(figsize=(width, height), layout="constrained")
@@ -330,7 +330,7 @@ def draw_key_figure(axes, res) -> None:
     """Draw the key figure's panels into ``axes`` (one per headline probability)."""
     from matplotlib.ticker import MaxNLocator, PercentFormatter
 
-    from . import style as S
+    from forecast.report import style as S
 
     for ax, p in zip(axes, res.panels):
         s, q = p.summary, p.prior_summary
@@ -364,7 +364,7 @@ def short_label(key: str, y: int) -> str:
 
 
 def figure_bytes(fig, fmt: str) -> bytes:
-    from . import style as S
+    from forecast.report import style as S
 
     buf = io.BytesIO()
     with S.context():
@@ -403,7 +403,7 @@ def render_markdown(b: Brief) -> str:
 
 # --------------------------------------------------------------------------------- html
 def render_html(b: Brief) -> str:
-    from . import style as S
+    from forecast.report import style as S
 
     e = html.escape
     r = b.report
@@ -482,7 +482,7 @@ def _page(b: Brief, fh: float):
     from matplotlib.figure import Figure
     from matplotlib.patches import FancyBboxPatch
 
-    from . import style as S
+    from forecast.report import style as S
 
     W, H = S.A4
     M = 0.55  # margin, inches

@@ -26,12 +26,12 @@ from dataclasses import replace
 
 import numpy as np
 
-from . import LENSES
-from .diagnostics import SKIP, THRESHOLDS
-from .evidence import flat, forecast_year_evidence, merge_events
-from .projection import INTERVAL_TYPE, Draws, project, summarise
-from .psis import K_THRESHOLD, psis
-from .report import headline_keys
+from forecast import LENSES
+from forecast.inference.diagnostics import SKIP, THRESHOLDS
+from forecast.update.evidence import flat, forecast_year_evidence, merge_events
+from forecast.model.projection import INTERVAL_TYPE, Draws, project, summarise
+from forecast.inference.psis import K_THRESHOLD, psis
+from forecast.report.summary import headline_keys
 
 PPC_DRAWS = 1000
 
@@ -40,11 +40,11 @@ class Context:
     """The stored fit and everything rebuilt from it (spec, draws, events, current weights)."""
 
     def __init__(self, ws):
-        from . import ledger as L
-        from .data import load_dataset
-        from .priors import load_preset
-        from .spec import build_spec
-        from .store import current, load_idata
+        from forecast.store import ledger as L
+        from forecast.data.loaders import load_dataset
+        from forecast.model.priors import load_preset
+        from forecast.model.spec import build_spec
+        from forecast.store.posterior import current, load_idata
 
         self.ws = ws
         self.idata = load_idata(ws)  # names IdentityMismatchError if data/ or priors/ changed
@@ -94,7 +94,7 @@ def _subsample(ctx: Context, n: int, rng) -> np.ndarray:
 
 
 def predictive(ctx: Context, n_draws: int = PPC_DRAWS, seed: int = 0) -> dict:
-    from .model import NOISE_FLOOR
+    from forecast.model.builder import NOISE_FLOOR
 
     rng = np.random.default_rng(seed)
     idx = _subsample(ctx, n_draws, rng)
@@ -144,8 +144,8 @@ def predictive(ctx: Context, n_draws: int = PPC_DRAWS, seed: int = 0) -> dict:
 
 def _loglik(ctx: Context) -> dict[str, np.ndarray]:
     """Pointwise log-likelihood, (chain, draw, point): coded outcome per year, indicators per value."""
-    from .model import NOISE_FLOOR
-    from .projection import normal_logpdf, sigmoid
+    from forecast.model.builder import NOISE_FLOOR
+    from forecast.model.projection import normal_logpdf, sigmoid
 
     s = ctx.spec
     lp = ctx.post["improve_logodds"]                               # (C, D, T)
@@ -210,7 +210,7 @@ def _headline(ctx: Context, proj: dict, w) -> dict:
 def prior_log_ratio(ctx: Context, other) -> tuple[np.ndarray, list[str]]:
     """log p_other(theta) - log p_fitted(theta) per draw, over the entries whose prior differs.
     Constant normalisers (e.g. of the ordered cutpoints) cancel in self-normalised weights."""
-    from .priors import logpdf
+    from forecast.model.priors import logpdf
 
     lr = np.zeros(len(ctx.weights))
     changed = []
@@ -227,7 +227,7 @@ def prior_log_ratio(ctx: Context, other) -> tuple[np.ndarray, list[str]]:
 
 def _refit(ctx: Context, preset: str) -> dict:
     """The preset's headline probabilities from a real fit with the stored fit's settings (not saved)."""
-    from .fitting import fit
+    from forecast.inference.fitting import fit
 
     a = ctx.attrs
     res = fit(ctx.ws, preset=preset, as_of=a["as_of"], draws=a["draws"], tune=a["tune"], chains=a["chains"],
@@ -238,8 +238,8 @@ def _refit(ctx: Context, preset: str) -> dict:
 
 
 def sensitivity(ctx: Context, presets: list[str], n_prior: int = 4000, refit: bool = False) -> dict:
-    from .prior_only import prior_forecast
-    from .priors import load_preset
+    from forecast.model.prior_only import prior_forecast
+    from forecast.model.priors import load_preset
 
     base = _project(ctx, _draws(ctx))
     rows = [{"preset": ctx.attrs["preset"], "method": "fitted", "pareto_k": None, "ess": None, "changed": [],
@@ -279,7 +279,7 @@ def ablation(ctx: Context) -> dict:
 
 
 def outside_view(ctx: Context) -> dict:
-    from .prior_only import outside_view as ov
+    from forecast.model.prior_only import outside_view as ov
 
     spec = ctx.priors["settlement_base_rate"]
     reference = replace(ctx.priors, priors={**ctx.priors.priors,
@@ -295,7 +295,7 @@ def outside_view(ctx: Context) -> dict:
 
 
 def run(ws, presets: list[str] | None = None, ppc_draws: int = PPC_DRAWS, refit: bool = False) -> dict:
-    from .priors import available_presets
+    from forecast.model.priors import available_presets
 
     ctx = Context(ws)
     presets = presets or available_presets(ws.priors_dir)

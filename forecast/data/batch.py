@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .data import parse_float, read_text_csv
-from .errors import Problem, ValidationError
-from .ledger import Event
+from forecast.data.loaders import parse_float, read_text_csv
+from forecast.errors import Problem, ValidationError
+from forecast.store.ledger import Event
 
 REQUIRED = ("date", "source")
 OPTIONAL = ("indicator", "kind", "value", "note")

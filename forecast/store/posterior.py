@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ForecastError, IdentityMismatchError, NoFitError
-from .workspace import Workspace, atomic_write, content_hash
+from forecast.errors import ForecastError, IdentityMismatchError, NoFitError
+from forecast.workspace import Workspace, atomic_write, content_hash
 
 FORMAT_VERSION = 2
 NOISE_FLOOR_ATTR = "noise_floor"
@@ -161,7 +161,7 @@ def read_forecast(ws: Workspace) -> StoredForecast:
 def forecast_for_head(ws: Workspace, head: str, base: StoredForecast | None = None) -> StoredForecast | None:
     """The forecast recorded for a ledger head: the fit's own if it was made at that head, else the
     head's file written by update/undo; None if neither is stored (a refit replaced it)."""
-    from . import ledger as L
+    from forecast.store import ledger as L
 
     base = base or read_forecast(ws)
     if base.attrs.get("ledger_head", L.EMPTY_HEAD) == head:
@@ -172,7 +172,7 @@ def forecast_for_head(ws: Workspace, head: str, base: StoredForecast | None = No
 
 def current(ws: Workspace) -> tuple[StoredForecast, str, str | None]:
     """(forecast for the ledger head, head, warning if posterior and ledger disagree)."""
-    from . import ledger as L
+    from forecast.store import ledger as L
 
     _, head = L.read(ws)
     base = read_forecast(ws)

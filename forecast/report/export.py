@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .errors import ForecastError
+from forecast.errors import ForecastError
 
 PLOT_FORMATS = ("png", "svg", "pdf")
 BRIEF_FORMATS = ("pdf", "md", "html")

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import LENSES
-from .projection import INTERVAL_TYPE, summarise, weighted_quantile
-from .store import StoredForecast
+from forecast import LENSES
+from forecast.model.projection import INTERVAL_TYPE, summarise, weighted_quantile
+from forecast.store.posterior import StoredForecast
 
 def probability_label(key: str, y: int) -> str:
     if key.startswith("settle_within_"):

@@ -12,8 +12,8 @@ import textwrap
 
 import numpy as np
 
-from . import LENSES
-from . import style as S
+from forecast import LENSES
+from forecast.report import style as S
 
 PLOT_DESCRIPTIONS = {
     "probabilities": "posterior of each headline probability, with the prior-only forecast and the outside view",
@@ -193,7 +193,7 @@ def plot_lenses(res):
 
 
 def _lens_title(lens: str) -> str:
-    from .analysis import LENS_TITLES
+    from forecast.report.analysis import LENS_TITLES
 
     return LENS_TITLES[lens]
 
@@ -236,7 +236,7 @@ def _trajectory_in_sample(res):
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
-    from .analysis import CHANGE_LABELS
+    from forecast.report.analysis import CHANGE_LABELS
 
     with S.context():
         fig = _figure("trajectory")

@@ -1,0 +1,5 @@
+"""Command-line interface: thin click commands over the library."""
+
+from forecast.cli.main import main
+
+__all__ = ["main"]
