@@ -1,0 +1,31 @@
+"""Every default of the toolkit, in one place.
+
+Library functions, the CLI's options and the stored-fit records read their defaults
+from here; nothing else spells these numbers.
+"""
+
+from __future__ import annotations
+
+# --- sampling
+SEED = 20161215
+DRAWS = 2000
+TUNE = 1000
+CHAINS = 4
+SAMPLER = "nutpie"
+TARGET_ACCEPT = 0.95
+RETRY_TARGET_ACCEPT = 0.98  # as-of fits (e.g. 2016) measured 1-4 divergences at 0.95 and 0 at 0.98
+
+# --- backtest (per origin)
+BACKTEST_DRAWS = 1000
+BACKTEST_TUNE = 1000
+BACKTEST_CHAINS = 2
+
+# --- forecast
+HORIZONS = (5, 10)          # settlement horizons, years
+PROJECTION_PATHS = 64       # simulated futures per posterior draw
+PRESET = "default"
+
+# --- diagnostics and reweighting
+THRESHOLDS = {"rhat_max": 1.01, "ess_bulk_min": 400, "ess_tail_min": 400, "divergences": 0, "bfmi_min": 0.3}
+PARETO_K_THRESHOLD = 0.7
+MIN_IS_ESS = 200  # ...or half the draws for small fits: below this the reweighted posterior has collapsed
