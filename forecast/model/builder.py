@@ -2,7 +2,7 @@
 
 Structure
 ---------
-* Four latent yearly factors (power, trust, leaders_russia, leaders_japan), each a
+* Four latent yearly factors (power, trust, leaders_side_a, leaders_side_b), each a
   stationary AR(1) with unit marginal variance. Positive loadings on
   direction-aligned indicators pin their sign; log loadings summing to zero within
   each factor pin their scale.
@@ -13,14 +13,14 @@ Structure
 Geometry (measured, see README "Sampler geometry"): the centred form samples each
 state as a level plus zero-sum deviations and shears the intercepts by the level,
 which removes the ridge between a persistent state's level and its indicators'
-intercepts; a zero-avoiding noise prior removes a second mode in leaders_russia.
+intercepts; a zero-avoiding noise prior removes a second mode in a leaders factor.
 * Lens states: power, trust, and leaders = mean of the two sides.
 * Events: each coded happening of kind e shifts its lens by w_e in its year,
   w_e ~ Normal(catalogue weight, catalogue sd) (data/event_kinds.csv).
 * Relationship change (5 categories) ~ OrderedLogistic(sum_l m_l beta_l (L[l,t] + E[l,t]), cutpoints),
   with the lens mask m = (1, 1, 1) except in single-lens baselines.
 * Settlement ~ Bernoulli(logit(base) + g_p L_power + g_t L_trust
-  + g_c softmin(eta_russia, eta_japan) - delta * barrier).
+  + g_c softmin(eta_side_a, eta_side_b) - delta * barrier).
 """
 
 from __future__ import annotations

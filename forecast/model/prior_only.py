@@ -8,7 +8,7 @@ through the same ``projection.project`` as the posterior, so a prior-only and a
 posterior forecast differ only in what the data taught the parameters and states.
 
 Also here: the outside view, the ``settlement_base_rate`` prior (ICOW territorial
-claims, conditioned on the Kuril claim's settlement-free years) turned into the
+claims, conditioned on the claim's settlement-free years) turned into the
 probability of a settlement within H years, ignoring every lens and the barrier.
 
 numpy (and scipy for exact Beta moments) only; resolving an elicited prior imports PreliZ.

@@ -126,7 +126,7 @@ def project(d: Draws, barrier_last: float, horizons=(5, 10), paths: int = 64, se
             mean_lens = _wmean(lens, w)  # E[lens state next year | draw, evidence]
             out["contribution_improve"] = d.beta * (mean_lens + shift)
             out["lens_state_next"] = mean_lens
-            out["leaders_sides_next"] = _wmean(eta[..., 2:4], w)  # russia, japan
+            out["leaders_sides_next"] = _wmean(eta[..., 2:4], w)  # side a, side b
             cap_next = _wmean(softmin_np(eta[..., 2], eta[..., 3]), w)
             out["contribution_settle"] = np.stack(
                 [d.gamma[:, 0] * mean_lens[:, 0], d.gamma[:, 1] * mean_lens[:, 1], d.gamma[:, 2] * cap_next], axis=1)

@@ -13,13 +13,15 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from forecast import LENSES
-from forecast.data.loaders import Dataset
+from forecast.data.loaders import SIDES, Dataset
 from forecast.errors import ForecastError
 from forecast.model.priors import PriorSet
 
 # Latent factors: one per lens, except that the leaders lens has one per side,
-# because ratification happens at two domestic tables (Putnam).
-FACTORS = ("power", "trust", "leaders_russia", "leaders_japan")
+# because ratification happens at two domestic tables (Putnam). Side A and side B
+# are the workspace's two countries, in the order the workspace names them.
+LEADER_FACTORS = ("leaders_side_a", "leaders_side_b")
+FACTORS = ("power", "trust", *LEADER_FACTORS)
 FACTOR_LENS = np.array([0, 1, 2, 2])
 MIN_OBS_PER_INDICATOR = 3
 
@@ -104,7 +106,7 @@ def build_spec(ds: Dataset, priors: PriorSet, as_of: int | None = None) -> Model
         scales.append(sd)
         dirs.append(int(m["direction"]))
         transforms.append(m["transform"])
-        factor = m["lens"] if m["lens"] != "leaders" else f"leaders_{m['side']}"
+        factor = m["lens"] if m["lens"] != "leaders" else LEADER_FACTORS[SIDES.index(m["side"])]
         factors.append(FACTORS.index(factor))
         lenses.append(LENSES.index(m["lens"]))
         obs_i.extend([k] * len(rows))

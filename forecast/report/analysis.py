@@ -201,7 +201,7 @@ class LensResults:
     mean: np.ndarray                   # (3, T)
     future_quantiles: np.ndarray       # (5, 3, H)
     future_mean: np.ndarray            # (3, H)
-    sides_mean: np.ndarray             # (2, T) leaders by side: russia, japan
+    sides_mean: np.ndarray             # (2, T) leaders by side: side a, side b
     forecast_year_state: np.ndarray    # (3,) the lens states of the stored forecast ('show')
     events: list[EventMark]
     as_of: int
