@@ -9,6 +9,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from forecast.data.config import CONFIG_FILE
 from forecast.errors import WorkspaceError
 
 STATE_DIR = "state"
@@ -17,7 +18,7 @@ POSTERIOR_FILE = "posterior.nc"
 
 @dataclass(frozen=True)
 class Workspace:
-    """A folder holding ``data/`` and ``priors/``; fits are stored under ``state/``."""
+    """A folder holding ``workspace.toml``, ``data/`` and ``priors/``; fits are stored under ``state/``."""
 
     root: Path
 
@@ -28,6 +29,10 @@ class Workspace:
     @property
     def priors_dir(self) -> Path:
         return self.root / "priors"
+
+    @property
+    def config_path(self) -> Path:
+        return self.root / CONFIG_FILE
 
     @property
     def state_dir(self) -> Path:
@@ -49,8 +54,8 @@ class Workspace:
         return self
 
     def content_files(self) -> list[Path]:
-        """The files whose content defines a fit: data CSVs and prior TOMLs."""
-        files = sorted(self.data_dir.glob("*.csv")) + sorted(self.priors_dir.glob("*.toml"))
+        """The files whose content defines a fit: workspace.toml, data CSVs and prior TOMLs."""
+        files = [self.config_path] + sorted(self.data_dir.glob("*.csv")) + sorted(self.priors_dir.glob("*.toml"))
         return [f for f in files if f.is_file()]
 
 
@@ -59,7 +64,7 @@ def open_workspace(path: str | os.PathLike | None) -> Workspace:
 
 
 def default_source() -> Path:
-    """Folder holding the shipped default ``data/`` and ``priors/``.
+    """Folder holding the shipped default ``workspace.toml``, ``data/`` and ``priors/``.
 
     In a wheel they are packaged as ``forecast/_default``; in a source checkout
     (editable install) they are the repository's top-level folders.
@@ -74,8 +79,11 @@ def default_source() -> Path:
     raise WorkspaceError("the shipped default data could not be found; reinstall the package")
 
 
-def init_workspace(dest: str | os.PathLike) -> Workspace:
-    """Create a workspace at ``dest`` from the shipped default (data/ and priors/)."""
+def init_workspace(dest: str | os.PathLike, fill=None) -> Workspace:
+    """Create a workspace at ``dest`` from the shipped default (workspace.toml, data/ and priors/).
+
+    ``fill(folder)``, if given, then rewrites the new workspace's files before it is moved into
+    place (a blank skeleton for another dyad); a failure leaves nothing behind."""
     dest = Path(dest)
     if dest.exists() and any(dest.iterdir()):
         raise WorkspaceError(f"{dest} exists and is not empty; choose a new folder")
@@ -84,6 +92,9 @@ def init_workspace(dest: str | os.PathLike) -> Workspace:
     try:
         for sub in ("data", "priors"):
             shutil.copytree(src / sub, tmp / sub, ignore=shutil.ignore_patterns("__pycache__", ".*"))
+        shutil.copy2(src / CONFIG_FILE, tmp / CONFIG_FILE)
+        if fill is not None:
+            fill(tmp)
         dest.parent.mkdir(parents=True, exist_ok=True)
         if dest.exists():
             dest.rmdir()
@@ -95,7 +106,7 @@ def init_workspace(dest: str | os.PathLike) -> Workspace:
 
 
 def content_hash(ws: Workspace) -> str:
-    """SHA-256 over the relative names and bytes of the data and prior files."""
+    """SHA-256 over the relative names and bytes of workspace.toml and the data and prior files."""
     h = hashlib.sha256()
     for f in ws.content_files():
         h.update(f.relative_to(ws.root).as_posix().encode())

@@ -1,7 +1,8 @@
 """Reading a CSV file as validated text: the primitives every data loader shares.
 
 A file is read as UTF-8 (``utf-8-sig``, so a BOM is harmless), every field as a string;
-each record keeps its real line number so that a problem names file, line
+lines whose first field starts with ``#`` are comments (the example rows of a blank
+workspace); each record keeps its real line number so that a problem names file, line
 and field. ``parse_*`` turn a field into a number or report why they cannot.
 """
 
@@ -36,9 +37,12 @@ def read_text_csv(path: Path, columns: tuple[str, ...], problems: list[Problem],
                   optional: tuple[str, ...] = ()) -> pd.DataFrame | None:
     """Read a CSV as strings (a BOM and stray whitespace are harmless) and check its header.
 
-    The column ``_line`` holds each record's real line number in the file, so that
-    problems point at the right line even after blank lines or quoted multi-line
-    fields. Returns None if the file is unusable.
+    The header is line 1. After it, a line whose first character (after blanks) is ``#``
+    is a comment and is skipped like a blank line. No first column (a year, a date, an
+    indicator or kind name) can begin with ``#``, so a comment is never a data row. The
+    column ``_line`` holds each record's real line number in the file, so that problems
+    point at the right line even after blank lines, comments or quoted multi-line fields.
+    Returns None if the file is unusable.
     """
     name = path.name
     if not path.is_file():
@@ -50,6 +54,10 @@ def read_text_csv(path: Path, columns: tuple[str, ...], problems: list[Problem],
         problems.append(Problem(name, f"not valid UTF-8 text ({exc.reason} at byte {exc.start})",
                                 hint="save the file as UTF-8"))
         return None
+    # comment lines become blank lines before parsing: skipped, line numbers kept, and a quote
+    # character in a comment cannot run into the rows that follow it
+    parts = text.split("\n")
+    text = "\n".join(p if i == 0 or not p.lstrip().startswith("#") else "" for i, p in enumerate(parts))
     reader = csv.reader(io.StringIO(text, newline=""), skipinitialspace=True)
     try:
         header = [c.strip() for c in next(reader, [])]

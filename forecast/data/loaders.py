@@ -1,21 +1,24 @@
 """Loading and validating the workspace's data files ("validate at the door").
 
-Every CSV is read as text (explicit dtype, ``keep_default_na=False``,
-``utf-8-sig`` so a BOM is harmless), then each field is parsed here so that a
-problem can be reported with its file, line and field. Nothing reaches the
-model until the whole dataset is clean.
+Every CSV is read as text (``csvtext.read_text_csv``: ``utf-8-sig`` so a BOM is
+harmless, ``#`` lines are comments), then each field is parsed here so that a
+problem can be reported with its file, line and field. The ``side`` column is
+checked against the side ids of ``workspace.toml``. Nothing reaches the model
+until the whole dataset is clean.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from forecast import LENSES
+from forecast.data import guide
+from forecast.data.config import WorkspaceConfig, read_config
 from forecast.data.csvtext import MIN_YEAR, check_year, parse_float, parse_int, read_text_csv, suggest
 from forecast.errors import Problem, ValidationError
 
@@ -31,7 +34,6 @@ _DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
 
 TRANSFORMS = ("none", "log", "logit_pct", "logit")
 ROLES = ("state", "barrier")
-SIDES = ("russia", "japan")
 CHANGE_LABELS = {-2: "sharp deterioration", -1: "deterioration", 0: "no change",
                  1: "improvement", 2: "major improvement"}
 
@@ -45,6 +47,12 @@ class Dataset:
     outcomes: pd.DataFrame    # columns: year, change, settlement, justification, source
     event_kinds: pd.DataFrame  # index: kind; columns: lens, weight, weight_sd, description
     events: pd.DataFrame      # columns: date, year, kind, source, note (the seed ledger)
+    config: WorkspaceConfig | None = field(default=None, compare=False)  # workspace.toml
+
+    @property
+    def sides(self) -> tuple[str, str]:
+        """The side ids of side A and side B (the 'side' column of the leaders lens)."""
+        return self.config.side_ids
 
     @property
     def first_year(self) -> int:
@@ -55,12 +63,17 @@ class Dataset:
         return int(self.outcomes["year"].max())
 
 
-def load_meta(path: Path, problems: list[Problem], rejected: set[str] | None = None) -> pd.DataFrame | None:
+def load_meta(path: Path, problems: list[Problem], rejected: set[str] | None = None,
+              sides: tuple[str, ...] | None = None) -> pd.DataFrame | None:
     """Load indicators_meta.csv. Names of rows with problems go into ``rejected``
-    (so their data rows are not reported a second time as unknown)."""
+    (so their data rows are not reported a second time as unknown). ``sides``: the
+    workspace's side ids (None: unknown, the side of leaders rows is not checked).
+    A file with no rows gives an empty table (``guide`` says what to add)."""
     df = read_text_csv(path, META_COLUMNS, problems)
     if df is None:
         return None
+    if df.empty:
+        return pd.DataFrame(columns=list(META_COLUMNS)).set_index("indicator")
     name = path.name
     records = []
     seen: dict[str, int] = {}
@@ -84,9 +97,10 @@ def load_meta(path: Path, problems: list[Problem], rejected: set[str] | None = N
             problems.append(Problem(name, f"unknown role '{r['role']}'", line, "role",
                                     hint=f"use one of {', '.join(ROLES)}"))
             ok = False
-        if r["lens"] == "leaders" and r["side"] not in SIDES:
-            problems.append(Problem(name, f"leaders-lens indicators need side russia or japan, got '{r['side']}'",
-                                    line, "side"))
+        if r["lens"] == "leaders" and sides is not None and r["side"] not in sides:
+            problems.append(Problem(name, f"leaders-lens indicators need side {' or '.join(sides)}, "
+                                    f"got '{r['side']}'", line, "side",
+                                    hint=suggest(r["side"], sides) or "the side ids are set in workspace.toml"))
             ok = False
         if r["lens"] in ("power", "trust") and r["side"] != "":
             problems.append(Problem(name, f"side must be empty for the {r['lens']} lens, got '{r['side']}'",
@@ -257,6 +271,8 @@ def load_event_kinds(path: Path, problems: list[Problem]) -> pd.DataFrame | None
     df = read_text_csv(path, EVENT_KIND_COLUMNS, problems)
     if df is None:
         return None
+    if df.empty:
+        return pd.DataFrame(columns=list(EVENT_KIND_COLUMNS)).set_index("kind")
     name, records, seen = path.name, [], set()
     for r in df.to_dict("records"):
         line, ok = r["_line"], True
@@ -320,33 +336,24 @@ def load_events(path: Path, kinds: pd.DataFrame | None, problems: list[Problem],
     return out.astype({"year": "int64"})
 
 
-def validate_dataset(meta, values, outcomes, problems: list[Problem]) -> None:
-    """Cross-file checks that need all three tables."""
-    if meta is None or values is None:
-        return
-    for lens in LENSES:
-        n = int(((meta["lens"] == lens) & (meta["role"] == "state")).sum())
-        if n == 0:
-            problems.append(Problem("indicators_meta.csv", f"lens '{lens}' has no state indicators",
-                                    field="lens", hint="each lens needs at least one indicator"))
-    for side in SIDES:
-        if not ((meta["lens"] == "leaders") & (meta["side"] == side) & (meta["role"] == "state")).any():
-            problems.append(Problem("indicators_meta.csv", f"no leaders-lens indicator for side '{side}'",
-                                    field="side"))
+def load_dataset(data_dir: Path, config: WorkspaceConfig | None = None) -> Dataset:
+    """Load and validate ``data_dir``; raise ValidationError listing every problem.
 
-
-def load_dataset(data_dir: Path) -> Dataset:
-    """Load and validate ``data_dir``; raise ValidationError listing every problem."""
+    ``config``: the workspace's ``workspace.toml``; when not given it is read from the
+    workspace folder that holds ``data_dir``, and its problems are listed with the rest."""
     problems: list[Problem] = []
     rejected: set[str] = set()
-    meta = load_meta(data_dir / "indicators_meta.csv", problems, rejected)
+    if config is None:
+        config = read_config(Path(data_dir).parent, problems)
+    sides = config.side_ids if config is not None else None
+    meta = load_meta(data_dir / "indicators_meta.csv", problems, rejected, sides)
     values = load_values(data_dir / "indicators.csv", meta, problems, rejected)
     outcomes = load_outcomes(data_dir / "outcomes.csv", problems)
     kinds = load_event_kinds(data_dir / "event_kinds.csv", problems)
     first = int(outcomes["year"].min()) if outcomes is not None and len(outcomes) else MIN_YEAR
     events = load_events(data_dir / "events.csv", kinds, problems, first)
-    validate_dataset(meta, values, outcomes, problems)
+    guide.validate_dataset(meta, values, outcomes, kinds, config, problems)
     if problems:
         raise ValidationError(problems)
     values = values.sort_values(["indicator", "year"]).reset_index(drop=True)
-    return Dataset(meta=meta, values=values, outcomes=outcomes, event_kinds=kinds, events=events)
+    return Dataset(meta=meta, values=values, outcomes=outcomes, event_kinds=kinds, events=events, config=config)

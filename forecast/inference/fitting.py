@@ -146,6 +146,7 @@ def fit(ws: Workspace, preset: str = "default", as_of: int | None = None, draws:
         "spec": meta, NOISE_FLOOR_ATTR: NOISE_FLOOR,
         "ledger_head": ledger_head or L.EMPTY_HEAD, "ledger_in_fit": [e.id for e in in_fit],
         "pareto_k": k, "is_ess": ess, "update_path": "fit",
+        "dyad": ds.config.to_dict(),  # names for every output (workspace.toml)
     }
     if save:
         from pathlib import Path

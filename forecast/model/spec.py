@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from forecast import LENSES
-from forecast.data.loaders import SIDES, Dataset
+from forecast.data.loaders import Dataset
 from forecast.errors import ForecastError
 from forecast.model.priors import PriorSet
 
@@ -106,7 +106,7 @@ def build_spec(ds: Dataset, priors: PriorSet, as_of: int | None = None) -> Model
         scales.append(sd)
         dirs.append(int(m["direction"]))
         transforms.append(m["transform"])
-        factor = m["lens"] if m["lens"] != "leaders" else LEADER_FACTORS[SIDES.index(m["side"])]
+        factor = m["lens"] if m["lens"] != "leaders" else LEADER_FACTORS[ds.sides.index(m["side"])]
         factors.append(FACTORS.index(factor))
         lenses.append(LENSES.index(m["lens"]))
         obs_i.extend([k] * len(rows))
