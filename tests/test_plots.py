@@ -35,6 +35,7 @@ def make_synthetic_fit(ws: Workspace, ok: bool = True, seed: int = 11) -> dict:
     import arviz as az
 
     from forecast.data.loaders import load_dataset
+    from forecast.data.config import load_config
     from forecast.inference.fitting import spec_meta
     from forecast.model.builder import NOISE_FLOOR
     from forecast.model.priors import load_preset
@@ -93,6 +94,7 @@ def make_synthetic_fit(ws: Workspace, ok: bool = True, seed: int = 11) -> dict:
         "barrier_last": float(spec.barrier[-1]), "timings": {"total_s": 0.0}, "spec": spec_meta(spec),
         NOISE_FLOOR_ATTR: NOISE_FLOOR, "ledger_head": "0" * 16, "ledger_in_fit": [], "pareto_k": 0.0,
         "is_ess": float(C * D), "update_path": "fit", "fit_file": "posterior.nc",
+        "dyad": load_config(ws.root).to_dict(),
     }
     save_fit(ws, idata, forecast, identity)
     return identity

@@ -34,7 +34,10 @@ def handle_errors(fn):
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="forecast")
 def main():
-    """Calibrated, updatable probabilities for Russia-Japan relations.
+    """Calibrated, updatable probabilities for the relations between two countries.
+
+    The dyad (its two sides, claim, first year and questions) is named in the
+    workspace's workspace.toml; the shipped default workspace is one example.
 
     Three theory lenses (power shifts, trust and interaction, two-level games)
     feed a hierarchical Bayesian model that gives P(relationship improves next
@@ -188,8 +191,8 @@ def update(workspace, indicator, value, kind, date, source, note, batch, dry_run
 
     \b
     Examples:
-      forecast update --indicator japan_cabinet_approval --value 25 --date 2026-10 --source NHK
-      forecast update --event summit_held --date 2026-09-03 --source MOFA --note "Vladivostok"
+      forecast update --indicator cabinet_approval --value 25 --date 2026-10 --source "a poll"
+      forecast update --event summit_held --date 2026-09-03 --source "foreign ministry" --note "..."
       forecast update --file events.csv
     """
     from forecast.data.batch import read_batch
@@ -320,7 +323,7 @@ def plot(kind, out, dpi, as_of, start, end, workspace, as_json):
     Kinds:
       probabilities  posterior of each headline probability vs the prior-only forecast and the outside view
       lenses         each lens's latent state over time (fan chart) and its projection, key events marked
-      trajectory     the probabilities across the update history (in-sample since 1992 without updates)
+      trajectory     the probabilities across the update history (in-sample since the first year without updates)
       drivers        waterfall of the log-odds of improvement, lens by lens (latest update, or --from/--to)
       diagnostics    rank plots and summary table of the main parameters (methods annex)
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from forecast import LENSES
+from forecast.data.config import dyad_of
 from forecast.store import ledger as L
 from forecast.errors import ForecastError
 from forecast.model.projection import (
@@ -28,8 +29,6 @@ from forecast.report.summary import build_report, headline_keys, probability_lab
 from forecast.store.posterior import StoredForecast, current, forecast_for_head, read_forecast
 from forecast.workspace import Workspace
 
-LENS_TITLES = {"power": "Power shift (China vs US and Japan)", "trust": "Trust and interaction",
-               "leaders": "Leaders' domestic strength (two-level games)"}
 CHANGE_LABELS = {-2: "sharp deterioration", -1: "deterioration", 0: "no change", 1: "improvement",
                  2: "major improvement"}
 KEY_EVENT_MIN_WEIGHT = 0.8   # |catalogue weight| (state sd) for an event to be labelled on a time axis
@@ -207,6 +206,8 @@ class LensResults:
     as_of: int
     q: tuple = (0.025, 0.10, 0.50, 0.90, 0.975)
     conditioned: int = 0               # forecast-year readings that weight the projected paths
+    side_names: tuple = ()             # (side A, side B) display names, from the fit's dyad (workspace.toml)
+    lens_titles: dict = field(default_factory=dict)  # lens -> panel title, likewise
 
 
 def select_key_events(events: list[EventMark]) -> None:
@@ -316,6 +317,7 @@ def lens_results(ws: Workspace, stored: StoredForecast, horizon: int = 10, seed:
     wp = (w[:, None] * wp / wp.sum(1, keepdims=True)).ravel()
     first = a["spec"]["first_year"]
     years = np.arange(first, first + lens.shape[1])
+    dyad = dyad_of(a)
     return LensResults(
         years=years, future=np.arange(years[-1] + 1, years[-1] + 1 + horizon),
         quantiles=quant, mean=mean, future_quantiles=np.moveaxis(_wq(fut, q, wp), -1, 1),
@@ -323,7 +325,8 @@ def lens_results(ws: Workspace, stored: StoredForecast, horizon: int = 10, seed:
         sides_mean=np.tensordot(w, eta[..., 2:4], axes=1).T,
         forecast_year_state=np.tensordot(w, stored.draws["lens_state_next"], axes=1),
         events=event_marks(ws, int(years[-1]) + 1) if events is None else events, as_of=int(a["as_of"]), q=q,
-        conditioned=len(readings))
+        conditioned=len(readings), side_names=(dyad.side_a.name, dyad.side_b.name),
+        lens_titles={lens: dyad.lens_text(lens).title for lens in LENSES})
 
 
 # -------------------------------------------------------------------- trajectory

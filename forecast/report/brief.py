@@ -26,9 +26,6 @@ from forecast.store.posterior import StoredForecast, is_stale
 from forecast.workspace import Workspace
 
 STALE_AFTER_YEARS = 2   # an indicator whose latest value is more than this many years before the data year
-LENS_PLAIN = {"power": "The power shift (China's rise relative to the US and Japan)",
-              "trust": "Trust and interaction between Japan and Russia",
-              "leaders": "Leaders' domestic strength on both sides"}
 LENS_SHORT = {"power": "Power shift", "trust": "Trust and interaction", "leaders": "Leaders (two-level games)"}
 
 
@@ -134,13 +131,14 @@ def plain_drivers(r: dict, barrier_text: str) -> list[str]:
     cands = []
     for lens in LENSES:
         v = r["lenses"][lens]
+        plain = r["dyad"]["lenses"][lens]["plain"]
         c = v["contribution"]
         verb = "raises" if c > 0 else "lowers"
-        cands.append((abs(c), (f"{LENS_PLAIN[lens]} is {_level(v['state'])} ({v['state']:+.2f} sd); it {verb} the "
+        cands.append((abs(c), (f"{plain} is {_level(v['state'])} ({v['state']:+.2f} sd); it {verb} the "
                               f"odds of improvement in {y} (x{math.exp(c):.2f}; log-odds {c:+.2f}).")))
         s = v["settle_contribution"]
         verb = "raises" if s > 0 else "lowers"
-        cands.append((abs(s), (f"{LENS_PLAIN[lens]} {verb} the odds of a territorial settlement "
+        cands.append((abs(s), (f"{plain} {verb} the odds of a territorial settlement "
                               f"(x{math.exp(s):.2f}; log-odds {s:+.2f}).")))
     b = r["barrier_settle_contribution"]
     if b:
@@ -151,7 +149,8 @@ def plain_drivers(r: dict, barrier_text: str) -> list[str]:
 
 def lens_lines(r: dict) -> list[str]:
     out = []
-    first_year = r.get("first_year", 1992)
+    dyad = r["dyad"]
+    first_year = dyad["first_year"]
     for lens in LENSES:
         v = r["lenses"][lens]
         line = (f"{LENS_SHORT[lens]}: state {v['state']:+.2f} sd, {_level(v['state'])} ({first_year}-{r['as_of']}); "
@@ -159,7 +158,7 @@ def lens_lines(r: dict) -> list[str]:
                 f"[80%: {v['contribution_lo80']:+.2f} to {v['contribution_hi80']:+.2f}]")
         if lens == "leaders":
             s = v["sides"]
-            line += f"; Russia {s['russia']:+.2f}, Japan {s['japan']:+.2f}"
+            line += f"; {dyad['side_a']['name']} {s['side_a']:+.2f}, {dyad['side_b']['name']} {s['side_b']:+.2f}"
         out.append(line + ".")
     return out
 
@@ -265,10 +264,8 @@ def build_brief(ws: Workspace, allow_failed: bool = False, since: str | None = N
         "update_path": stored.attrs.get("update_path", "fit"),
     }
     generated = (now or _dt.datetime.now(_dt.UTC)).isoformat(timespec="seconds")
-    rr = dict(r)
-    rr["first_year"] = stored.attrs["spec"]["first_year"]
     return Brief(report=r, generated_utc=generated, headlines=headlines, since=since_text,
-                 drivers=plain_drivers(r, _barrier_text(ws)), what_changed=what_changed, lens_lines=lens_lines(rr),
+                 drivers=plain_drivers(r, _barrier_text(ws)), what_changed=what_changed, lens_lines=lens_lines(r),
                  freshness=freshness(ws, stored), diagnostics_ok=bool(d["ok"]), diagnostics_text=diagnostics_text(d),
                  warnings=warnings, footer=footer, figure=fig,
                  interval_note=f"Intervals: 80% {r['interval']}s of the per-draw probability.")
@@ -289,7 +286,12 @@ def footer_lines(b: Brief) -> list[str]:
 
 
 def title(b: Brief) -> str:
-    return f"Russia-Japan relations: forecast brief for {b.report['forecast_year']}"
+    return f"{b.report['dyad']['name']} relations: forecast brief for {b.report['forecast_year']}"
+
+
+def questions(b: Brief) -> str:
+    q = b.report["dyad"]["questions"]
+    return f"Questions: {q['improve']} {q['settlement']}"
 
 
 def freshness_note() -> str:
@@ -375,7 +377,7 @@ def figure_bytes(fig, fmt: str) -> bytes:
 # ----------------------------------------------------------------------------- markdown
 def render_markdown(b: Brief) -> str:
     r = b.report
-    out = [f"# {title(b)}", "",
+    out = [f"# {title(b)}", "", questions(b), "",
            f"Data through {r['as_of']}, preset '{r['preset']}'. Generated {b.generated_utc}.", ""]
     for w in b.warnings:
         out += [f"> **{w}**", ""]
@@ -434,6 +436,7 @@ table {{ border-collapse: collapse; }} td, th {{ padding: 1pt 6pt; text-align: l
 svg {{ width: 100%; height: auto; }}
 </style></head><body>
 <h1>{e(title(b))}</h1>
+<p>{e(questions(b))}</p>
 <p class=small>Data through {r['as_of']}, preset '{e(r['preset'])}'. Generated {e(b.generated_utc)}.</p>
 {warn}
 <h2>Headline probabilities</h2>
@@ -505,6 +508,7 @@ def _page(b: Brief, fh: float):
 
         r = b.report
         text(title(b), 15, "bold", gap=1.0)
+        para(questions(b), 8.5, 125)
         text(f"Data through {r['as_of']}, preset '{r['preset']}'. Generated {b.generated_utc}.", 8, color=S.GREY)
         for w in b.warnings:
             space(0.06)

@@ -154,10 +154,10 @@ def plot_lenses(res):
             ax.plot([res.as_of + 1], [res.forecast_year_state[li]], marker="D", color=S.BLACK, markersize=4.5,
                     linestyle="none")
             if lens == "leaders":
-                for si, side in enumerate(("russia", "japan")):
+                for si, side in enumerate(("side_a", "side_b")):
                     ss = S.SIDES[side]
                     ax.plot(res.years, res.sides_mean[si], color=ss["color"], linestyle=ss["linestyle"],
-                            linewidth=1.1, label=f"{side.title()} side (mean)")
+                            linewidth=1.1, label=f"{res.side_names[si]} side (mean)")
                 ax.legend(loc="upper left", ncols=2)
             ax.axhline(0, color=S.GREY, linewidth=0.8)
             ax.axvline(res.as_of + 0.5, color=S.GREY, linewidth=0.9, linestyle=":")
@@ -170,7 +170,7 @@ def plot_lenses(res):
                 ax.plot([e.year], [lo], marker=es["marker"], color=es["color"], markersize=3.5, linestyle="none",
                         clip_on=False, alpha=0.9)
             ax.set_ylim(bottom=lo)
-            ax.set_title(f"{lens}: {_lens_title(lens)}", loc="left")
+            ax.set_title(f"{lens}: {res.lens_titles.get(lens, lens)}", loc="left")
             ax.set_ylabel("state (sd)")
             if li < 2:
                 ax.tick_params(labelbottom=False)
@@ -190,12 +190,6 @@ def plot_lenses(res):
         fig.suptitle("Lens states over time: posterior and projection\n"
                      f"(standard deviations of the indicators over {res.years[0]}-{res.as_of}; 0 = average)")
     return fig
-
-
-def _lens_title(lens: str) -> str:
-    from forecast.report.analysis import LENS_TITLES
-
-    return LENS_TITLES[lens]
 
 
 # ------------------------------------------------------------------------- trajectory

@@ -30,7 +30,7 @@ LENS = {
     "trust": {"color": ORANGE, "linestyle": "--", "marker": "s", "hatch": "//"},
     "leaders": {"color": VERMILLION, "linestyle": "-.", "marker": "^", "hatch": ".."},
 }
-SIDES = {"russia": {"color": BLACK, "linestyle": ":"}, "japan": {"color": SKY_BLUE, "linestyle": (0, (5, 1.5))}}
+SIDES = {"side_a": {"color": BLACK, "linestyle": ":"}, "side_b": {"color": SKY_BLUE, "linestyle": (0, (5, 1.5))}}
 
 POSTERIOR = {"color": BLUE, "alpha_band": 0.30, "alpha_inner": 0.55, "linestyle": "-"}
 PRIOR = {"color": ORANGE, "alpha": 0.35, "hatch": "xx", "linestyle": "--"}

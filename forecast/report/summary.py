@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from forecast import LENSES
+from forecast.data.config import dyad_of
 from forecast.model.projection import INTERVAL_TYPE, summarise, weighted_quantile
 from forecast.store.posterior import StoredForecast
 
@@ -38,9 +39,10 @@ def build_report(stored: StoredForecast, stale: bool) -> dict:
                         "contribution_hi80": float(q[1]), "settle_contribution": mean(d["contribution_settle"][:, i]),
                         "state": mean(d["lens_state_next"][:, i])}
     sides = d["leaders_sides_next"]
-    lenses["leaders"]["sides"] = {"russia": mean(sides[:, 0]), "japan": mean(sides[:, 1])}
+    lenses["leaders"]["sides"] = {"side_a": mean(sides[:, 0]), "side_b": mean(sides[:, 1])}
     diag = dict(a["diagnostics"])
     return {
+        "dyad": dyad_of(a).to_dict(),
         "as_of": a["as_of"], "forecast_year": a["forecast_year"], "preset": a["preset"],
         "content_hash": a["content_hash"], "stale": stale, "seed": a["seed"],
         "interval": INTERVAL_TYPE,
@@ -70,7 +72,10 @@ def format_report(r: dict) -> str:
     if r["stale"]:
         lines += ["** STALE FIT: data/ or priors/ changed since this fit (hash "
                   f"{r['content_hash'][:12]}); run 'forecast fit' to refresh. **"]
-    lines.append(f"Russia-Japan forecast  (data through {r['as_of']}, preset '{r['preset']}')")
+    dyad = r["dyad"]
+    lines.append(f"{dyad['name']} forecast  (data through {r['as_of']}, preset '{r['preset']}')")
+    q = dyad["questions"]
+    lines.append(f"  {q['improve']}  {q['settlement']}")
     lines.append("")
     lines.append(f"{'':38}{'mean':>7}   {'80% interval':>15}   {'95% interval':>15}")
     for k, v in r["probabilities"].items():
@@ -84,8 +89,8 @@ def format_report(r: dict) -> str:
                      f"  [{v['contribution_lo80']:+.2f}, {v['contribution_hi80']:+.2f}]"
                      f"   settlement log-odds {v['settle_contribution']:+.2f}")
     sides = r["lenses"]["leaders"]["sides"]
-    lines.append(f"  (leaders by side: Russia {sides['russia']:+.2f}, Japan {sides['japan']:+.2f}; "
-                 f"states are in standard deviations of 1992-{r['as_of']})")
+    lines.append(f"  (leaders by side: {dyad['side_a']['name']} {sides['side_a']:+.2f}, {dyad['side_b']['name']} "
+                 f"{sides['side_b']:+.2f}; states are in standard deviations of {dyad['first_year']}-{r['as_of']})")
     lines.append(f"  legal barrier: settlement log-odds {r['barrier_settle_contribution']:+.2f}")
     d = r["diagnostics"]
     lines.append("")

@@ -63,7 +63,7 @@ def save_fit(ws: Workspace, idata, forecast: dict[str, np.ndarray], identity: di
         else:
             data_vars[name] = (("sample", "lens"), arr)
     coords = {"sample": np.arange(n), "lens": ["power", "trust", "leaders"], "change": [-2, -1, 0, 1, 2],
-              "side": ["russia", "japan"]}
+              "side": ["side_a", "side_b"]}
     attrs = _encode_attrs(identity)
     ds = xr.Dataset(data_vars, coords=coords, attrs=attrs)
     if "forecast" in idata.groups():
