@@ -75,7 +75,7 @@ def format_report(r: dict) -> str:
     dyad = r["dyad"]
     lines.append(f"{dyad['name']} forecast  (data through {r['as_of']}, preset '{r['preset']}')")
     q = dyad["questions"]
-    lines.append(f"  {q['improve']}  {q['settlement']}")
+    lines.append(f"Questions: {q['improve']} {q['settlement']}")
     lines.append("")
     lines.append(f"{'':38}{'mean':>7}   {'80% interval':>15}   {'95% interval':>15}")
     for k, v in r["probabilities"].items():
