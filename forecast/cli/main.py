@@ -53,13 +53,37 @@ def main():
 
 @main.command()
 @click.argument("directory", type=click.Path(file_okay=False))
+@click.option("--dyad", help='With --blank: the two sides, e.g. "China-Japan".')
+@click.option("--blank", is_flag=True, help="A blank workspace for --dyad: workspace.toml, empty data files "
+              "with a commented example row, the shipped prior presets.")
+@click.option("--first-year", type=click.IntRange(1900, 2100), help="With --blank: first year of coded outcomes.")
+@click.option("--cow-codes", metavar="A,B", help="With --blank: the sides' Correlates of War state codes.")
+@click.option("--prefill", type=click.Choice(["power"]), multiple=True,
+              help="With --blank: fill this lens from bundled data (power: COW NMC 7.0 CINC ratio; needs "
+                   "--first-year and --cow-codes).")
 @handle_errors
-def init(directory):
-    """Create a workspace in DIRECTORY from the shipped Russia-Japan default."""
+def init(directory, dyad, blank, first_year, cow_codes, prefill):
+    """Create a workspace in DIRECTORY from the shipped default, or a blank one for another dyad."""
     from forecast.workspace import init_workspace
 
-    ws = init_workspace(directory)
-    click.echo(f"Created workspace {ws.root} (data/, priors/). Next: forecast fit --workspace {directory}")
+    if not blank:
+        if dyad or first_year or cow_codes or prefill:
+            raise click.UsageError("--dyad, --first-year, --cow-codes and --prefill need --blank (the shipped "
+                                   "data are for the default dyad)")
+        ws = init_workspace(directory)
+        click.echo(f"Created workspace {ws.root} (workspace.toml, data/, priors/). "
+                   f"Next: forecast fit --workspace {directory}")
+        return
+    if not dyad:
+        raise click.UsageError('--blank needs --dyad, e.g. --dyad "China-Japan"')
+    from forecast.data.skeleton import init_blank
+
+    ws, done = init_blank(directory, dyad, first_year, cow_codes, prefill)
+    click.echo(f"Created a blank workspace for {dyad} in {ws.root}.")
+    for p in done:
+        click.echo(f"Prefilled the {p.lens} lens: {p.indicator}, {p.n_values} values {p.first_year}-{p.last_year}.")
+    click.echo("The prior presets in priors/ were written for the shipped default: review their rationales.\n"
+               f"Next: fill workspace.toml and data/, then run 'forecast data check --workspace {directory}'.")
 
 
 @main.command()
@@ -487,6 +511,23 @@ def data_list(workspace, as_json):
         click.echo(f"{r['name']:38} {r['lens']:8} {r['unit'][:22]:22} {r['first_year']}-{r['last_year']}"
                    f" {approx}{r['last_value']:>11.4g}")
     click.echo("~ = approximate (recalled from the publisher, not read from a table)")
+
+
+@data.command("prefill")
+@click.argument("lens", type=click.Choice(["power"]))
+@workspace_option
+@handle_errors
+def data_prefill(lens, workspace):
+    """Fill LENS from bundled reference data (power: the ratio of the two sides' COW NMC 7.0 CINC,
+    from [dyad] first_year, with the sides' cow_code from workspace.toml)."""
+    from forecast.data.config import load_config
+    from forecast.data.prefill import prefill
+    from forecast.workspace import open_workspace
+
+    ws = open_workspace(workspace)
+    p = prefill(ws.root, load_config(ws.root), lens)
+    click.echo(f"Prefilled the {p.lens} lens: {p.indicator}, {p.n_values} values {p.first_year}-{p.last_year} "
+               f"(COW NMC 7.0). Run 'forecast data check' for what is still missing.")
 
 
 def _prepare_out_dir(out: str):
