@@ -56,3 +56,7 @@ class IdentityMismatchError(ForecastError):
 
 class WorkspaceError(ForecastError):
     """The workspace folder is missing or malformed."""
+
+
+class UnknownStateError(ForecastError):
+    """A state code or abbreviation that the bundled reference table does not hold."""

@@ -14,6 +14,7 @@ from forecast.errors import WorkspaceError
 
 STATE_DIR = "state"
 POSTERIOR_FILE = "posterior.nc"
+REFERENCE_DIR = "reference"  # data/reference/: shipped tables read in place, never copied into a workspace
 
 
 @dataclass(frozen=True)
@@ -79,11 +80,17 @@ def default_source() -> Path:
     raise WorkspaceError("the shipped default data could not be found; reinstall the package")
 
 
+def reference_dir() -> Path:
+    """Folder of the shipped reference tables (``data/reference/`` of the default source)."""
+    return default_source() / "data" / REFERENCE_DIR
+
+
 def init_workspace(dest: str | os.PathLike, fill=None) -> Workspace:
     """Create a workspace at ``dest`` from the shipped default (workspace.toml, data/ and priors/).
 
-    ``fill(folder)``, if given, then rewrites the new workspace's files before it is moved into
-    place (a blank skeleton for another dyad); a failure leaves nothing behind."""
+    The reference tables under ``data/reference/`` stay with the package. ``fill(folder)``, if
+    given, then rewrites the new workspace's files before it is moved into place (a blank
+    skeleton for another dyad); a failure leaves nothing behind."""
     dest = Path(dest)
     if dest.exists() and any(dest.iterdir()):
         raise WorkspaceError(f"{dest} exists and is not empty; choose a new folder")
@@ -91,7 +98,7 @@ def init_workspace(dest: str | os.PathLike, fill=None) -> Workspace:
     tmp = Path(tempfile.mkdtemp(prefix=".forecast-init-", dir=dest.parent if dest.parent.exists() else None))
     try:
         for sub in ("data", "priors"):
-            shutil.copytree(src / sub, tmp / sub, ignore=shutil.ignore_patterns("__pycache__", ".*"))
+            shutil.copytree(src / sub, tmp / sub, ignore=shutil.ignore_patterns("__pycache__", ".*", REFERENCE_DIR))
         shutil.copy2(src / CONFIG_FILE, tmp / CONFIG_FILE)
         if fill is not None:
             fill(tmp)
