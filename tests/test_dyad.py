@@ -157,7 +157,6 @@ def test_blank_init_refuses_bad_options(tmp_path):
 
 
 def test_prefill_power_from_cinc(tmp_path):
-    pytest.importorskip("forecast.data.reference", reason="the bundled CINC table is merged from branch 'cinc'")
     ws = tmp_path / "cj"
     r = run("init", ws, "--dyad", "China-Japan", "--blank", "--first-year", "1992", "--cow-codes", "710,740",
             "--prefill", "power")
