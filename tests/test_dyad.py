@@ -55,6 +55,17 @@ def problems_text(r) -> str:
     return r.output
 
 
+# ------------------------------------------------------------------------ no dyad in the code
+def test_the_package_code_names_no_dyad():
+    import forecast
+
+    pkg = Path(forecast.__file__).parent
+    hits = [f"{f.relative_to(pkg)}:{i}" for f in sorted(pkg.rglob("*.py"))
+            for i, line in enumerate(f.read_text(encoding="utf-8").splitlines(), 1)
+            if re.search("|".join(FORBIDDEN), line, re.IGNORECASE)]
+    assert len(list(pkg.rglob("*.py"))) > 30 and hits == []
+
+
 # ------------------------------------------------------------------------ workspace.toml
 def test_default_config_names_the_default_dyad(workspace):
     c = load_config(workspace.root)

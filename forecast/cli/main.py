@@ -53,7 +53,7 @@ def main():
 
 @main.command()
 @click.argument("directory", type=click.Path(file_okay=False))
-@click.option("--dyad", help='With --blank: the two sides, e.g. "China-Japan".')
+@click.option("--dyad", help='With --blank: the two sides, e.g. "China-India".')
 @click.option("--blank", is_flag=True, help="A blank workspace for --dyad: workspace.toml, empty data files "
               "with a commented example row, the shipped prior presets.")
 @click.option("--first-year", type=click.IntRange(1900, 2100), help="With --blank: first year of coded outcomes.")
@@ -75,7 +75,7 @@ def init(directory, dyad, blank, first_year, cow_codes, prefill):
                    f"Next: forecast fit --workspace {directory}")
         return
     if not dyad:
-        raise click.UsageError('--blank needs --dyad, e.g. --dyad "China-Japan"')
+        raise click.UsageError('--blank needs --dyad, e.g. --dyad "China-India"')
     from forecast.data.skeleton import init_blank
 
     ws, done = init_blank(directory, dyad, first_year, cow_codes, prefill)

@@ -55,7 +55,7 @@ def prefill(root: Path, config: WorkspaceConfig, lens: str) -> Prefilled:
     missing = [s for s in ("side_a", "side_b") if getattr(config, s).cow_code is None]
     if missing:
         raise ForecastError(f"{CONFIG_FILE} gives no cow_code for {' and '.join(missing)}: the CINC table is "
-                            f"keyed by Correlates of War state codes (e.g. 2 USA, 710 China, 740 Japan)")
+                            f"keyed by Correlates of War state codes (e.g. 2 USA, 710 China, 750 India)")
     from forecast.data.reference import load_cinc
 
     a, b = config.side_a, config.side_b

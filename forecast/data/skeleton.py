@@ -72,7 +72,7 @@ def side_id(name: str) -> str:
 
 
 def parse_dyad(text: str) -> DyadNames:
-    """'China-Japan' -> DyadNames('China-Japan', 'China', 'Japan')."""
+    """'China-India' -> DyadNames('China-India', 'China', 'India')."""
     for sep in _SEPARATORS:
         parts = [p.strip() for p in text.split(sep)]
         if len(parts) == 2 and all(parts):
@@ -80,7 +80,7 @@ def parse_dyad(text: str) -> DyadNames:
             if names.ids[0] == names.ids[1]:
                 raise ForecastError(f"--dyad {text!r}: the two sides must differ")
             return names
-    raise ForecastError(f"--dyad {text!r}: give the two sides as 'A-B', e.g. 'China-Japan' (for a name that has "
+    raise ForecastError(f"--dyad {text!r}: give the two sides as 'A-B', e.g. 'China-India' (for a name that has "
                         f"a hyphen, separate the sides with an en dash or ' - ')")
 
 
