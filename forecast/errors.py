@@ -54,6 +54,10 @@ class IdentityMismatchError(ForecastError):
     """A stored posterior does not match the workspace it is used with."""
 
 
+class StoredStateError(IdentityMismatchError):
+    """A stored fit or head file lacks an attribute this version needs, or has one it does not know."""
+
+
 class WorkspaceError(ForecastError):
     """The workspace folder is missing or malformed."""
 

@@ -83,8 +83,8 @@ def init(directory):
 def fit(workspace, preset, as_of, draws, tune, chains, seed, sampler, target_accept, no_retry, strict, as_json,
         quiet):
     """Fit the model by MCMC and store the posterior in the workspace."""
-    from forecast.inference.fitting import RETRY_TARGET_ACCEPT, TARGET_ACCEPT
-    from forecast.inference.fitting import fit as run_fit
+    from forecast.defaults import RETRY_TARGET_ACCEPT, TARGET_ACCEPT
+    from forecast.store.fit import fit as run_fit
     from forecast.report.summary import build_report, format_report
     from forecast.store.posterior import read_forecast
     from forecast.workspace import open_workspace
@@ -109,7 +109,7 @@ def fit(workspace, preset, as_of, draws, tune, chains, seed, sampler, target_acc
         click.echo(json.dumps(report, indent=2))
     else:
         t = result.timings
-        click.echo(f"Sampled with {result.identity['sampler']} in {t['total_s']:.1f} s "
+        click.echo(f"Sampled with {result.sampler} in {t['total_s']:.1f} s "
                    f"(compile {t.get('compile_s', float('nan')):.1f} s, sampling {t['sample_s']:.1f} s); "
                    f"saved {ws.posterior_path.relative_to(ws.root)}", err=True)
         click.echo(format_report(report))

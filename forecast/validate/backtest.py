@@ -24,6 +24,7 @@ import numpy as np
 from forecast import LENSES
 
 from forecast.validate import scoring
+from forecast.defaults import BACKTEST_CHAINS, BACKTEST_DRAWS, BACKTEST_TUNE, PRESET, SAMPLER, SEED
 from forecast.errors import ForecastError
 from forecast.model.projection import INTERVAL_TYPE
 
@@ -41,12 +42,12 @@ POSTERIOR_NEEDED = ("state_persistence", "factor_state", "cutpoints", "settlemen
 
 @dataclass(frozen=True)
 class Settings:
-    preset: str = "default"
-    draws: int = 1000
-    tune: int = 1000
-    chains: int = 2
-    seed: int = 20161215
-    sampler: str = "nutpie"
+    preset: str = PRESET
+    draws: int = BACKTEST_DRAWS
+    tune: int = BACKTEST_TUNE
+    chains: int = BACKTEST_CHAINS
+    seed: int = SEED
+    sampler: str = SAMPLER
     single_lens: bool = True
 
 
@@ -65,8 +66,9 @@ def origin_forecast(data_dir: str, priors_dir: str, year: int, settings: Setting
 
     from forecast.data.loaders import load_dataset
     from forecast.inference.diagnostics import compute_diagnostics
-    from forecast.update.evidence import merge_events
-    from forecast.inference.fitting import RETRY_TARGET_ACCEPT, TARGET_ACCEPT, compile_model, draw
+    from forecast.defaults import RETRY_TARGET_ACCEPT, TARGET_ACCEPT
+    from forecast.inference.fitting import compile_model, draw
+    from forecast.model.evidence import merge_events
     from forecast.model.priors import load_preset
     from forecast.model.projection import Draws, project, summarise
     from forecast.model.spec import build_spec
@@ -109,7 +111,7 @@ def scored_quantity_diagnostics(per_draw, chains: int) -> dict:
     against the same thresholds as the parameters."""
     import arviz as az
 
-    from forecast.inference.diagnostics import THRESHOLDS
+    from forecast.defaults import THRESHOLDS
 
     x = np.asarray(per_draw).reshape(chains, -1)
     rhat = float(az.rhat(x)) if chains > 1 else float("nan")
