@@ -7,7 +7,9 @@ import datetime as _dt
 import os
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+from forecast import defaults as D
 
 from forecast.data.loaders import load_dataset
 from forecast.inference.diagnostics import compute_diagnostics
@@ -17,10 +19,13 @@ from forecast.model.spec import ModelSpec, build_spec
 from forecast.store.posterior import NOISE_FLOOR_ATTR, library_versions, save_fit
 from forecast.workspace import Workspace, content_hash
 
-DEFAULT_HORIZONS = (5, 10)
+if TYPE_CHECKING:
+    from forecast.inference.retry import RetryNote
+
+DEFAULT_HORIZONS = D.HORIZONS
 PARAMETERISATION = "centred"
-TARGET_ACCEPT = 0.95
-RETRY_TARGET_ACCEPT = 0.98  # as-of fits (e.g. 2016) measured 1-4 divergences at 0.95 and 0 at 0.98
+TARGET_ACCEPT = D.TARGET_ACCEPT
+RETRY_TARGET_ACCEPT = D.RETRY_TARGET_ACCEPT  # the retry policy: inference/retry.py
 
 
 @dataclass
@@ -31,6 +36,7 @@ class FitResult:
     diagnostics: dict
     identity: dict
     timings: dict
+    retry: "RetryNote | None" = None  # set when the kept run is the retry's (inference/retry.py)
 
 
 def _import_pymc():
@@ -100,13 +106,14 @@ def spec_meta(spec: ModelSpec) -> dict:
     }
 
 
-def fit(ws: Workspace, preset: str = "default", as_of: int | None = None, draws: int = 2000,
-        tune: int = 1000, chains: int = 4, seed: int = 20161215, progress: bool = True,
-        horizons=DEFAULT_HORIZONS, sampler: str = "nutpie", save: bool = True,
+def fit(ws: Workspace, preset: str = D.PRESET, as_of: int | None = None, draws: int = D.DRAWS,
+        tune: int = D.TUNE, chains: int = D.CHAINS, seed: int = D.SEED, progress: bool = True,
+        horizons=DEFAULT_HORIZONS, sampler: str = D.SAMPLER, save: bool = True,
         events=None, ledger_head: str | None = None, out=None,
         target_accept: float = TARGET_ACCEPT) -> FitResult:
     """Fit on the workspace's data plus the ledger's events in force (up to the as-of year);
-    events dated in the forecast year condition the projection."""
+    events dated in the forecast year condition the projection. One sampling run at
+    ``target_accept``: callers go through ``retry.fit_with_retry`` for the divergence policy."""
     from forecast.store import ledger as L
     from forecast.update.evidence import forecast_year_evidence, merge_events
     from forecast.model.builder import NOISE_FLOOR

@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from forecast import LENSES
+from forecast import defaults as D
 
 from forecast.validate import scoring
 from forecast.errors import ForecastError
@@ -41,12 +42,12 @@ POSTERIOR_NEEDED = ("state_persistence", "factor_state", "cutpoints", "settlemen
 
 @dataclass(frozen=True)
 class Settings:
-    preset: str = "default"
-    draws: int = 1000
-    tune: int = 1000
-    chains: int = 2
-    seed: int = 20161215
-    sampler: str = "nutpie"
+    preset: str = D.PRESET
+    draws: int = D.BACKTEST_DRAWS
+    tune: int = D.BACKTEST_TUNE
+    chains: int = D.BACKTEST_CHAINS
+    seed: int = D.SEED
+    sampler: str = D.SAMPLER
     single_lens: bool = True
 
 
@@ -66,7 +67,8 @@ def origin_forecast(data_dir: str, priors_dir: str, year: int, settings: Setting
     from forecast.data.loaders import load_dataset
     from forecast.inference.diagnostics import compute_diagnostics
     from forecast.update.evidence import merge_events
-    from forecast.inference.fitting import RETRY_TARGET_ACCEPT, TARGET_ACCEPT, compile_model, draw
+    from forecast.inference.fitting import compile_model, draw
+    from forecast.inference.retry import with_retry
     from forecast.model.priors import load_preset
     from forecast.model.projection import Draws, project, summarise
     from forecast.model.spec import build_spec
@@ -84,11 +86,11 @@ def origin_forecast(data_dir: str, priors_dir: str, year: int, settings: Setting
         data = {"lens_mask": np.asarray(mask)}
         kw = dict(draws=settings.draws, tune=settings.tune, chains=settings.chains, seed=settings.seed,
                   progress=False, data=data)
-        idata = draw(compiled, used, target_accept=TARGET_ACCEPT, **kw)
-        diag = compute_diagnostics(idata)
-        if diag["divergences"] > 0:  # the fit command's policy: one refit at a higher target acceptance
-            idata = draw(compiled, used, target_accept=RETRY_TARGET_ACCEPT, **kw)
-            diag = compute_diagnostics(idata)
+
+        def attempt(target_accept):
+            idata = draw(compiled, used, target_accept=target_accept, **kw)
+            return idata, compute_diagnostics(idata)
+        (idata, diag), _ = with_retry(attempt, lambda r: r[1]["divergences"])  # the policy of every fit
         d = Draws.from_posterior({v: idata.posterior[v].values for v in POSTERIOR_NEEDED})
         d.beta = d.beta * np.asarray(mask)[None, :]
         proj = project(d, float(spec.barrier[-1]), horizons=(1,), seed=settings.seed)
