@@ -9,3 +9,17 @@ __version__ = "0.1.0"
 
 LENSES = ("power", "trust", "leaders")
 """Lens identifiers, used everywhere: files, CLI and JSON."""
+
+
+def open(path=".") -> "forecast.api.Project":  # noqa: A001 - the notebook entry point: forecast.open("ws")
+    """Open the workspace at ``path``: a ``forecast.api.Project`` (see ``forecast.api``)."""
+    from forecast import api
+
+    return api.open(path)
+
+
+def init(dest) -> "forecast.api.Project":
+    """Create a workspace at ``dest`` from the shipped default and open it (see ``forecast.api``)."""
+    from forecast import api
+
+    return api.init(dest)

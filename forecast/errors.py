@@ -56,3 +56,7 @@ class IdentityMismatchError(ForecastError):
 
 class WorkspaceError(ForecastError):
     """The workspace folder is missing or malformed."""
+
+
+class UsageError(ForecastError):
+    """Arguments that do not fit together (the CLI exits 2 with usage help, as click does)."""

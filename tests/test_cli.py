@@ -176,8 +176,8 @@ def test_fit_retries_once_at_higher_target_accept_after_divergences(workspace, m
     """A fit with divergences is refitted once at 0.98, and the user is told; --no-retry skips it."""
     from types import SimpleNamespace
 
-    import forecast.fitting as fitting
-    import forecast.store as store
+    import forecast.inference.fitting as fitting
+    import forecast.store.posterior as store
 
     calls = []
 

@@ -228,6 +228,26 @@ def run(ws, years: list[int], settings: Settings = Settings(), jobs: int | None 
     }
 
 
+def write_results(out_dir, result: dict) -> None:
+    """backtest_rows.csv and backtest.json in ``out_dir`` (created if missing), each written atomically."""
+    import csv
+    import json
+
+    from forecast.workspace import atomic_write
+
+    out_dir.mkdir(exist_ok=True)
+    rows = row_table(result)
+
+    def write_csv(tmp):
+        with open(tmp, "w", newline="", encoding="utf-8") as fh:
+            w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+            w.writeheader()
+            w.writerows(rows)
+
+    atomic_write(out_dir / "backtest_rows.csv", write_csv)
+    atomic_write(out_dir / "backtest.json", lambda tmp: tmp.write_text(json.dumps(result, indent=2)))
+
+
 def row_table(result: dict) -> list[dict]:
     """Flat per-year rows (for CSV)."""
     out = []
