@@ -227,12 +227,12 @@ def prior_log_ratio(ctx: Context, other) -> tuple[np.ndarray, list[str]]:
 
 def _refit(ctx: Context, preset: str) -> dict:
     """The preset's headline probabilities from a real fit with the stored fit's settings (not saved)."""
-    from forecast.inference.fitting import fit
+    from forecast.inference.retry import fit_with_retry, resume_target_accept
 
     a = ctx.attrs
-    res = fit(ctx.ws, preset=preset, as_of=a["as_of"], draws=a["draws"], tune=a["tune"], chains=a["chains"],
-              seed=a["seed"], progress=False, save=False, horizons=tuple(a.get("horizons", [5, 10])),
-              target_accept=a.get("target_accept", 0.95))
+    res = fit_with_retry(ctx.ws, target_accept=resume_target_accept(a.get("target_accept")), preset=preset,
+                         as_of=a["as_of"], draws=a["draws"], tune=a["tune"], chains=a["chains"], seed=a["seed"],
+                         progress=False, save=False, horizons=tuple(a.get("horizons", [5, 10])))
     probs = {k: summarise(res.forecast[k], res.forecast["weight"]) for k in headline_keys(ctx.stored)}
     return {"probabilities": probs, "diagnostics_ok": res.diagnostics["ok"]}
 
