@@ -363,10 +363,10 @@ class Project:
         if problems:
             raise ValidationError(problems)
         years = ds.outcomes["year"]
-        return DataCheck(indicators=len(ds.meta), values=len(ds.values), approximate=int(ds.values["approximate"].sum()),
-                         coded_years=len(ds.outcomes), first_year=int(years.min()), last_year=int(years.max()),
-                         seed_events=len(ds.events), ledger_updates=n_updates,
-                         presets=[p.stem for p in sorted(ws.priors_dir.glob("*.toml"))])
+        return DataCheck(indicators=len(ds.meta), values=len(ds.values),
+                         approximate=int(ds.values["approximate"].sum()), coded_years=len(ds.outcomes),
+                         first_year=int(years.min()), last_year=int(years.max()), seed_events=len(ds.events),
+                         ledger_updates=n_updates, presets=[p.stem for p in sorted(ws.priors_dir.glob("*.toml"))])
 
     def data_list(self) -> list[dict]:
         """Each indicator with lens, side, role, unit, coverage and latest value ('data list --json')."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from forecast import api
-from forecast.cli.options import echo_json, handle_errors, json_option, workspace_option
+from forecast.cli.options import emit, handle_errors, json_option, workspace_option
 
 
 @click.group()
@@ -31,8 +31,4 @@ def data_list(workspace, as_json):
     """List indicators with lens, unit, coverage and latest value."""
     from forecast.report import format as F
 
-    rows = api.open(workspace).data_list()
-    if as_json:
-        echo_json(rows)
-    else:
-        click.echo(F.format_data_list(rows))
+    emit(api.open(workspace).data_list(), as_json, F.format_data_list)

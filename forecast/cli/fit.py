@@ -8,8 +8,8 @@ import click
 
 from forecast import api
 from forecast import defaults as D
-from forecast.cli.options import (as_of_option, echo_json, handle_errors, json_option, preset_option, quiet_option,
-                                  sampling_options, workspace_option)
+from forecast.cli.options import (as_of_option, echo_json, emit, handle_errors, json_option, preset_option,
+                                  quiet_option, sampling_options, workspace_option)
 
 
 @click.command()
@@ -64,9 +64,6 @@ def show(workspace, as_json):
     from forecast.report import format as F
 
     report = api.open(workspace).forecast()
-    if as_json:
-        echo_json(report)
-    else:
-        if "ledger_mismatch" in report:
-            click.secho(f"** LEDGER MISMATCH: {report['ledger_mismatch']} **", fg="red", err=True)
-        click.echo(F.format_report(report))
+    if "ledger_mismatch" in report and not as_json:
+        click.secho(f"** LEDGER MISMATCH: {report['ledger_mismatch']} **", fg="red", err=True)
+    emit(report, as_json, F.format_report)

@@ -66,3 +66,11 @@ def echo_json(obj, **kw) -> None:
     import json
 
     click.echo(json.dumps(obj, indent=2, **kw))
+
+
+def emit(result, as_json: bool, render) -> None:
+    """Print ``result`` as JSON, or as the text ``render(result)``."""
+    if as_json:
+        echo_json(result)
+    else:
+        click.echo(render(result))

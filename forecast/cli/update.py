@@ -7,7 +7,7 @@ import sys
 import click
 
 from forecast import api
-from forecast.cli.options import echo_json, handle_errors, json_option, workspace_option
+from forecast.cli.options import emit, handle_errors, json_option, workspace_option
 
 
 @click.command()
@@ -18,7 +18,8 @@ from forecast.cli.options import echo_json, handle_errors, json_option, workspac
 @click.option("--date", help="YYYY, YYYY-MM or YYYY-MM-DD; readings aggregate into that year.")
 @click.option("--source", help="Where the reading or event is reported (required).")
 @click.option("--note", default="", help="Free text.")
-@click.option("--file", "batch", type=click.Path(dir_okay=False), help="CSV batch (date,indicator|kind,value,source,note): all or nothing.")
+@click.option("--file", "batch", type=click.Path(dir_okay=False),
+              help="CSV batch (date,indicator|kind,value,source,note): all or nothing.")
 @click.option("--dry-run", is_flag=True, help="What-if: the same report, nothing recorded.")
 @json_option()
 @handle_errors
@@ -38,10 +39,7 @@ def update(workspace, indicator, value, kind, date, source, note, batch, dry_run
                                  file=batch)
     report = api.open(workspace).update(request=request, dry_run=dry_run,
                                         progress=not as_json and sys.stderr.isatty())
-    if as_json:
-        echo_json(report)
-    else:
-        click.echo(F.format_update(report))
+    emit(report, as_json, F.format_update)
 
 
 @click.command()
@@ -52,11 +50,7 @@ def undo(workspace, as_json):
     """Revert the last update; the forecast returns exactly to what it was."""
     from forecast.report import format as F
 
-    r = api.open(workspace).undo()
-    if as_json:
-        echo_json(r)
-    else:
-        click.echo(F.format_undo(r))
+    emit(api.open(workspace).undo(), as_json, F.format_undo)
 
 
 @click.command()
@@ -67,8 +61,4 @@ def history(workspace, as_json):
     """List every update: id, date applied, event and the headline probabilities after it."""
     from forecast.report import format as F
 
-    rows = api.open(workspace).history()
-    if as_json:
-        echo_json(rows)
-    else:
-        click.echo(F.format_history(rows))
+    emit(api.open(workspace).history(), as_json, F.format_history)

@@ -106,6 +106,6 @@ def check(workspace, presets, refit, as_json):
 
     result = api.open(workspace).check(list(presets) or None, refit=refit)
     if as_json:
-        echo_json(result, default=float)
+        echo_json(result, default=float)  # numpy scalars
     else:
         click.echo(format_check(result))
