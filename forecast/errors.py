@@ -64,3 +64,7 @@ class WorkspaceError(ForecastError):
 
 class UnknownStateError(ForecastError):
     """A state code or abbreviation that the bundled reference table does not hold."""
+
+
+class UsageError(ForecastError):
+    """Arguments that do not fit together (the CLI exits 2 with usage help, as click does)."""

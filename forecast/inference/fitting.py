@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from forecast.data.events import Event
 from forecast.data.loaders import Dataset
@@ -16,6 +17,9 @@ from forecast.model.fitspec import FitSpec
 from forecast.model.priors import PriorSet
 from forecast.model.projection import Draws, project
 from forecast.model.spec import ModelSpec, build_spec
+
+if TYPE_CHECKING:
+    from forecast.inference.retry import RetryNote
 
 PARAMETERISATION = "centred"
 
@@ -31,6 +35,7 @@ class FitResult:
     in_fit: list[Event]     # the ledger events folded into the fitted data
     pareto_k: float         # PSIS of the forecast-year evidence's weights
     is_ess: float
+    retry: "RetryNote | None" = None  # set when the kept run is the retry's (inference/retry.py)
 
 
 def _import_pymc():

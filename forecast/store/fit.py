@@ -8,7 +8,10 @@ import time
 from pathlib import Path
 
 from forecast.defaults import CHAINS, DRAWS, HORIZONS, PRESET, SAMPLER, SEED, TARGET_ACCEPT, TUNE
+from typing import Callable
+
 from forecast.inference.fitting import PARAMETERISATION, FitResult, fit_dataset
+from forecast.inference.retry import RetryNote, with_retry
 from forecast.model.fitspec import FitSpec
 from forecast.store import ledger as L
 from forecast.store.posterior import library_versions, save_fit
@@ -59,4 +62,17 @@ def fit(ws: Workspace, preset: str = PRESET, as_of: int | None = None, draws: in
             save_fit(ws, result.idata, result.forecast, record, out_path)
     else:
         save_fit(ws, result.idata, result.forecast, record, out_path)
+    return result
+
+
+def fit_with_retry(ws, target_accept: float | None = None, retry: bool = True,
+                   on_retry: Callable[[RetryNote], None] | None = None, **kwargs) -> FitResult:
+    """``fit`` under the retry policy. The kept result's ``retry`` holds the note, and its
+    ``timings['total_s']`` includes the discarded first run."""
+    result, note = with_retry(lambda ta: fit(ws, target_accept=ta, **kwargs),
+                              lambda r: r.diagnostics["divergences"], target_accept, retry, on_retry)
+    if note is not None:
+        first = note.first_seconds
+        result.timings["total_s"] += first
+        result.retry = note
     return result

@@ -195,14 +195,16 @@ def apply(ws: Workspace, events: list[L.Event], dry_run: bool = False, file: str
         new_records = [{"op": "add", "id": e.id, "update": seq, "event": dict(e.__dict__), "applied_utc": stamp}
                        for e in fresh]
         if comp is None:
-            from forecast.store.fit import fit as run_fit
+            from forecast.inference.retry import resume_target_accept
+            from forecast.store.fit import fit_with_retry
             a = base.record
             # named by the events it was fitted on; the ledger head it serves is recorded in heads/
             tag = L.head_of("".join(sorted(e.id for e in events_now)).encode())
             refit_path = ws.state_dir / "fits" / (f".dry-{tag}.nc" if dry_run else f"events-{tag}.nc")
-            run_fit(ws, preset=a.preset, as_of=a.as_of, draws=a.draws, tune=a.tune,
-                    chains=a.chains, seed=a.seed, progress=progress, horizons=a.horizons,
-                    events=events_now, ledger_head="refit", out=refit_path)
+            fit_with_retry(ws, target_accept=resume_target_accept(a.target_accept), preset=a.preset,
+                           as_of=a.as_of, draws=a.draws, tune=a.tune, chains=a.chains, seed=a.seed,
+                           progress=progress, horizons=a.horizons, events=events_now,
+                           ledger_head="refit", out=refit_path)
             fit_file = refit_path
             base = read_forecast_file(fit_file, ws)
             comp = Computed(forecast=base.draws, weights=base.draws.get("weight"), pareto_k=float("nan"),

@@ -66,8 +66,8 @@ def origin_forecast(data_dir: str, priors_dir: str, year: int, settings: Setting
 
     from forecast.data.loaders import load_dataset
     from forecast.inference.diagnostics import compute_diagnostics
-    from forecast.defaults import RETRY_TARGET_ACCEPT, TARGET_ACCEPT
     from forecast.inference.fitting import compile_model, draw
+    from forecast.inference.retry import with_retry
     from forecast.model.evidence import merge_events
     from forecast.model.priors import load_preset
     from forecast.model.projection import Draws, project, summarise
@@ -86,11 +86,11 @@ def origin_forecast(data_dir: str, priors_dir: str, year: int, settings: Setting
         data = {"lens_mask": np.asarray(mask)}
         kw = dict(draws=settings.draws, tune=settings.tune, chains=settings.chains, seed=settings.seed,
                   progress=False, data=data)
-        idata = draw(compiled, used, target_accept=TARGET_ACCEPT, **kw)
-        diag = compute_diagnostics(idata)
-        if diag["divergences"] > 0:  # the fit command's policy: one refit at a higher target acceptance
-            idata = draw(compiled, used, target_accept=RETRY_TARGET_ACCEPT, **kw)
-            diag = compute_diagnostics(idata)
+
+        def attempt(target_accept):
+            idata = draw(compiled, used, target_accept=target_accept, **kw)
+            return idata, compute_diagnostics(idata)
+        (idata, diag), _ = with_retry(attempt, lambda r: r[1]["divergences"])  # the policy of every fit
         d = Draws.from_posterior({v: idata.posterior[v].values for v in POSTERIOR_NEEDED})
         d.beta = d.beta * np.asarray(mask)[None, :]
         proj = project(d, float(spec.barrier[-1]), horizons=(1,), seed=settings.seed)
@@ -226,6 +226,26 @@ def run(ws, years: list[int], settings: Settings = Settings(), jobs: int | None 
         "origins_failing_diagnostics": failed,
         "origins_failing_scored_quantity_diagnostics": failed_scored,
     }
+
+
+def write_results(out_dir, result: dict) -> None:
+    """backtest_rows.csv and backtest.json in ``out_dir`` (created if missing), each written atomically."""
+    import csv
+    import json
+
+    from forecast.workspace import atomic_write
+
+    out_dir.mkdir(exist_ok=True)
+    rows = row_table(result)
+
+    def write_csv(tmp):
+        with open(tmp, "w", newline="", encoding="utf-8") as fh:
+            w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+            w.writeheader()
+            w.writerows(rows)
+
+    atomic_write(out_dir / "backtest_rows.csv", write_csv)
+    atomic_write(out_dir / "backtest.json", lambda tmp: tmp.write_text(json.dumps(result, indent=2)))
 
 
 def row_table(result: dict) -> list[dict]:

@@ -228,11 +228,13 @@ def prior_log_ratio(ctx: Context, other) -> tuple[np.ndarray, list[str]]:
 
 def _refit(ctx: Context, preset: str) -> dict:
     """The preset's headline probabilities from a real fit with the stored fit's settings (not saved)."""
-    from forecast.store.fit import fit
+    from forecast.inference.retry import resume_target_accept
+    from forecast.store.fit import fit_with_retry
 
     a = ctx.record
-    res = fit(ctx.ws, preset=preset, as_of=a.as_of, draws=a.draws, tune=a.tune, chains=a.chains,
-              seed=a.seed, progress=False, save=False, horizons=tuple(a.horizons), target_accept=a.target_accept)
+    res = fit_with_retry(ctx.ws, target_accept=resume_target_accept(a.target_accept), preset=preset,
+                         as_of=a.as_of, draws=a.draws, tune=a.tune, chains=a.chains, seed=a.seed,
+                         progress=False, save=False, horizons=tuple(a.horizons))
     probs = {k: summarise(res.forecast[k], res.forecast["weight"]) for k in headline_keys(ctx.stored)}
     return {"probabilities": probs, "diagnostics_ok": res.diagnostics["ok"]}
 
