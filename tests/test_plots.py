@@ -42,6 +42,7 @@ def make_synthetic_fit(ws: Workspace, ok: bool = True, seed: int = 11) -> dict:
     from forecast.model.projection import Draws, lens_from_factors, project
     from forecast.model.spec import FACTORS, build_spec
     from forecast.store.posterior import NOISE_FLOOR_ATTR, save_fit
+    from forecast.store.record import FORMAT_VERSION, FitRecord
 
     rng = np.random.default_rng(seed)
     spec = build_spec(load_dataset(ws.data_dir), load_preset(ws.priors_dir, "default"))
@@ -96,7 +97,7 @@ def make_synthetic_fit(ws: Workspace, ok: bool = True, seed: int = 11) -> dict:
         "is_ess": float(C * D), "update_path": "fit", "fit_file": "posterior.nc",
         "dyad": load_config(ws.root).to_dict(),
     }
-    save_fit(ws, idata, forecast, identity)
+    save_fit(ws, idata, forecast, FitRecord.from_attrs({**identity, "format_version": FORMAT_VERSION}))
     return identity
 
 

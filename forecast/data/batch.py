@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from forecast.data.events import Event
 from forecast.data.loaders import parse_float, read_text_csv
 from forecast.errors import Problem, ValidationError
-from forecast.store.ledger import Event
 
 REQUIRED = ("date", "source")
 OPTIONAL = ("indicator", "kind", "value", "note")

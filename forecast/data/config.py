@@ -63,7 +63,7 @@ class WorkspaceConfig:
     claim: Claim | None = None
     improve_question: str = ""
     settlement_question: str = ""
-    lens_texts: tuple[tuple[str, LensText], ...] = field(default_factory=tuple)
+    lens_texts: tuple[tuple[str, LensText], ...] = field(default_factory=tuple)  # every lens, in LENSES order
 
     @property
     def sides(self) -> tuple[Side, Side]:
@@ -74,7 +74,7 @@ class WorkspaceConfig:
         return (self.side_a.id, self.side_b.id)
 
     def lens_text(self, lens: str) -> LensText:
-        return dict(self.lens_texts).get(lens) or default_lens_text(lens, self.side_a.name, self.side_b.name)
+        return dict(self.lens_texts)[lens]
 
     def to_dict(self) -> dict:
         """The ``dyad`` block of the JSON report (also stored with every fit)."""
@@ -108,22 +108,6 @@ def default_lens_text(lens: str, a: str, b: str) -> LensText:
         "leaders": LensText("Leaders' domestic strength (two-level games)",
                             "Leaders' domestic strength on both sides"),
     }[lens]
-
-
-def generic_config(first_year: int = PLACEHOLDER_YEAR) -> WorkspaceConfig:
-    """Neutral labels for a stored fit that carries no dyad block (written before workspace.toml)."""
-    return WorkspaceConfig(name="Side A-Side B", first_year=first_year, side_a=Side("side_a", "Side A"),
-                           side_b=Side("side_b", "Side B"),
-                           improve_question="Will relations improve next year?",
-                           settlement_question="Will the territorial dispute be settled?")
-
-
-def dyad_of(attrs: dict) -> WorkspaceConfig:
-    """The dyad a stored fit was made for (its ``dyad`` attribute), or neutral labels."""
-    d = attrs.get("dyad")
-    if isinstance(d, dict):
-        return WorkspaceConfig.from_dict(d)
-    return generic_config(int(attrs.get("spec", {}).get("first_year", PLACEHOLDER_YEAR)))
 
 
 def _text(raw: dict, table: str, key: str, problems: list[Problem], required: bool) -> str | None:
@@ -209,7 +193,7 @@ def parse_config(raw: dict, problems: list[Problem]) -> WorkspaceConfig | None:
     q = tables["questions"] or {}
     improve = _text(q, "questions", "improve", problems, False)
     settle = _text(q, "questions", "settlement", problems, False)
-    lens_texts = []
+    given: dict[str, dict] = {}
     for lens, value in (tables["lenses"] or {}).items():
         f = f"lenses.{lens}"
         if lens not in LENSES:
@@ -220,12 +204,13 @@ def parse_config(raw: dict, problems: list[Problem]) -> WorkspaceConfig | None:
             problems.append(Problem(CONFIG_FILE, f"'{f}' must be a table ([{f}])", field=f))
             continue
         _unknown_keys(value, f, LENS_KEYS, problems)
-        default = default_lens_text(lens, "side A", "side B")
-        title = _text(value, f, "title", problems, False) or default.title
-        plain = _text(value, f, "plain", problems, False) or default.plain
-        lens_texts.append((lens, LensText(title, plain)))
+        given[lens] = {k: _text(value, f, k, problems, False) for k in LENS_KEYS}
     if name is None or None in sides:
         return None
+    lens_texts = []
+    for lens in LENSES:
+        default, g = default_lens_text(lens, sides[0].name, sides[1].name), given.get(lens, {})
+        lens_texts.append((lens, LensText(g.get("title") or default.title, g.get("plain") or default.plain)))
     first = first_year_of(dyad, problems)
     return WorkspaceConfig(
         name=name, first_year=first, side_a=sides[0], side_b=sides[1], claim=claim,

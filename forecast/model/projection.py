@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from forecast import LENSES
+from forecast.defaults import HORIZONS, PROJECTION_PATHS
 
 INTERVAL_TYPE = "equal-tailed posterior interval"
 LOG_2PI = float(np.log(2 * np.pi))
@@ -92,7 +93,7 @@ def _wmean(x, w, axis=1):
     return (x * w.reshape(w.shape + (1,) * (x.ndim - w.ndim))).sum(axis)
 
 
-def project(d: Draws, barrier_last: float, horizons=(5, 10), paths: int = 64, seed: int = 0,
+def project(d: Draws, barrier_last: float, horizons=HORIZONS, paths: int = PROJECTION_PATHS, seed: int = 0,
             evidence: NextYearEvidence | None = None) -> dict:
     """Per-draw probabilities and lens contributions. Returns arrays of shape (S,) or (S, k),
     plus ``draw_logweight`` (S,): the log marginal likelihood of forecast-year readings."""

@@ -291,9 +291,9 @@ class SBCFitter:
     """Compile the centred model once with nutpie and refit it to simulated data sets."""
 
     def __init__(self, spec: ModelSpec):
-        from forecast.model import pytensor_env as _pytensor_env
+        from forecast.model import pytensor_env
 
-        _pytensor_env.configure()
+        pytensor_env.configure()
         import nutpie
 
         from forecast.model.builder import build_model
