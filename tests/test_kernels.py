@@ -3,6 +3,9 @@ whole model's log-density written with the kernels against PyMC's ``model.compil
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import numpy as np
 import pytest
 from scipy import special, stats
@@ -13,6 +16,8 @@ from forecast.model import pytensor_env
 from forecast.model.spec import FACTORS
 
 pytensor_env.configure()
+
+PACKAGE = Path(K.__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -321,3 +326,19 @@ def test_whole_model_log_density_equals_the_sampled_pymc_model(default_spec):
         mine = numpy_model_logp(spec, priors, values) + log_jac
         assert abs(logp(point) - mine) <= min(1e-8 * abs(mine), 1e-5)
 
+
+# ------------------------------------------------------------------- one source only
+
+DEFINITIONS = re.compile(r"^\s*def (\w*softmin\w*|sigmoid|normal_logpdf|lens_from_factors|\w*ordered\w*logp\w*|"
+                         r"\w*measurement\w*|indicator_means|ar1_\w+|hazard_logit)\(", re.M)
+COPIES = re.compile(r"0\.5 \* \(eta|sqrt\(1(\.0)? - [^)]*rho|(loading|lam)\w*\[[^\]]*\] \* |"
+                    r"NOISE_FLOOR = |SOFTMIN_SHARPNESS = |cutpoints?\w*\[[^\]]*\] - \w*(lp|eta)")
+
+
+def test_no_second_definition_of_the_model_maths():
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if path.name == "kernels.py":
+            continue
+        src = path.read_text(encoding="utf-8")
+        assert not DEFINITIONS.findall(src), (path, DEFINITIONS.findall(src))
+        assert not COPIES.findall(src), (path, COPIES.findall(src))

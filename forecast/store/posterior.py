@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from forecast.errors import ForecastError, IdentityMismatchError, NoFitError
+from forecast.model.kernels import NOISE_FLOOR
 from forecast.workspace import Workspace, atomic_write, content_hash
 
 FORMAT_VERSION = 2
@@ -26,6 +27,12 @@ POSTERIOR_VARS = ("state_persistence", "factor_state", "beta_power", "beta_trust
                   "settlement_base_rate", "gamma_power", "gamma_trust", "gamma_capacity", "delta_barrier",
                   "event_effect", "loading", "indicator_intercept", "indicator_noise", "improve_logodds")
 LIBRARIES = ("forecast-bilateral", "pymc", "pytensor", "arviz", "nutpie", "numpy", "pandas", "preliz")
+
+
+def stored_noise_floor(attrs: dict) -> float:
+    """The indicator noise floor the fit was made with (stored with it; the model's constant
+    for a record that lacks it). Every numpy evaluation of a stored fit reads it here."""
+    return float(attrs.get(NOISE_FLOOR_ATTR, NOISE_FLOOR))
 
 
 def library_versions() -> dict[str, str]:

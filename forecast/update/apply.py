@@ -21,10 +21,11 @@ from forecast.store import ledger as L
 from forecast.data.loaders import Dataset, load_dataset, parse_date, suggest, _transform_ok
 from forecast.errors import ForecastError, IdentityMismatchError, Problem, ValidationError
 from forecast.update.evidence import NeedsRefit, cells, event_counts, flat as _flat, forecast_year_evidence, merge_events
-from forecast.model.projection import Draws, normal_logpdf, project, sigmoid
+from forecast.model.kernels import indicator_means, noise_sd, normal_logpdf, ordered_logistic_logp
+from forecast.model.projection import Draws, project
 from forecast.inference.psis import K_THRESHOLD, psis
-from forecast.store.posterior import (NOISE_FLOOR_ATTR, StoredForecast, current, head_path, is_stale, read_forecast_file,
-                    read_posterior_arrays, write_forecast_file)
+from forecast.store.posterior import (StoredForecast, current, head_path, is_stale, read_forecast_file,
+                    read_posterior_arrays, stored_noise_floor, write_forecast_file)
 from forecast.workspace import Workspace
 
 MIN_ESS = 200  # ...or half the draws for small fits: below this the reweighted posterior has collapsed
@@ -105,10 +106,10 @@ def compute(fit_file: Path, attrs: dict, ds: Dataset, all_adds: dict[str, L.Even
     if changed:
         eta = _flat(post["factor_state"])
         a, lam = _flat(post["indicator_intercept"]), _flat(post["loading"])
-        sd = attrs[NOISE_FLOOR_ATTR] + _flat(post["indicator_noise"])
-        fac = meta["indicator_factor"]
+        sd = noise_sd(_flat(post["indicator_noise"]), stored_noise_floor(attrs))
+        fac = np.asarray(meta["indicator_factor"])
         for k, t in changed:
-            mu = a[:, k] + lam[:, k] * eta[:, fac[k], t]
+            mu = indicator_means(a, lam, eta, fac, k, t)
             if (k, t) in new_c:
                 logw += normal_logpdf(new_c[(k, t)], mu, sd[:, k])
             if (k, t) in old_c:
@@ -123,8 +124,8 @@ def compute(fit_file: Path, attrs: dict, ds: Dataset, all_adds: dict[str, L.Even
         shift = beta_e @ dcount  # (S, T)
         y = np.asarray(meta["change"])
         for t in np.flatnonzero(np.any(dcount, axis=0)):
-            logw += _ordered_logp(y[t], lp[:, t] + shift[:, t], draws.cutpoints) - \
-                _ordered_logp(y[t], lp[:, t], draws.cutpoints)
+            logw += ordered_logistic_logp(y[t], lp[:, t] + shift[:, t], draws.cutpoints) - \
+                ordered_logistic_logp(y[t], lp[:, t], draws.cutpoints)
 
     # (3) evidence dated in the forecast year conditions the simulated futures
     ev = forecast_year_evidence(meta, post, attrs, events_now, draws)
@@ -132,11 +133,6 @@ def compute(fit_file: Path, attrs: dict, ds: Dataset, all_adds: dict[str, L.Even
     logw += out.pop("draw_logweight")
     weights, k, ess = psis(logw)
     return Computed(forecast=out, weights=weights, pareto_k=k, ess=ess)
-
-
-def _ordered_logp(y: int, lp: np.ndarray, cut: np.ndarray) -> np.ndarray:
-    cdf = np.concatenate([np.zeros((len(lp), 1)), sigmoid(cut - lp[:, None]), np.ones((len(lp), 1))], axis=1)
-    return np.log(np.clip(cdf[:, y + 1] - cdf[:, y], 1e-300, None))
 
 
 # ----------------------------------------------------------------------- current state

@@ -12,9 +12,10 @@ import pandas as pd
 from forecast import LENSES
 from forecast.data.loaders import Dataset
 from forecast.store.ledger import Event
+from forecast.model.kernels import noise_sd
 from forecast.model.projection import Draws, NextYearEvidence
 from forecast.model.spec import transform_values
-from forecast.store.posterior import NOISE_FLOOR_ATTR
+from forecast.store.posterior import stored_noise_floor
 
 
 class NeedsRefit(Exception):
@@ -99,7 +100,7 @@ def forecast_year_evidence(meta: dict, post: dict, attrs: dict, events: list[Eve
         x = standardise(meta, k, float(np.mean(vals)))
         ev.readings.append((meta["indicator_factor"][k], flat(post["indicator_intercept"])[:, k],
                             flat(post["loading"])[:, k],
-                            attrs[NOISE_FLOOR_ATTR] + flat(post["indicator_noise"])[:, k], x))
+                            noise_sd(flat(post["indicator_noise"])[:, k], stored_noise_floor(attrs)), x))
     if coded:
         kinds = {k: i for i, k in enumerate(meta["event_kinds"])}
         shift = np.zeros((draws.rho.shape[0], len(LENSES)))
