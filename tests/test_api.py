@@ -147,7 +147,7 @@ def example_copy(example, tmp_path):
 
 def test_update_refit_uses_the_retry_policy(example_copy, monkeypatch):
     from forecast.update import apply as A
-    from forecast.update.evidence import NeedsRefit
+    from forecast.model.evidence import NeedsRefit
 
     calls = []
     monkeypatch.setattr(fitting, "fit", fake_fit(calls, stop_at_retry=True))

@@ -37,9 +37,9 @@ def make_synthetic_fit(ws: Workspace, ok: bool = True, seed: int = 11) -> dict:
     from forecast.data.loaders import load_dataset
     from forecast.data.config import load_config
     from forecast.inference.fitting import spec_meta
-    from forecast.model.builder import NOISE_FLOOR
+    from forecast.model.kernels import NOISE_FLOOR, lens_from_factors
     from forecast.model.priors import load_preset
-    from forecast.model.projection import Draws, lens_from_factors, project
+    from forecast.model.projection import Draws, project
     from forecast.model.spec import FACTORS, build_spec
     from forecast.store.posterior import NOISE_FLOOR_ATTR, save_fit
     from forecast.store.record import FORMAT_VERSION, FitRecord

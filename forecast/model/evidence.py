@@ -13,6 +13,7 @@ from forecast import LENSES
 from forecast.data.events import Event
 from forecast.data.loaders import Dataset
 from forecast.model.fitspec import FitSpec
+from forecast.model.kernels import noise_sd
 from forecast.model.projection import Draws, NextYearEvidence
 from forecast.model.spec import transform_values
 
@@ -100,7 +101,7 @@ def forecast_year_evidence(spec: FitSpec, post: dict, noise_floor: float, events
         x = standardise(spec, k, float(np.mean(vals)))
         ev.readings.append((spec.indicator_factor[k], flat(post["indicator_intercept"])[:, k],
                             flat(post["loading"])[:, k],
-                            noise_floor + flat(post["indicator_noise"])[:, k], x))
+                            noise_sd(flat(post["indicator_noise"])[:, k], noise_floor), x))
     if coded:
         kinds = {k: i for i, k in enumerate(spec.event_kinds)}
         shift = np.zeros((draws.rho.shape[0], len(LENSES)))

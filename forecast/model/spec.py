@@ -22,7 +22,6 @@ from forecast.model.priors import PriorSet
 # are the workspace's two countries, in the order the workspace names them.
 LEADER_FACTORS = ("leaders_side_a", "leaders_side_b")
 FACTORS = ("power", "trust", *LEADER_FACTORS)
-FACTOR_LENS = np.array([0, 1, 2, 2])
 MIN_OBS_PER_INDICATOR = 3
 
 

@@ -17,10 +17,9 @@ import numpy as np
 from forecast import LENSES
 from forecast.store import ledger as L
 from forecast.errors import ForecastError
+from forecast.model.kernels import ar1_step, lens_from_factors, measurement_logpdf, ordered_logistic_sf
 from forecast.model.projection import (
     INTERVAL_TYPE,
-    lens_from_factors,
-    sigmoid,
     summarise,
     weighted_quantile,
 )
@@ -283,8 +282,6 @@ def lens_results(ws: Workspace, stored: StoredForecast, horizon: int = 10, seed:
     data year (``paths`` simulated futures per draw), weighted by the stored importance weights.
     Readings dated in the forecast year weight each path by their likelihood, as
     ``projection.project`` does, so the projected fan agrees with the state 'show' reports."""
-    from forecast.model.projection import normal_logpdf
-
     a = stored.record
     if post is None:
         post = posterior_vars(fit_file(ws, stored), ("factor_state", "state_persistence"))
@@ -305,10 +302,10 @@ def lens_results(ws: Workspace, stored: StoredForecast, horizon: int = 10, seed:
     logw = np.zeros((S, paths))
     fut = []
     for h in range(horizon):
-        state = rho * state + np.sqrt(1 - rho ** 2) * rng.standard_normal(state.shape)
+        state = ar1_step(state, rho, rng.standard_normal(state.shape))
         if h == 0:
             for f, a_k, lam, sd, x in readings:
-                logw += normal_logpdf(x, a_k[:, None] + lam[:, None] * state[..., f], sd[:, None])
+                logw += measurement_logpdf(x, a_k[:, None], lam[:, None], state[..., f], sd[:, None])
         fut.append(lens_from_factors(state))
     fut = np.stack(fut, axis=2).reshape(S * paths, horizon, 3)  # (S * P, H, 3)
     wp = np.exp(logw - logw.max(1, keepdims=True))
@@ -371,7 +368,7 @@ def trajectory_results(ws: Workspace, stored: StoredForecast, post: dict | None 
     if post is None:
         post = posterior_vars(fit_file(ws, stored), ("improve_logodds", "cutpoints"))
     w = weights_of(stored)
-    p = sigmoid(post["improve_logodds"] - post["cutpoints"][:, 2:3])   # (S, T): P(change >= +1 | year t)
+    p = ordered_logistic_sf(post["improve_logodds"], post["cutpoints"][:, 2:3])  # (S, T): P(change >= +1 | year t)
     qs = _wq(p, [0.10, 0.90], w)
     first = a.spec.first_year
     years = np.arange(first, first + p.shape[1])
@@ -430,7 +427,7 @@ def year_state(ws: Workspace, stored: StoredForecast, year: int) -> LogOddsState
     w = weights_of(stored)
     cut = post["cutpoints"][:, 2]
     return LogOddsState(label=f"{year} (in-sample)", contributions=w @ contrib, threshold=float(w @ cut),
-                        probability=float(w @ sigmoid(lp - cut)))
+                        probability=float(w @ ordered_logistic_sf(lp, cut)))
 
 
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")

@@ -22,7 +22,8 @@ from forecast.defaults import MIN_IS_ESS, PARETO_K_THRESHOLD
 from forecast.errors import ForecastError, IdentityMismatchError, Problem, ValidationError
 from forecast.inference.psis import psis
 from forecast.model.evidence import NeedsRefit, cells, event_counts, flat, forecast_year_evidence, merge_events
-from forecast.model.projection import Draws, normal_logpdf, project, sigmoid
+from forecast.model.kernels import indicator_means, noise_sd, normal_logpdf, ordered_logistic_logp
+from forecast.model.projection import Draws, project
 from forecast.store import ledger as L
 from forecast.store.headline import contributions, headline, probabilities
 from forecast.store.posterior import (StoredForecast, current, fit_path, head_path, is_stale, read_forecast_file,
@@ -106,10 +107,10 @@ def compute(fit_file: Path, record: FitRecord, ds: Dataset, all_adds: dict[str, 
     if changed:
         eta = flat(post["factor_state"])
         a, lam = flat(post["indicator_intercept"]), flat(post["loading"])
-        sd = record.noise_floor + flat(post["indicator_noise"])
+        sd = noise_sd(flat(post["indicator_noise"]), record.noise_floor)
         fac = meta.indicator_factor
         for k, t in changed:
-            mu = a[:, k] + lam[:, k] * eta[:, fac[k], t]
+            mu = indicator_means(a, lam, eta, fac, k, t)
             if (k, t) in new_c:
                 logw += normal_logpdf(new_c[(k, t)], mu, sd[:, k])
             if (k, t) in old_c:
@@ -124,8 +125,8 @@ def compute(fit_file: Path, record: FitRecord, ds: Dataset, all_adds: dict[str, 
         shift = beta_e @ dcount  # (S, T)
         y = np.asarray(meta.change)
         for t in np.flatnonzero(np.any(dcount, axis=0)):
-            logw += _ordered_logp(y[t], lp[:, t] + shift[:, t], draws.cutpoints) - \
-                _ordered_logp(y[t], lp[:, t], draws.cutpoints)
+            logw += ordered_logistic_logp(y[t], lp[:, t] + shift[:, t], draws.cutpoints) - \
+                ordered_logistic_logp(y[t], lp[:, t], draws.cutpoints)
 
     # (3) evidence dated in the forecast year conditions the simulated futures
     ev = forecast_year_evidence(meta, post, record.noise_floor, events_now, draws)
@@ -133,11 +134,6 @@ def compute(fit_file: Path, record: FitRecord, ds: Dataset, all_adds: dict[str, 
     logw += out.pop("draw_logweight")
     weights, k, ess = psis(logw)
     return Computed(forecast=out, weights=weights, pareto_k=k, ess=ess)
-
-
-def _ordered_logp(y: int, lp: np.ndarray, cut: np.ndarray) -> np.ndarray:
-    cdf = np.concatenate([np.zeros((len(lp), 1)), sigmoid(cut - lp[:, None]), np.ones((len(lp), 1))], axis=1)
-    return np.log(np.clip(cdf[:, y + 1] - cdf[:, y], 1e-300, None))
 
 
 # ----------------------------------------------------------------------- current state

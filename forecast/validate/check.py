@@ -31,6 +31,8 @@ from forecast.defaults import PARETO_K_THRESHOLD as K_THRESHOLD
 from forecast.defaults import THRESHOLDS
 from forecast.inference.diagnostics import SKIP
 from forecast.model.evidence import flat, forecast_year_evidence, merge_events
+from forecast.model.kernels import (indicator_means, noise_sd, normal_logpdf, ordered_logistic_draw,
+                                    ordered_logistic_logp)
 from forecast.model.projection import INTERVAL_TYPE, Draws, project, summarise
 from forecast.inference.psis import psis
 from forecast.report.summary import headline_keys
@@ -96,13 +98,11 @@ def _subsample(ctx: Context, n: int, rng) -> np.ndarray:
 
 
 def predictive(ctx: Context, n_draws: int = PPC_DRAWS, seed: int = 0) -> dict:
-    from forecast.model.builder import NOISE_FLOOR
-
     rng = np.random.default_rng(seed)
     idx = _subsample(ctx, n_draws, rng)
     lp = flat(ctx.post["improve_logodds"])[idx]                 # (n, T)
     cut = flat(ctx.post["cutpoints"])[idx]                      # (n, 4)
-    y_rep = ((lp[..., None] + rng.logistic(size=lp.shape)[..., None]) > cut[:, None, :]).sum(-1)  # 0..4
+    y_rep = ordered_logistic_draw(lp, cut[:, None, :], rng.logistic(size=lp.shape))  # 0..4
     y = ctx.spec.change
     cats = []
     for c in range(5):
@@ -121,9 +121,9 @@ def predictive(ctx: Context, n_draws: int = PPC_DRAWS, seed: int = 0) -> dict:
     eta = flat(ctx.post["factor_state"])[idx]                    # (n, F, T)
     a = flat(ctx.post["indicator_intercept"])[idx]
     lam = flat(ctx.post["loading"])[idx]
-    sd = NOISE_FLOOR + flat(ctx.post["indicator_noise"])[idx]
-    k, t = s.obs_indicator, s.obs_time
-    mean = a[:, k] + lam[:, k] * eta[:, s.indicator_factor[k], t]
+    sd = noise_sd(flat(ctx.post["indicator_noise"])[idx], ctx.record.noise_floor)
+    k = s.obs_indicator
+    mean = indicator_means(a, lam, eta, s.indicator_factor, k, s.obs_time)
     rep = mean + sd[:, k] * rng.standard_normal(mean.shape)
     rows = []
     for i, name in enumerate(s.indicators):
@@ -146,22 +146,13 @@ def predictive(ctx: Context, n_draws: int = PPC_DRAWS, seed: int = 0) -> dict:
 
 def _loglik(ctx: Context) -> dict[str, np.ndarray]:
     """Pointwise log-likelihood, (chain, draw, point): coded outcome per year, indicators per value."""
-    from forecast.model.builder import NOISE_FLOOR
-    from forecast.model.projection import normal_logpdf, sigmoid
-
     s = ctx.spec
     lp = ctx.post["improve_logodds"]                               # (C, D, T)
     cut = ctx.post["cutpoints"]                                    # (C, D, 4)
-    bounds = np.concatenate([np.full(cut.shape[:2] + (1,), -np.inf), cut, np.full(cut.shape[:2] + (1,), np.inf)],
-                            axis=-1)
-    y = s.change
-    upper = np.take(bounds, y + 1, axis=-1)                        # (C, D, T)
-    lower = np.take(bounds, y, axis=-1)
-    ll_change = np.log(np.clip(sigmoid(upper - lp) - sigmoid(lower - lp), 1e-300, None))
-    eta = ctx.post["factor_state"]
-    k, t = s.obs_indicator, s.obs_time
-    mean = ctx.post["indicator_intercept"][..., k] + ctx.post["loading"][..., k] * eta[:, :, s.indicator_factor[k], t]
-    sd = NOISE_FLOOR + ctx.post["indicator_noise"][..., k]
+    ll_change = ordered_logistic_logp(s.change, lp, cut[:, :, None, :])
+    mean = indicator_means(ctx.post["indicator_intercept"], ctx.post["loading"], ctx.post["factor_state"],
+                           s.indicator_factor, s.obs_indicator, s.obs_time)
+    sd = noise_sd(ctx.post["indicator_noise"][..., s.obs_indicator], ctx.record.noise_floor)
     return {"change": ll_change, "indicators": normal_logpdf(s.obs_value, mean, sd)}
 
 
