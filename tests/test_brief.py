@@ -180,6 +180,51 @@ def test_data_freshness_flags_stale_inputs(bws):
     assert all(f.stale == (f.age > STALE_AFTER_YEARS) for f in b.freshness)
 
 
+def test_bom_in_every_data_file_is_read_alike_everywhere(bws, tmp_path):
+    """A UTF-8 BOM (as Excel writes one) at the head of every data/*.csv: 'data check' accepts the
+    workspace, and every reader of the data files (plot lenses, brief in pdf and md) goes through the
+    same validated loaders, so it reads exactly what it reads without the BOMs (issue 9: 'plot lenses'
+    died with KeyError: 'kind')."""
+    from forecast.report import analysis
+    from forecast.report.brief import build_brief
+
+    ws = init_workspace(tmp_path / "bom")
+    files = sorted(ws.data_dir.glob("*.csv"))
+    assert {f.name for f in files} >= {"indicators_meta.csv", "indicators.csv", "outcomes.csv",
+                                       "event_kinds.csv", "events.csv"}
+    for f in files:
+        data = f.read_bytes()
+        assert not data.startswith(b"\xef\xbb\xbf")
+        f.write_bytes(b"\xef\xbb\xbf" + data)
+    make_synthetic_fit(ws, seed=5)  # the synthetic posterior of bws, on the BOM files (so not stale)
+
+    r = run("data", "check", "-w", ws.root)
+    assert r.exit_code == 0 and r.output.startswith("OK: "), r.output
+    assert r.output == run("data", "check", "-w", bws.root).output
+
+    plain, bom = build_brief(bws), build_brief(ws)
+    assert bom.freshness == plain.freshness and len(bom.freshness) == 19
+    assert bom.drivers == plain.drivers and bom.lens_lines == plain.lens_lines
+    assert bom.report["probabilities"] == plain.report["probabilities"]
+    marks = analysis.event_marks(ws, bom.report["forecast_year"])
+    assert marks == analysis.event_marks(bws, plain.report["forecast_year"]) and len(marks) == 72
+
+    out = tmp_path / "lenses.png"
+    r = run("plot", "lenses", "-w", ws.root, "--out", out, "--json")
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output)["warnings"] == []
+    check_file(out, "png")
+    for fmt in ("pdf", "md"):
+        out = tmp_path / f"brief.{fmt}"
+        r = run("brief", "-w", ws.root, "--out", out, "--json")
+        assert r.exit_code == 0, r.output
+        assert json.loads(r.output)["warnings"] == []  # not stale: the fit was made on these bytes
+        if fmt == "pdf":
+            check_file(out, "pdf", min_bytes=15_000)
+        else:
+            assert "Data freshness" in out.read_text() and "icews_coop_share_jpn_rus" in out.read_text()
+
+
 def test_brief_page_is_one_legible_a4_page(failed_ws):
     """With every optional item present (warnings, update text), the page holds and no text overlaps."""
     p = failed_ws.priors_dir / "default.toml"
