@@ -11,6 +11,7 @@ import re
 import shutil
 
 import pytest
+from data_years import FORECAST_YEAR, IN_FORECAST_YEAR, needs_forecast_year
 from test_plots import (
     add_update,
     check_file,
@@ -144,22 +145,23 @@ def test_stale_fit_is_flagged_on_the_face(bws, tmp_path):
     assert "> **STALE FIT: data/ or priors/ changed since this fit" in out.read_text()
 
 
+@needs_forecast_year
 def test_change_since_previous_update_and_since_a_date(bws, tmp_path):
     before = show_json(bws)
-    add_update(bws, "--indicator", "japan_cabinet_approval", "--value", "45", "--date", "2026-10",
+    add_update(bws, "--indicator", "japan_cabinet_approval", "--value", "45", "--date", IN_FORECAST_YEAR,
                "--source", "test poll")
     after = show_json(bws)
     from forecast.report.brief import build_brief
 
     b = build_brief(bws)
-    assert b.since == "since the previous update (japan_cabinet_approval = 45 (2026-10))"
+    assert b.since == f"since the previous update (japan_cabinet_approval = 45 ({IN_FORECAST_YEAR}))"
     for h in b.headlines:
         d = round(100 * (after["probabilities"][h.key]["mean"] - before["probabilities"][h.key]["mean"]), 1)
         assert h.change == (f"{d:+.1f} pp" if d else "0.0 pp")
         assert h.mean == pct(after["probabilities"][h.key]["mean"]).strip()
-    assert b.what_changed.startswith("Latest update, japan_cabinet_approval = 45 (2026-10)")
+    assert b.what_changed.startswith(f"Latest update, japan_cabinet_approval = 45 ({IN_FORECAST_YEAR})")
     fresh = {f.indicator: f for f in b.freshness}
-    assert fresh["japan_cabinet_approval"].from_ledger and fresh["japan_cabinet_approval"].last_year == 2026
+    assert fresh["japan_cabinet_approval"].from_ledger and fresh["japan_cabinet_approval"].last_year == FORECAST_YEAR
     # --since a date before the update compares with the fit, like the previous update here
     b2 = build_brief(bws, since="2000-01-01")
     assert [h.change for h in b2.headlines] == [h.change for h in b.headlines]
