@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from forecast.data.loaders import parse_float, read_text_csv
+from forecast.data.csvtext import parse_float, read_text_csv
 from forecast.errors import Problem, ValidationError
 from forecast.store.ledger import Event
 
