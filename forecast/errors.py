@@ -54,5 +54,17 @@ class IdentityMismatchError(ForecastError):
     """A stored posterior does not match the workspace it is used with."""
 
 
+class StoredStateError(IdentityMismatchError):
+    """A stored fit or head file lacks an attribute this version needs, or has one it does not know."""
+
+
 class WorkspaceError(ForecastError):
     """The workspace folder is missing or malformed."""
+
+
+class UnknownStateError(ForecastError):
+    """A state code or abbreviation that the bundled reference table does not hold."""
+
+
+class UsageError(ForecastError):
+    """Arguments that do not fit together (the CLI exits 2 with usage help, as click does)."""

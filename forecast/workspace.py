@@ -13,6 +13,7 @@ from forecast.errors import WorkspaceError
 
 STATE_DIR = "state"
 POSTERIOR_FILE = "posterior.nc"
+REFERENCE_DIR = "reference"  # data/reference/: shipped tables read in place, never copied into a workspace
 
 
 @dataclass(frozen=True)
@@ -74,8 +75,15 @@ def default_source() -> Path:
     raise WorkspaceError("the shipped default data could not be found; reinstall the package")
 
 
+def reference_dir() -> Path:
+    """Folder of the shipped reference tables (``data/reference/`` of the default source)."""
+    return default_source() / "data" / REFERENCE_DIR
+
+
 def init_workspace(dest: str | os.PathLike) -> Workspace:
-    """Create a workspace at ``dest`` from the shipped default (data/ and priors/)."""
+    """Create a workspace at ``dest`` from the shipped default (data/ and priors/).
+
+    The reference tables under ``data/reference/`` stay with the package."""
     dest = Path(dest)
     if dest.exists() and any(dest.iterdir()):
         raise WorkspaceError(f"{dest} exists and is not empty; choose a new folder")
@@ -83,7 +91,7 @@ def init_workspace(dest: str | os.PathLike) -> Workspace:
     tmp = Path(tempfile.mkdtemp(prefix=".forecast-init-", dir=dest.parent if dest.parent.exists() else None))
     try:
         for sub in ("data", "priors"):
-            shutil.copytree(src / sub, tmp / sub, ignore=shutil.ignore_patterns("__pycache__", ".*"))
+            shutil.copytree(src / sub, tmp / sub, ignore=shutil.ignore_patterns("__pycache__", ".*", REFERENCE_DIR))
         dest.parent.mkdir(parents=True, exist_ok=True)
         if dest.exists():
             dest.rmdir()

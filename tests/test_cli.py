@@ -176,8 +176,8 @@ def test_fit_retries_once_at_higher_target_accept_after_divergences(workspace, m
     """A fit with divergences is refitted once at 0.98, and the user is told; --no-retry skips it."""
     from types import SimpleNamespace
 
-    import forecast.fitting as fitting
-    import forecast.store as store
+    import forecast.store.fit as fitting
+    import forecast.store.posterior as store
 
     calls = []
 
@@ -186,7 +186,7 @@ def test_fit_retries_once_at_higher_target_accept_after_divergences(workspace, m
         div = 3 if kw["target_accept"] < 0.98 else 0
         diag = {"divergences": div, "ok": div == 0, "failures": [f"{div} divergent transitions"] if div else []}
         return SimpleNamespace(diagnostics=diag, timings={"total_s": 1.0, "sample_s": 0.5, "compile_s": 0.5},
-                               identity={"sampler": "nutpie"})
+                               sampler="nutpie")
 
     monkeypatch.setattr(fitting, "fit", fake_fit)
     monkeypatch.setattr(store, "read_forecast", lambda ws: (_ for _ in ()).throw(RuntimeError("stop here")))

@@ -8,8 +8,9 @@ import pytest
 
 from forecast.data.loaders import load_dataset
 from forecast.errors import ForecastError, IdentityMismatchError
+from forecast.model.kernels import sigmoid
 from forecast.model.priors import load_preset
-from forecast.model.projection import Draws, project, sigmoid, summarise
+from forecast.model.projection import Draws, project, summarise
 from forecast.model.spec import FACTORS, build_spec
 from forecast.store.posterior import is_stale, load_idata, read_forecast
 from forecast.workspace import atomic_write, content_hash

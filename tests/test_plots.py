@@ -38,11 +38,12 @@ def make_synthetic_fit(ws: Workspace, ok: bool = True, seed: int = 11) -> dict:
 
     from forecast.data.loaders import load_dataset
     from forecast.inference.fitting import spec_meta
-    from forecast.model.builder import NOISE_FLOOR
+    from forecast.model.kernels import NOISE_FLOOR, lens_from_factors
     from forecast.model.priors import load_preset
-    from forecast.model.projection import Draws, lens_from_factors, project
+    from forecast.model.projection import Draws, project
     from forecast.model.spec import FACTORS, build_spec
     from forecast.store.posterior import NOISE_FLOOR_ATTR, save_fit
+    from forecast.store.record import FORMAT_VERSION, FitRecord
 
     rng = np.random.default_rng(seed)
     spec = build_spec(load_dataset(ws.data_dir), load_preset(ws.priors_dir, "default"))
@@ -96,7 +97,7 @@ def make_synthetic_fit(ws: Workspace, ok: bool = True, seed: int = 11) -> dict:
         NOISE_FLOOR_ATTR: NOISE_FLOOR, "ledger_head": "0" * 16, "ledger_in_fit": [], "pareto_k": 0.0,
         "is_ess": float(C * D), "update_path": "fit", "fit_file": "posterior.nc",
     }
-    save_fit(ws, idata, forecast, identity)
+    save_fit(ws, idata, forecast, FitRecord.from_attrs({**identity, "format_version": FORMAT_VERSION}))
     return identity
 
 

@@ -15,7 +15,8 @@ from scipy import stats
 
 from forecast.validate import sbc
 from forecast.data.loaders import load_dataset
-from forecast.model.builder import NOISE_FLOOR, build_model
+from forecast.model.builder import build_model
+from forecast.model.kernels import NOISE_FLOOR
 from forecast.model.priors import load_preset
 from forecast.model.spec import FACTORS, build_spec
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from forecast.data.csvtext import parse_float, read_text_csv
+from forecast.data.events import Event
 from forecast.errors import Problem, ValidationError
-from forecast.store.ledger import Event
 
 REQUIRED = ("date", "source")
 OPTIONAL = ("indicator", "kind", "value", "note")

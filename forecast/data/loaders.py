@@ -124,7 +124,7 @@ def load_meta(path: Path, problems: list[Problem], rejected: set[str] | None = N
     return pd.DataFrame.from_records(records).set_index("indicator")
 
 
-def _transform_ok(transform: str, v: float) -> bool:
+def transform_ok(transform: str, v: float) -> bool:
     if transform == "log":
         return v > 0
     if transform == "logit_pct":
@@ -161,7 +161,7 @@ def load_values(path: Path, meta: pd.DataFrame | None, problems: list[Problem],
                 problems.append(Problem(name, f"value {value:g} for '{ind}' is outside its range "
                                         f"{m['min']:g} to {m['max']:g} ({m['unit']})", line, "value"))
                 ok = False
-            elif not _transform_ok(m["transform"], value):
+            elif not transform_ok(m["transform"], value):
                 problems.append(Problem(name, f"value {value:g} for '{ind}' cannot take the "
                                         f"'{m['transform']}' transform", line, "value"))
                 ok = False

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-THRESHOLDS = {"rhat_max": 1.01, "ess_bulk_min": 400, "ess_tail_min": 400, "divergences": 0, "bfmi_min": 0.3}
+from forecast.defaults import THRESHOLDS
+
 # Deterministics are functions of the free parameters; they are checked through them.
 SKIP = ("lens_state", "improve_logodds", "capacity", "loading", "event_shift")
 

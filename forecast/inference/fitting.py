@@ -1,48 +1,53 @@
-"""Fitting: build the spec and model, sample with nutpie (PyMC NUTS as fallback),
-diagnose, project and store. The CLI's ``fit`` command is a thin wrapper over ``fit``."""
+"""Fitting: build the spec and model, sample with nutpie (PyMC NUTS as fallback), diagnose
+and project. ``fit_dataset`` fits a dataset and the ledger events given to it; fitting a
+workspace and storing the result is ``store.fit.fit`` (the CLI's ``fit`` command)."""
 
 from __future__ import annotations
 
-import datetime as _dt
 import os
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-
-from forecast.data.loaders import load_dataset
+from forecast.data.events import Event
+from forecast.data.loaders import Dataset
+from forecast.defaults import CHAINS, DRAWS, HORIZONS, SAMPLER, SEED, TARGET_ACCEPT, TUNE
 from forecast.inference.diagnostics import compute_diagnostics
-from forecast.model.priors import load_preset
+from forecast.model.fitspec import FitSpec
+from forecast.model.priors import PriorSet
 from forecast.model.projection import Draws, project
 from forecast.model.spec import ModelSpec, build_spec
-from forecast.store.posterior import NOISE_FLOOR_ATTR, library_versions, save_fit
-from forecast.workspace import Workspace, content_hash
 
-DEFAULT_HORIZONS = (5, 10)
+if TYPE_CHECKING:
+    from forecast.inference.retry import RetryNote
+
 PARAMETERISATION = "centred"
-TARGET_ACCEPT = 0.95
-RETRY_TARGET_ACCEPT = 0.98  # as-of fits (e.g. 2016) measured 1-4 divergences at 0.95 and 0 at 0.98
 
 
 @dataclass
 class FitResult:
     spec: ModelSpec
     idata: object
-    forecast: dict
-    diagnostics: dict
-    identity: dict
-    timings: dict
+    forecast: dict          # per-draw projection (projection.project) with PSIS ``weight``
+    diagnostics: dict       # diagnostics.compute_diagnostics
+    timings: dict           # seconds: compile_s, sample_s (and total_s once stored)
+    sampler: str            # the sampler used
+    in_fit: list[Event]     # the ledger events folded into the fitted data
+    pareto_k: float         # PSIS of the forecast-year evidence's weights
+    is_ess: float
+    retry: "RetryNote | None" = None  # set when the kept run is the retry's (inference/retry.py)
 
 
 def _import_pymc():
-    from forecast.model import pytensor_env as _pytensor_env
+    from forecast.model import pytensor_env
 
-    _pytensor_env.configure()
+    pytensor_env.configure()
     import pymc as pm
 
     return pm
 
 
-def compile_model(spec: ModelSpec, sampler: str = "nutpie"):
+def compile_model(spec: ModelSpec, sampler: str = SAMPLER):
     """Build the PyMC model and compile it for ``sampler``. Returns (compiled, sampler_used, seconds).
     With nutpie the compiled model is reusable with new ``pm.Data`` values (``draw(..., data=...)``)."""
     _import_pymc()
@@ -80,7 +85,7 @@ def draw(compiled, sampler: str, draws: int, tune: int, chains: int, seed: int, 
 
 
 def sample(spec: ModelSpec, draws: int, tune: int, chains: int, seed: int, progress: bool,
-           sampler: str = "nutpie", target_accept: float = TARGET_ACCEPT):
+           sampler: str = SAMPLER, target_accept: float = TARGET_ACCEPT):
     """Compile and sample. Returns (idata, sampler_used, timings)."""
     compiled, used, compile_s = compile_model(spec, sampler)
     t1 = time.perf_counter()
@@ -89,75 +94,29 @@ def sample(spec: ModelSpec, draws: int, tune: int, chains: int, seed: int, progr
 
 
 def spec_meta(spec: ModelSpec) -> dict:
-    """What the update fast path needs to know about the fitted spec (stored in the file)."""
-    return {
-        "first_year": int(spec.years[0]), "as_of": int(spec.as_of), "indicators": spec.indicators,
-        "indicator_factor": spec.indicator_factor.tolist(), "center": spec.center.tolist(),
-        "scale": spec.scale.tolist(), "direction": spec.direction.tolist(),
-        "transform": spec.transforms, "change": (spec.change - 2).tolist(),
-        "event_kinds": spec.event_kinds, "event_lens": spec.event_lens.tolist(),
-        "barrier_last": float(spec.barrier[-1]),
-    }
+    """The stored ``spec`` attribute of a fit of ``spec`` (``FitSpec.of(spec).to_dict()``)."""
+    return FitSpec.of(spec).to_dict()
 
 
-def fit(ws: Workspace, preset: str = "default", as_of: int | None = None, draws: int = 2000,
-        tune: int = 1000, chains: int = 4, seed: int = 20161215, progress: bool = True,
-        horizons=DEFAULT_HORIZONS, sampler: str = "nutpie", save: bool = True,
-        events=None, ledger_head: str | None = None, out=None,
-        target_accept: float = TARGET_ACCEPT) -> FitResult:
-    """Fit on the workspace's data plus the ledger's events in force (up to the as-of year);
-    events dated in the forecast year condition the projection."""
-    from forecast.store import ledger as L
-    from forecast.update.evidence import forecast_year_evidence, merge_events
-    from forecast.model.builder import NOISE_FLOOR
+def fit_dataset(ds: Dataset, priors: PriorSet, as_of: int | None, events: list[Event], draws: int = DRAWS,
+                tune: int = TUNE, chains: int = CHAINS, seed: int = SEED, progress: bool = True,
+                horizons=HORIZONS, sampler: str = SAMPLER, target_accept: float = TARGET_ACCEPT) -> FitResult:
+    """Fit on ``ds`` plus the ``events`` dated up to the as-of year; events dated in the forecast
+    year condition the projection."""
     from forecast.inference.psis import psis
+    from forecast.model.builder import NOISE_FLOOR
+    from forecast.model.evidence import forecast_year_evidence, merge_events
 
-    t_start = time.perf_counter()
-    ds = load_dataset(ws.data_dir)
-    priors = load_preset(ws.priors_dir, preset)
-    if events is None:
-        records, ledger_head = L.read(ws)
-        events = L.active_events(records)
     base_spec = build_spec(ds, priors, as_of)
     in_fit = [e for e in events if e.year <= base_spec.as_of]
     spec = build_spec(merge_events(ds, in_fit, base_spec.as_of), priors, as_of)
-    chash = content_hash(ws)
     idata, used, timings = sample(spec, draws, tune, chains, seed, progress, sampler, target_accept)
     diag = compute_diagnostics(idata)
-    meta = spec_meta(spec)
     post = {v: idata.posterior[v].values for v in idata.posterior.data_vars}
-    attrs_for_evidence = {NOISE_FLOOR_ATTR: NOISE_FLOOR}
     d = Draws.from_posterior(post)
-    evidence = forecast_year_evidence(meta, post, attrs_for_evidence, events, d)
+    evidence = forecast_year_evidence(FitSpec.of(spec), post, NOISE_FLOOR, events, d)
     forecast = project(d, float(spec.barrier[-1]), horizons=tuple(horizons), seed=seed, evidence=evidence)
     weights, k, ess = psis(forecast.pop("draw_logweight"))
     forecast["weight"] = weights
-    timings["total_s"] = time.perf_counter() - t_start
-    identity = {
-        "content_hash": chash, "seed": seed, "preset": preset, "as_of": spec.as_of,
-        "forecast_year": spec.as_of + 1, "horizons": list(horizons), "draws": draws, "tune": tune,
-        "chains": chains, "sampler": used, "parameterisation": PARAMETERISATION,
-        "target_accept": target_accept,
-        "created_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "libraries": library_versions(), "diagnostics": diag,
-        "indicators_used": spec.indicators, "indicators_skipped": spec.skipped,
-        "barrier_last": float(spec.barrier[-1]),
-        "timings": {k: round(v, 2) for k, v in timings.items()},
-        "spec": meta, NOISE_FLOOR_ATTR: NOISE_FLOOR,
-        "ledger_head": ledger_head or L.EMPTY_HEAD, "ledger_in_fit": [e.id for e in in_fit],
-        "pareto_k": k, "is_ess": ess, "update_path": "fit",
-    }
-    if save:
-        from pathlib import Path
-        out_path = Path(out) if out else ws.posterior_path
-        identity["fit_file"] = str(out_path.relative_to(ws.state_dir))
-        if out is None:  # a user's fit: serialise with updates (a refit already holds the lock)
-            from filelock import FileLock
-
-            ws.state_dir.mkdir(parents=True, exist_ok=True)
-            with FileLock(str(ws.state_dir / ".lock")):
-                save_fit(ws, idata, forecast, identity, out_path)
-        else:
-            save_fit(ws, idata, forecast, identity, out_path)
-    return FitResult(spec=spec, idata=idata, forecast=forecast, diagnostics=diag, identity=identity,
-                     timings=timings)
+    return FitResult(spec=spec, idata=idata, forecast=forecast, diagnostics=diag, timings=timings, sampler=used,
+                     in_fit=in_fit, pareto_k=k, is_ess=ess)

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 
-K_THRESHOLD = 0.7
-
 
 def _gpdfit(ary: np.ndarray) -> tuple[float, float]:
     """Empirical-Bayes estimate of the generalized Pareto shape k and scale (Zhang & Stephens)."""

@@ -28,14 +28,11 @@ from __future__ import annotations
 import numpy as np
 
 from forecast import LENSES
+from forecast.model.kernels import (NOISE_FLOOR, ar1_innovation_sd, capacity, hazard_logit, improve_logodds,
+                                    indicator_means, lens_from_factors, logit, noise_sd)
 from forecast.model.priors import prior_logp, to_pymc
 from forecast.model.spec import FACTORS, ModelSpec
 
-SOFTMIN_SHARPNESS = 3.0
-# No indicator measures its lens without error: a floor on the residual sd of the
-# standardised indicators keeps the sampler out of the funnel where one near-perfect
-# trend series pins a state (the divergences measured without it).
-NOISE_FLOOR = 0.1
 PARAMETERISATIONS = ("noncentred", "centred")
 
 
@@ -60,12 +57,6 @@ def loading_basis(indicator_factor: np.ndarray, n_factors: int) -> np.ndarray:
         block[idx] = h
         cols.append(block)
     return np.concatenate(cols, axis=1)
-
-
-def softmin(a, b, k: float = SOFTMIN_SHARPNESS, backend=np):
-    """Smooth minimum: -log(exp(-k a) + exp(-k b)) / k (tends to min(a, b) as k grows)."""
-    m = backend.minimum(a, b)
-    return m - backend.log(backend.exp(-k * (a - m)) + backend.exp(-k * (b - m))) / k
 
 
 def build_model(spec: ModelSpec, parameterisation: str = "noncentred"):
@@ -96,7 +87,7 @@ def build_model(spec: ModelSpec, parameterisation: str = "noncentred"):
             mask = (lag >= 0).astype(float)
             powers = rho[:, None, None] ** np.clip(lag, 0, None)[None] * mask[None]
             c = pt.concatenate([pt.ones((len(FACTORS), 1)),
-                                pt.repeat(pt.sqrt(1 - rho**2)[:, None], T - 1, axis=1)], axis=1)
+                                pt.repeat(ar1_innovation_sd(rho, backend=pt)[:, None], T - 1, axis=1)], axis=1)
             eta = pm.Deterministic("factor_state", (powers * (c * eps)[:, None, :]).sum(axis=2),
                                    dims=("factor", "year"))
         else:
@@ -111,12 +102,12 @@ def build_model(spec: ModelSpec, parameterisation: str = "noncentred"):
             tail = pt.concatenate([pt.cumsum(a[:, ::-1], axis=1)[:, ::-1], pt.zeros((len(FACTORS), 1))], axis=1)
             own = pt.concatenate([pt.zeros((len(FACTORS), 1)), a * j[None, :]], axis=1)
             eta = pm.Deterministic("factor_state", level[:, None] + tail - own, dims=("factor", "year"))
-            innov_sd = pt.sqrt(1 - rho**2)[:, None]
+            innov_sd = ar1_innovation_sd(rho, backend=pt)[:, None]
             pm.Potential("state_prior", pm.logp(pm.Normal.dist(0, 1), eta[:, 0]).sum()
                          + pm.logp(pm.Normal.dist(rho[:, None] * eta[:, :-1], innov_sd), eta[:, 1:]).sum())
 
         lens_state = pm.Deterministic(
-            "lens_state", pt.stack([eta[0], eta[1], 0.5 * (eta[2] + eta[3])]), dims=("lens", "year"))
+            "lens_state", lens_from_factors(eta, axis=0, backend=pt), dims=("lens", "year"))
 
         # --- measurement: partially pooled loadings within each factor
         loading_tau = to_pymc(P["loading_tau"])
@@ -137,10 +128,9 @@ def build_model(spec: ModelSpec, parameterisation: str = "noncentred"):
             pm.Potential("intercept_prior", prior_logp(P["indicator_intercept"], intercept).sum())
         else:
             intercept = to_pymc(P["indicator_intercept"], dims="indicator")
-        noise = NOISE_FLOOR + to_pymc(P["indicator_noise"], dims="indicator")
-        k, t_idx = spec.obs_indicator, spec.obs_time
-        mean = intercept[k] + loading[k] * eta[spec.indicator_factor[k], t_idx]
-        pm.Normal("indicator_obs", mean, noise[k], observed=obs_value, dims="obs")
+        noise = noise_sd(to_pymc(P["indicator_noise"], dims="indicator"), NOISE_FLOOR)
+        mean = indicator_means(intercept, loading, eta, spec.indicator_factor, spec.obs_indicator, spec.obs_time)
+        pm.Normal("indicator_obs", mean, noise[spec.obs_indicator], observed=obs_value, dims="obs")
 
         # --- coded events: each kind shifts its lens in the year it happens (catalogue prior)
         event_counts = pm.Data("event_counts", spec.event_counts, dims=("kind", "year"))
@@ -157,7 +147,7 @@ def build_model(spec: ModelSpec, parameterisation: str = "noncentred"):
         # lens_mask switches lenses out of the outcome (single-lens baselines, ablation) without a recompile
         lens_mask = pm.Data("lens_mask", np.ones(len(LENSES)), dims="lens")
         improve_lp = pm.Deterministic("improve_logodds",
-                                      ((betas * lens_mask)[:, None] * (lens_state + event_shift)).sum(axis=0),
+                                      improve_logodds((betas * lens_mask)[:, None], lens_state, event_shift, axis=0),
                                       dims="year")
         pm.OrderedLogistic("change_obs", eta=improve_lp, cutpoints=cutpoints, observed=change, dims="year",
                            compute_p=False)
@@ -166,8 +156,8 @@ def build_model(spec: ModelSpec, parameterisation: str = "noncentred"):
         base = to_pymc(P["settlement_base_rate"])
         g_p, g_t = to_pymc(P["gamma_power"]), to_pymc(P["gamma_trust"])
         g_c, delta = to_pymc(P["gamma_capacity"]), to_pymc(P["delta_barrier"])
-        capacity = pm.Deterministic("capacity", softmin(eta[2], eta[3], backend=pt), dims="year")
-        hazard_lp = (pt.log(base) - pt.log1p(-base) + g_p * lens_state[0] + g_t * lens_state[1]
-                     + g_c * capacity - delta * barrier)
+        cap = pm.Deterministic("capacity", capacity(eta, axis=0, backend=pt), dims="year")
+        hazard_lp = hazard_logit(logit(base, backend=pt), g_p, g_t, g_c, delta, lens_state[0], lens_state[1], cap,
+                                 barrier)
         pm.Bernoulli("settlement_obs", logit_p=hazard_lp, observed=settlement, dims="year")
     return model

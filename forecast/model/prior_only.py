@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from forecast.defaults import HORIZONS, PROJECTION_PATHS, SEED
 from forecast.model.priors import PriorSet, PriorSpec, load_preset, to_numpy_draws
 from forecast.model.projection import Draws, project
 from forecast.model.spec import FACTORS
 
 DEFAULT_DRAWS = 4000
-DEFAULT_SEED = 20161215
 
 
 _RESOLVED: dict[str, dict] = {}
@@ -57,7 +57,7 @@ def _ordered_normal(spec: PriorSpec, n: int, rng) -> np.ndarray:
     raise ValueError(f"the '{spec.name}' prior puts almost no mass on increasing cutpoints")
 
 
-def prior_draws(priors: PriorSet, n_draws: int = DEFAULT_DRAWS, seed: int = DEFAULT_SEED,
+def prior_draws(priors: PriorSet, n_draws: int = DEFAULT_DRAWS, seed: int = SEED,
                 event_weight=None, event_weight_sd=None) -> Draws:
     """``n_draws`` parameter sets from the priors, as a ``projection.Draws``.
 
@@ -87,8 +87,8 @@ def prior_draws(priors: PriorSet, n_draws: int = DEFAULT_DRAWS, seed: int = DEFA
 
 
 def prior_forecast(ws_or_priors, preset: str = "default", barrier_last: float = 0.0,
-                   n_draws: int = DEFAULT_DRAWS, seed: int = DEFAULT_SEED, horizons=(5, 10),
-                   paths: int = 64) -> dict[str, np.ndarray]:
+                   n_draws: int = DEFAULT_DRAWS, seed: int = SEED, horizons=HORIZONS,
+                   paths: int = PROJECTION_PATHS) -> dict[str, np.ndarray]:
     """The prior-only forecast: a dict of per-draw arrays exactly like ``projection.project``'s
     output (``improve_next_year``, ``settle_within_{h}y``, ``contribution_improve``, ...).
 
@@ -111,8 +111,8 @@ def prior_forecast(ws_or_priors, preset: str = "default", barrier_last: float = 
     return out
 
 
-def outside_view(priors: PriorSet, horizons=(5, 10), n_draws: int = DEFAULT_DRAWS,
-                 seed: int = DEFAULT_SEED) -> dict[str, dict]:
+def outside_view(priors: PriorSet, horizons=HORIZONS, n_draws: int = DEFAULT_DRAWS,
+                 seed: int = SEED) -> dict[str, dict]:
     """P(settlement within H years) from the ``settlement_base_rate`` prior alone.
 
     For a yearly hazard h ~ Beta(a, b), P(settlement within H) = 1 - (1 - h)^H; its mean is

@@ -86,9 +86,9 @@ class PriorSet:
 
 def elicit(distribution: str, spec: dict) -> dict[str, float]:
     """Maximum-entropy distribution with ``mass`` between ``lower`` and ``upper`` (PreliZ)."""
-    from forecast.model import pytensor_env as _pytensor_env
+    from forecast.model import pytensor_env
 
-    _pytensor_env.configure()
+    pytensor_env.configure()
     import preliz as pz
 
     dist = getattr(pz, distribution)()
@@ -302,9 +302,9 @@ def check_all_presets(priors_dir: Path) -> list[Problem]:
 def to_pymc(spec: PriorSpec, name: str | None = None, **kwargs):
     """The one function that turns a prior entry into a PyMC random variable.
     Must be called inside a ``pm.Model`` context."""
-    from forecast.model import pytensor_env as _pytensor_env
+    from forecast.model import pytensor_env
 
-    _pytensor_env.configure()
+    pytensor_env.configure()
     import pymc as pm
 
     params = spec.resolved_params()
@@ -314,9 +314,9 @@ def to_pymc(spec: PriorSpec, name: str | None = None, **kwargs):
 def prior_logp(spec: PriorSpec, value):
     """Log density of a prior entry at ``value`` (a PyTensor expression), for priors placed on
     a deterministic through a Potential after a reparameterisation with unit Jacobian."""
-    from forecast.model import pytensor_env as _pytensor_env
+    from forecast.model import pytensor_env
 
-    _pytensor_env.configure()
+    pytensor_env.configure()
     import pymc as pm
 
     return pm.logp(getattr(pm, spec.distribution).dist(**spec.resolved_params()), value)

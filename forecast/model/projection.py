@@ -20,22 +20,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from forecast import LENSES
+from forecast.defaults import HORIZONS, PROJECTION_PATHS
+from forecast.model.kernels import (ar1_step, capacity, hazard_logit, improve_logodds, lens_from_factors,
+                                    logit, measurement_logpdf, ordered_logistic_probs, ordered_logistic_sf, sigmoid)
 
 INTERVAL_TYPE = "equal-tailed posterior interval"
-LOG_2PI = float(np.log(2 * np.pi))
-
-
-def sigmoid(x):
-    return 1.0 / (1.0 + np.exp(-x))
-
-
-def softmin_np(a, b, k=3.0):
-    m = np.minimum(a, b)
-    return m - np.log(np.exp(-k * (a - m)) + np.exp(-k * (b - m))) / k
-
-
-def normal_logpdf(x, mu, sd):
-    return -0.5 * ((x - mu) / sd) ** 2 - np.log(sd) - 0.5 * LOG_2PI
 
 
 @dataclass
@@ -80,11 +69,6 @@ class NextYearEvidence:
     shift: np.ndarray | None = None
 
 
-def lens_from_factors(eta):
-    """(..., 4 factors) -> (..., 3 lenses): leaders is the mean of its two sides."""
-    return np.stack([eta[..., 0], eta[..., 1], 0.5 * (eta[..., 2] + eta[..., 3])], axis=-1)
-
-
 def _wmean(x, w, axis=1):
     """Weighted mean over ``axis`` with weights (S, P) normalised per draw."""
     if w is None:
@@ -92,48 +76,44 @@ def _wmean(x, w, axis=1):
     return (x * w.reshape(w.shape + (1,) * (x.ndim - w.ndim))).sum(axis)
 
 
-def project(d: Draws, barrier_last: float, horizons=(5, 10), paths: int = 64, seed: int = 0,
+def project(d: Draws, barrier_last: float, horizons=HORIZONS, paths: int = PROJECTION_PATHS, seed: int = 0,
             evidence: NextYearEvidence | None = None) -> dict:
     """Per-draw probabilities and lens contributions. Returns arrays of shape (S,) or (S, k),
     plus ``draw_logweight`` (S,): the log marginal likelihood of forecast-year readings."""
     rng = np.random.default_rng(seed)
     S, F = d.rho.shape
     H = max(horizons)
-    innov_sd = np.sqrt(1 - d.rho ** 2)
     eta = np.repeat(d.eta_last[:, None, :], paths, axis=1)  # (S, P, F)
-    logit_base = np.log(d.base_rate) - np.log1p(-d.base_rate)
+    logit_base = logit(d.base_rate)
     survive = np.ones((S, paths))
     shift = np.zeros((S, 3)) if evidence is None or evidence.shift is None else evidence.shift
     w = None
     out: dict[str, np.ndarray] = {"draw_logweight": np.zeros(S)}
     for h in range(1, H + 1):
-        eta = d.rho[:, None, :] * eta + innov_sd[:, None, :] * rng.standard_normal((S, paths, F))
+        eta = ar1_step(eta, d.rho[:, None, :], rng.standard_normal((S, paths, F)))
         lens = lens_from_factors(eta)  # (S, P, 3)
         if h == 1:
             if evidence is not None and evidence.readings:
                 logw = np.zeros((S, paths))
                 for f, a, lam, sd, x in evidence.readings:
-                    logw += normal_logpdf(x, a[:, None] + lam[:, None] * eta[..., f], sd[:, None])
+                    logw += measurement_logpdf(x, a[:, None], lam[:, None], eta[..., f], sd[:, None])
                 m = logw.max(1, keepdims=True)
                 ew = np.exp(logw - m)
                 out["draw_logweight"] = np.log(ew.mean(1)) + m[:, 0]
                 w = ew / ew.sum(1, keepdims=True)
-            lp = (d.beta[:, None, :] * (lens + shift[:, None, :])).sum(-1)
-            out["improve_next_year"] = _wmean(sigmoid(lp - d.cutpoints[:, None, 2]), w)
-            cdf = sigmoid(d.cutpoints[:, None, :] - lp[..., None])  # P(y <= k), k = 0..3
-            cdf = np.concatenate([cdf, np.ones(cdf.shape[:-1] + (1,))], axis=-1)
-            out["change_probs"] = _wmean(np.diff(cdf, prepend=0.0, axis=-1), w)  # (S, 5)
+            lp = improve_logodds(d.beta[:, None, :], lens, shift[:, None, :])
+            out["improve_next_year"] = _wmean(ordered_logistic_sf(lp, d.cutpoints[:, None, 2]), w)
+            out["change_probs"] = _wmean(ordered_logistic_probs(lp, d.cutpoints[:, None, :]), w)  # (S, 5)
             mean_lens = _wmean(lens, w)  # E[lens state next year | draw, evidence]
             out["contribution_improve"] = d.beta * (mean_lens + shift)
             out["lens_state_next"] = mean_lens
             out["leaders_sides_next"] = _wmean(eta[..., 2:4], w)  # russia, japan
-            cap_next = _wmean(softmin_np(eta[..., 2], eta[..., 3]), w)
+            cap_next = _wmean(capacity(eta), w)
             out["contribution_settle"] = np.stack(
                 [d.gamma[:, 0] * mean_lens[:, 0], d.gamma[:, 1] * mean_lens[:, 1], d.gamma[:, 2] * cap_next], axis=1)
             out["barrier_settle"] = -d.delta * barrier_last
-        cap = softmin_np(eta[..., 2], eta[..., 3])
-        hz = sigmoid(logit_base[:, None] + d.gamma[:, None, 0] * lens[..., 0] + d.gamma[:, None, 1] * lens[..., 1]
-                     + d.gamma[:, None, 2] * cap - d.delta[:, None] * barrier_last)
+        hz = sigmoid(hazard_logit(logit_base[:, None], d.gamma[:, None, 0], d.gamma[:, None, 1], d.gamma[:, None, 2],
+                                  d.delta[:, None], lens[..., 0], lens[..., 1], capacity(eta), barrier_last))
         survive = survive * (1 - hz)
         if h in horizons:
             out[f"settle_within_{h}y"] = _wmean(1 - survive, w)

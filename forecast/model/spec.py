@@ -20,7 +20,6 @@ from forecast.model.priors import PriorSet
 # Latent factors: one per lens, except that the leaders lens has one per side,
 # because ratification happens at two domestic tables (Putnam).
 FACTORS = ("power", "trust", "leaders_russia", "leaders_japan")
-FACTOR_LENS = np.array([0, 1, 2, 2])
 MIN_OBS_PER_INDICATOR = 3
 
 

@@ -18,15 +18,15 @@ from forecast import LENSES
 from forecast.data.loaders import load_dataset
 from forecast.store import ledger as L
 from forecast.errors import ForecastError
+from forecast.model.kernels import ar1_step, lens_from_factors, measurement_logpdf, ordered_logistic_sf
 from forecast.model.projection import (
     INTERVAL_TYPE,
-    lens_from_factors,
-    sigmoid,
     summarise,
     weighted_quantile,
 )
 from forecast.report.summary import build_report, headline_keys, probability_label
-from forecast.store.posterior import StoredForecast, current, forecast_for_head, read_forecast
+from forecast.store.headline import headline, weights
+from forecast.store.posterior import StoredForecast, current, fit_path, forecast_after, read_forecast
 from forecast.workspace import Workspace
 
 LENS_TITLES = {"power": "Power shift (China vs US and Japan)", "trust": "Trust and interaction",
@@ -41,7 +41,7 @@ MAX_KEY_EVENTS = 9
 # ----------------------------------------------------------------------------- helpers
 def fit_file(ws: Workspace, stored: StoredForecast) -> Path:
     """The posterior file behind a stored forecast (the base fit, or a refit for a ledger head)."""
-    return ws.state_dir / stored.attrs.get("fit_file", ws.posterior_path.name)
+    return fit_path(ws, stored)
 
 
 def posterior_vars(path: Path, names) -> dict[str, np.ndarray]:
@@ -61,15 +61,13 @@ def posterior_vars(path: Path, names) -> dict[str, np.ndarray]:
 
 
 def weights_of(stored: StoredForecast) -> np.ndarray:
-    w = stored.draws.get("weight")
-    n = len(stored.draws["improve_next_year"])
-    return np.full(n, 1.0 / n) if w is None else np.asarray(w, float)
+    return weights(stored)
 
 
 def check_as_of(stored: StoredForecast, as_of: int | None) -> None:
     """``--as-of YEAR``: refuse to draw a fit made as of another year."""
-    if as_of is not None and int(stored.attrs["as_of"]) != as_of:
-        raise ForecastError(f"the stored fit is as of {stored.attrs['as_of']}, not {as_of}: fit as of {as_of} "
+    if as_of is not None and int(stored.record.as_of) != as_of:
+        raise ForecastError(f"the stored fit is as of {stored.record.as_of}, not {as_of}: fit as of {as_of} "
                             f"first ('forecast fit --as-of {as_of}', in a copy of the workspace if you want to "
                             f"keep this fit) or omit --as-of")
 
@@ -140,10 +138,10 @@ class ProbabilityResults:
 
 def improvement_base_rate(stored: StoredForecast) -> tuple[float, str]:
     """Historical frequency of coded improvement (change >= +1) in the fitted years."""
-    spec = stored.attrs["spec"]
-    change = np.asarray(spec["change"])
+    spec = stored.record.spec
+    change = np.asarray(spec.change)
     k, n = int((change >= 1).sum()), len(change)
-    first = spec["first_year"]
+    first = spec.first_year
     return k / n, f"historical frequency {first}-{first + n - 1} ({k} of {n} years)"
 
 
@@ -153,15 +151,14 @@ def probability_results(ws: Workspace, stored: StoredForecast, n_prior: int = 40
     ``prior``/``outside`` may be given precomputed (tests); otherwise computed from the preset."""
     from forecast.model.prior_only import outside_view, prior_forecast
 
-    a = stored.attrs
-    horizons = tuple(a.get("horizons", [5, 10]))
+    a = stored.record
+    horizons = a.horizons
     if prior is None:
-        prior = prior_forecast(ws, a["preset"], a.get("barrier_last", 0.0), n_draws=n_prior, seed=a["seed"],
-                               horizons=horizons)
+        prior = prior_forecast(ws, a.preset, a.barrier_last, n_draws=n_prior, seed=a.seed, horizons=horizons)
     if outside is None:
         from forecast.model.priors import load_preset
 
-        outside = outside_view(load_preset(ws.priors_dir, a["preset"]), horizons, seed=a["seed"])
+        outside = outside_view(load_preset(ws.priors_dir, a.preset), horizons, seed=a.seed)
     w = weights_of(stored)
     panels = []
     for key in headline_keys(stored):
@@ -173,12 +170,12 @@ def probability_results(ws: Workspace, stored: StoredForecast, n_prior: int = 40
         post, pri = np.asarray(stored.draws[key]), np.asarray(prior[key])
         grid = density_grid(post, pri, extra=(om,))
         panels.append(ProbabilityPanel(
-            key=key, label=probability_label(key, a["forecast_year"]), posterior=post,
+            key=key, label=probability_label(key, a.forecast_year), posterior=post,
             weights=w, summary=summarise(post, w), prior=pri,
             prior_summary=summarise(pri), outside_mean=om, outside_label=ol, grid=grid,
-            posterior_density=bounded_density(post, w, grid, seed=a["seed"]),
-            prior_density=bounded_density(pri, None, grid, seed=a["seed"])))
-    return ProbabilityResults(forecast_year=a["forecast_year"], as_of=a["as_of"], preset=a["preset"], panels=panels)
+            posterior_density=bounded_density(post, w, grid, seed=a.seed),
+            prior_density=bounded_density(pri, None, grid, seed=a.seed)))
+    return ProbabilityResults(forecast_year=a.forecast_year, as_of=a.as_of, preset=a.preset, panels=panels)
 
 
 # ------------------------------------------------------------------------ lenses
@@ -255,18 +252,19 @@ def event_marks(ws: Workspace, last_year: int) -> list[EventMark]:
 def forecast_year_readings(ws: Workspace, stored: StoredForecast) -> list:
     """Indicator readings dated in the forecast year that condition the stored forecast (from the
     ledger), as ``projection.NextYearEvidence.readings``; [] when there are none."""
-    from forecast.update.evidence import NeedsRefit, forecast_year_evidence
+    from forecast.model.evidence import NeedsRefit, forecast_year_evidence
     from forecast.model.projection import Draws
     from forecast.store.posterior import read_posterior_arrays
 
     records, _ = L.read(ws)
     events = [e for e in L.active_events(records) if e.type == "indicator"
-              and e.year == stored.attrs["forecast_year"]]
+              and e.year == stored.record.forecast_year]
     if not events:
         return []
     post = read_posterior_arrays(fit_file(ws, stored))
     try:
-        ev = forecast_year_evidence(stored.attrs["spec"], post, stored.attrs, events, Draws.from_posterior(post))
+        ev = forecast_year_evidence(stored.record.spec, post, stored.record.noise_floor, events,
+                                    Draws.from_posterior(post))
     except NeedsRefit:
         return []
     return [] if ev is None else ev.readings
@@ -279,9 +277,7 @@ def lens_results(ws: Workspace, stored: StoredForecast, horizon: int = 10, seed:
     data year (``paths`` simulated futures per draw), weighted by the stored importance weights.
     Readings dated in the forecast year weight each path by their likelihood, as
     ``projection.project`` does, so the projected fan agrees with the state 'show' reports."""
-    from forecast.model.projection import normal_logpdf
-
-    a = stored.attrs
+    a = stored.record
     if post is None:
         post = posterior_vars(fit_file(ws, stored), ("factor_state", "state_persistence"))
     if readings is None:
@@ -294,22 +290,22 @@ def lens_results(ws: Workspace, stored: StoredForecast, horizon: int = 10, seed:
     q = (0.025, 0.10, 0.50, 0.90, 0.975)
     quant = np.moveaxis(_wq(lens, q, w), -1, 1)     # (5, 3, T)
     mean = np.tensordot(w, lens, axes=1).T          # (3, T)
-    rng = np.random.default_rng(a["seed"] if seed is None else seed)
+    rng = np.random.default_rng(a.seed if seed is None else seed)
     rho = post["state_persistence"][:, None, :]
     S = len(w)
     state = np.repeat(eta[:, -1:, :], paths, axis=1)  # (S, P, F)
     logw = np.zeros((S, paths))
     fut = []
     for h in range(horizon):
-        state = rho * state + np.sqrt(1 - rho ** 2) * rng.standard_normal(state.shape)
+        state = ar1_step(state, rho, rng.standard_normal(state.shape))
         if h == 0:
             for f, a_k, lam, sd, x in readings:
-                logw += normal_logpdf(x, a_k[:, None] + lam[:, None] * state[..., f], sd[:, None])
+                logw += measurement_logpdf(x, a_k[:, None], lam[:, None], state[..., f], sd[:, None])
         fut.append(lens_from_factors(state))
     fut = np.stack(fut, axis=2).reshape(S * paths, horizon, 3)  # (S * P, H, 3)
     wp = np.exp(logw - logw.max(1, keepdims=True))
     wp = (w[:, None] * wp / wp.sum(1, keepdims=True)).ravel()
-    first = a["spec"]["first_year"]
+    first = a.spec.first_year
     years = np.arange(first, first + lens.shape[1])
     return LensResults(
         years=years, future=np.arange(years[-1] + 1, years[-1] + 1 + horizon),
@@ -317,7 +313,7 @@ def lens_results(ws: Workspace, stored: StoredForecast, horizon: int = 10, seed:
         future_mean=np.tensordot(wp, fut, axes=1).T,
         sides_mean=np.tensordot(w, eta[..., 2:4], axes=1).T,
         forecast_year_state=np.tensordot(w, stored.draws["lens_state_next"], axes=1),
-        events=event_marks(ws, int(years[-1]) + 1) if events is None else events, as_of=int(a["as_of"]), q=q,
+        events=event_marks(ws, int(years[-1]) + 1) if events is None else events, as_of=int(a.as_of), q=q,
         conditioned=len(readings))
 
 
@@ -345,16 +341,13 @@ class TrajectoryResults:
 def trajectory_results(ws: Workspace, stored: StoredForecast, post: dict | None = None) -> TrajectoryResults:
     """History mode: the headline probabilities after the fit and after every ledger update.
     Without updates: the in-sample yearly P(improvement) since the first coded year, with outcomes."""
-    a = stored.attrs
-    fy = a["forecast_year"]
+    a = stored.record
+    fy = a.forecast_year
     labels = {k: probability_label(k, fy) for k in headline_keys(stored)}
     records, _ = L.read(ws)
     base = read_forecast(ws)
     if records:
-        from forecast.update.apply import headline
-
-        pts = [UpdatePoint(0, f"fit ({str(base.attrs.get('created_utc', ''))[:10]})",
-                           str(base.attrs.get("created_utc", "")), headline(base))]
+        pts = [UpdatePoint(0, f"fit ({base.record.created_utc[:10]})", base.record.created_utc, headline(base))]
         for i, r in enumerate(records, start=1):
             if not r.get("after"):
                 continue
@@ -368,12 +361,12 @@ def trajectory_results(ws: Workspace, stored: StoredForecast, post: dict | None 
     if post is None:
         post = posterior_vars(fit_file(ws, stored), ("improve_logodds", "cutpoints"))
     w = weights_of(stored)
-    p = sigmoid(post["improve_logodds"] - post["cutpoints"][:, 2:3])   # (S, T): P(change >= +1 | year t)
+    p = ordered_logistic_sf(post["improve_logodds"], post["cutpoints"][:, 2:3])  # (S, T): P(change >= +1 | year t)
     qs = _wq(p, [0.10, 0.90], w)
-    first = a["spec"]["first_year"]
+    first = a.spec.first_year
     years = np.arange(first, first + p.shape[1])
     return TrajectoryResults(mode="in-sample", forecast_year=fy, years=years,
-                             improve=np.vstack([w @ p, qs]), change=np.asarray(a["spec"]["change"]),
+                             improve=np.vstack([w @ p, qs]), change=np.asarray(a.spec.change),
                              forecast=summarise(stored.draws["improve_next_year"], w), labels=labels)
 
 
@@ -415,8 +408,7 @@ def forecast_state(ws: Workspace, stored: StoredForecast, label: str) -> LogOdds
 
 def year_state(ws: Workspace, stored: StoredForecast, year: int) -> LogOddsState:
     """The in-sample reading of a fitted year (smoothed states and that year's coded events)."""
-    a = stored.attrs
-    first = a["spec"]["first_year"]
+    first = stored.record.spec.first_year
     post = posterior_vars(fit_file(ws, stored), ("lens_state", "event_shift", "cutpoints", "improve_logodds",
                                                  *(f"beta_{lens}" for lens in LENSES)))
     t = year - first
@@ -428,16 +420,7 @@ def year_state(ws: Workspace, stored: StoredForecast, year: int) -> LogOddsState
     w = weights_of(stored)
     cut = post["cutpoints"][:, 2]
     return LogOddsState(label=f"{year} (in-sample)", contributions=w @ contrib, threshold=float(w @ cut),
-                        probability=float(w @ sigmoid(lp - cut)))
-
-
-def _forecast_at(ws: Workspace, n_records: int, data: bytes) -> StoredForecast:
-    lines = [ln for ln in data.splitlines(keepends=True) if ln.strip()]
-    found = forecast_for_head(ws, L.head_of(b"".join(lines[:n_records])))
-    if found is not None:
-        return found
-    raise ForecastError(f"the forecast for the ledger state after {n_records} record(s) is no longer stored "
-                        f"(a refit replaced it); choose a later date")
+                        probability=float(w @ ordered_logistic_sf(lp, cut)))
 
 
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -447,8 +430,8 @@ def resolve_state(ws: Workspace, stored: StoredForecast, ref: str, opt: str) -> 
     """``ref``: 'now' (the current forecast), 'fit' (the fit before any update), a fitted year
     (YYYY, in-sample), the forecast year (the current forecast), or a date YYYY-MM-DD (the forecast
     as it stood at the end of that day, from the ledger)."""
-    a = stored.attrs
-    fy, first = a["forecast_year"], a["spec"]["first_year"]
+    a = stored.record
+    fy, first = a.forecast_year, a.spec.first_year
     if ref == "now":
         return forecast_state(ws, stored, f"now: forecast for {fy}"), stored
     if ref == "fit":
@@ -458,18 +441,18 @@ def resolve_state(ws: Workspace, stored: StoredForecast, ref: str, opt: str) -> 
         y = int(ref)
         if y == fy:
             return forecast_state(ws, stored, f"forecast for {fy}"), stored
-        if first <= y <= a["as_of"]:
+        if first <= y <= a.as_of:
             return year_state(ws, stored, y), None
-        raise ForecastError(f"{opt} {ref}: a year must be a fitted year {first}-{a['as_of']} or the forecast "
+        raise ForecastError(f"{opt} {ref}: a year must be a fitted year {first}-{a.as_of} or the forecast "
                             f"year {fy}")
     if DATE_RE.fullmatch(ref):
         data = L.read_bytes(ws)
         records = L.parse(data)
-        created = str(read_forecast(ws).attrs.get("created_utc", ""))[:10]
+        created = read_forecast(ws).record.created_utc[:10]
         if created and ref < created and not records:
             raise ForecastError(f"{opt} {ref} is before the stored fit was made ({created})")
         n = sum(1 for r in records if str(r.get("applied_utc", ""))[:10] <= ref)
-        sf = _forecast_at(ws, n, data)
+        sf = forecast_after(ws, n, data)
         return forecast_state(ws, sf, f"{ref}: forecast for {fy}" + (f" ({n} update record(s))" if n else "")), sf
     raise ForecastError(f"{opt} {ref!r} is not understood: use 'now', 'fit', a year YYYY or a date YYYY-MM-DD")
 
@@ -478,21 +461,16 @@ def driver_results(ws: Workspace, stored: StoredForecast, start: str | None = No
                    end: str | None = None) -> DriverResults:
     """The waterfall from one log-odds state to another. Default: the latest update in force
     (before -> after); with no update, the last fitted year (in-sample) -> the forecast year."""
-    records, _ = L.read(ws)
-    act = L.active(records)
-    events: list[str] = []
     if start is None and end is None:
-        if act:
-            data = L.read_bytes(ws)
-            last = act[-1].get("update")
-            batch = [r for r in act if r.get("update") == last] if last is not None else [act[-1]]
-            idx = next(i for i, r in enumerate(records) if r is batch[0])
-            before = _forecast_at(ws, idx, data)
-            events = [L.Event.from_dict(r["event"]).label() for r in batch]
+        data = L.read_bytes(ws)
+        batch = L.last_batch(data)
+        if batch is not None:
+            before = forecast_after(ws, batch.start, data)
+            events = [e.label() for e in batch.events]
             old = forecast_state(ws, before, "before the latest update")
             new = forecast_state(ws, stored, "after")
             return DriverResults(old, new, "Latest update: " + "; ".join(events), events)
-        y = stored.attrs["as_of"]
+        y = stored.record.as_of
         old, new = year_state(ws, stored, y), forecast_state(ws, stored, f"forecast for {y + 1}")
         return DriverResults(old, new, f"From the last data year {y} to the forecast for {y + 1} (no updates yet)")
     old, _ = resolve_state(ws, stored, start or "fit", "--from")
@@ -559,7 +537,7 @@ def diagnostics_results(ws: Workspace, stored: StoredForecast, bins: int = 20, i
             lo, hi = np.quantile(x, [0.10, 0.90])
             table.append({"name": name, "mean": float(x.mean()), "sd": float(x.std(ddof=1)), "lo80": float(lo),
                           "hi80": float(hi), "ess_bulk": eb, "ess_tail": et, "r_hat": r})
-    return DiagnosticsResults(ranks=ranks, table=table, summary=dict(stored.attrs["diagnostics"]),
+    return DiagnosticsResults(ranks=ranks, table=table, summary=dict(stored.record.diagnostics),
                               chains=int(post.sizes["chain"]), draws=int(post.sizes["draw"]), bins=bins)
 
 

@@ -94,8 +94,8 @@ def files_hash(files, root) -> str:
 def freshness(ws: Workspace, stored: StoredForecast) -> list[Freshness]:
     """Latest value and its age (years before the fit's data year) for each indicator,
     ledger readings included; stale when older than STALE_AFTER_YEARS."""
-    as_of = int(stored.attrs["as_of"])
-    used = set(stored.attrs.get("indicators_used", []))
+    as_of = int(stored.record.as_of)
+    used = set(stored.record.indicators_used)
     ds = load_dataset(ws.data_dir)
     meta = {name: r for name, r in ds.meta.iterrows()}
     latest: dict[str, tuple[int, float, bool, bool]] = {}
@@ -184,9 +184,9 @@ def build_brief(ws: Workspace, allow_failed: bool = False, since: str | None = N
     unless ``allow_failed``; a stale fit or a ledger mismatch is flagged on the page.
     ``since``: a date YYYY-MM-DD (compare with the forecast as it stood then) or None (the
     previous update, if any)."""
-    from forecast.report.analysis import _forecast_at, check_as_of, driver_results, probability_results
+    from forecast.report.analysis import check_as_of, driver_results, probability_results
     from forecast.report.summary import build_report
-    from forecast.store.posterior import current, read_forecast
+    from forecast.store.posterior import current, forecast_after, read_forecast
 
     stored, head, warning = current(ws)
     check_as_of(stored, as_of)
@@ -210,9 +210,10 @@ def build_brief(ws: Workspace, allow_failed: bool = False, since: str | None = N
     y = r["forecast_year"]
 
     # change since the previous update (or since a date)
-    records, _ = L.read(ws)
-    act = L.active(records)
     data = L.read_bytes(ws)
+    records = L.parse(data)
+    act = L.active(records)
+    batch = L.last_batch(data)
     previous, since_text, what_changed = None, "", None
     if since is not None:
         from forecast.report.analysis import DATE_RE
@@ -220,23 +221,20 @@ def build_brief(ws: Workspace, allow_failed: bool = False, since: str | None = N
         if not DATE_RE.fullmatch(since):
             raise ForecastError(f"--since {since!r} is not a date: use YYYY-MM-DD (the date of the previous brief)")
         n = sum(1 for rec in records if str(rec.get("applied_utc", ""))[:10] <= since)
-        previous = _forecast_at(ws, n, data)
+        previous = forecast_after(ws, n, data)
         since_text = f"since {since}"
-    elif act:
-        last = act[-1].get("update")
-        batch = [x for x in act if x.get("update") == last] if last is not None else [act[-1]]
-        idx = next(i for i, x in enumerate(records) if x is batch[0])
-        previous = _forecast_at(ws, idx, data)
-        labels = [L.Event.from_dict(x["event"]).label() for x in batch]
+    elif batch is not None:
+        previous = forecast_after(ws, batch.start, data)
+        labels = [e.label() for e in batch.events]
         since_text = "since the previous update (" + "; ".join(labels) + ")"
         dr = driver_results(ws, stored)
         steps = dr.steps
         main_lens, main_d = max(steps[:3], key=lambda kv: abs(kv[1]))
         total = dr.new.logodds - dr.old.logodds
-        what_changed = (f"Latest update, {'; '.join(labels)} (applied {str(batch[0].get('applied_utc', ''))[:10]}): "
+        what_changed = (f"Latest update, {'; '.join(labels)} (applied {batch.applied_utc[:10]}): "
                         f"log-odds of improvement {total:+.2f}, mostly through the {main_lens} lens ({main_d:+.2f}).")
     else:
-        created = str(read_forecast(ws).attrs.get("created_utc", ""))[:10]
+        created = read_forecast(ws).record.created_utc[:10]
         since_text = f"no update since the fit of {created}"
     prev_r = build_report(previous, stale=False) if previous is not None else None
     headlines = []
@@ -257,11 +255,11 @@ def build_brief(ws: Workspace, allow_failed: bool = False, since: str | None = N
         "version": __version__, "seed": r["seed"], "preset": r["preset"], "as_of": r["as_of"],
         "sampler": r["fit"]["sampler"], "chains": r["fit"]["chains"], "draws": r["fit"]["draws"],
         "tune": r["fit"]["tune"], "fit_created_utc": r["fit"]["created_utc"],
-        "update_path": stored.attrs.get("update_path", "fit"),
+        "update_path": stored.record.update_path,
     }
     generated = (now or _dt.datetime.now(_dt.UTC)).isoformat(timespec="seconds")
     rr = dict(r)
-    rr["first_year"] = stored.attrs["spec"]["first_year"]
+    rr["first_year"] = stored.record.spec.first_year
     return Brief(report=r, generated_utc=generated, headlines=headlines, since=since_text,
                  drivers=plain_drivers(r, _barrier_text(ws)), what_changed=what_changed, lens_lines=lens_lines(rr),
                  freshness=freshness(ws, stored), diagnostics_ok=bool(d["ok"]), diagnostics_text=diagnostics_text(d),

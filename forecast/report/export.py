@@ -1,9 +1,10 @@
-"""Checks for ``--out`` paths of ``forecast plot`` and ``forecast brief``, before any work is done.
+"""Output files of ``forecast plot``, ``brief`` and ``backtest``: checks of the ``--out`` path
+before any work is done, and the atomic write.
 
 The format comes from the suffix. A bad path (unknown suffix, missing folder, a folder
 given as the file, no write permission) is refused with a message naming the path and
-the fix; the CLI then writes through ``workspace.atomic_write`` (temporary file in the
-target folder, then ``os.replace``), so a failure never leaves a partial file.
+the fix; ``write_file`` then writes through ``workspace.atomic_write`` (temporary file in
+the target folder, then ``os.replace``), so a failure never leaves a partial file.
 """
 
 from __future__ import annotations
@@ -53,3 +54,48 @@ def write_error(out: str, exc: OSError) -> OutputPathError:
     reason = exc.strerror or str(exc)
     return OutputPathError(f"--out {out}: cannot write in {Path(out).expanduser().parent.resolve()} ({reason}); "
                            f"choose a folder you can write to (nothing was written)")
+
+
+def check_out_dir(out: str) -> Path:
+    """Check an output folder before minutes of work: it may be created if its parent exists, and
+    must be writable (nothing is written until the results are complete). Returns the path."""
+    p = Path(out)
+    if p.exists() and not p.is_dir():
+        raise OutputPathError(f"--out {out}: exists and is not a folder; give a folder path")
+    if not p.exists():
+        if not p.parent.is_dir():
+            raise OutputPathError(f"--out {out}: the parent folder {p.parent} does not exist; create it first")
+        if not os.access(p.parent, os.W_OK):
+            raise OutputPathError(f"--out {out}: no permission to create a folder in {p.parent}")
+    elif not os.access(p, os.W_OK):
+        raise OutputPathError(f"--out {out}: the folder is not writable; choose another --out")
+    return p
+
+
+def write_file(out: str, path: Path, write) -> int:
+    """Write through ``write(tmp_path)`` atomically (temporary file beside the target, then
+    os.replace), with the usual permissions of a new file; returns the size in bytes."""
+    from forecast.workspace import atomic_write
+
+    umask = os.umask(0)
+    os.umask(umask)
+
+    def write_readable(tmp):  # mkstemp makes 0600 files; an export gets the usual permissions
+        write(tmp)
+        os.chmod(tmp, 0o666 & ~umask)
+
+    try:
+        atomic_write(path, write_readable)
+    except OSError as exc:
+        raise write_error(out, exc) from None
+    return path.stat().st_size
+
+
+def figure_writer(fig, fmt: str, dpi: int, metadata: dict):
+    """A ``write(tmp_path)`` for ``write_file`` that saves ``fig`` in the briefing style."""
+    from forecast.report import style
+
+    def write(tmp):
+        with style.context():
+            fig.savefig(tmp, format=fmt, dpi=dpi, metadata=metadata)
+    return write

@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 
 from forecast import LENSES
-from forecast.model.projection import INTERVAL_TYPE, summarise, weighted_quantile
+from forecast.model.projection import INTERVAL_TYPE, weighted_quantile
+from forecast.store.headline import probabilities
 from forecast.store.posterior import StoredForecast
 
 def probability_label(key: str, y: int) -> str:
@@ -17,11 +18,11 @@ def probability_label(key: str, y: int) -> str:
 
 
 def headline_keys(stored: StoredForecast) -> list[str]:
-    return ["improve_next_year"] + [f"settle_within_{h}y" for h in stored.attrs.get("horizons", [5, 10])]
+    return stored.record.headline_keys
 
 
 def build_report(stored: StoredForecast, stale: bool) -> dict:
-    a, d = stored.attrs, stored.draws
+    a, d = stored.record, stored.draws
     w = d.get("weight")
     if w is None:
         w = np.full(len(d["improve_next_year"]), 1.0 / len(d["improve_next_year"]))
@@ -29,7 +30,7 @@ def build_report(stored: StoredForecast, stale: bool) -> dict:
     def mean(x):
         return float(np.tensordot(w, x, axes=1)) if x.ndim == 1 else np.tensordot(w, x, axes=1)
 
-    probs = {k: summarise(d[k], w) for k in headline_keys(stored) if k in d}
+    probs = probabilities(stored)
     lenses = {}
     for i, lens in enumerate(LENSES):
         c = d["contribution_improve"][:, i]
@@ -39,19 +40,20 @@ def build_report(stored: StoredForecast, stale: bool) -> dict:
                         "state": mean(d["lens_state_next"][:, i])}
     sides = d["leaders_sides_next"]
     lenses["leaders"]["sides"] = {"russia": mean(sides[:, 0]), "japan": mean(sides[:, 1])}
-    diag = dict(a["diagnostics"])
+    diag = dict(a.diagnostics)
     return {
-        "as_of": a["as_of"], "forecast_year": a["forecast_year"], "preset": a["preset"],
-        "content_hash": a["content_hash"], "stale": stale, "seed": a["seed"],
+        "as_of": a.as_of, "forecast_year": a.forecast_year, "preset": a.preset,
+        "content_hash": a.content_hash, "stale": stale, "seed": a.seed,
         "interval": INTERVAL_TYPE,
         "probabilities": probs,
         "change_distribution": {str(c): float(p) for c, p in zip((-2, -1, 0, 1, 2), mean(d["change_probs"]))},
         "lenses": lenses,
         "barrier_settle_contribution": mean(d["barrier_settle"]),
-        "ledger": {"events_in_force": len(a.get("events_in_force", a.get("ledger_in_fit", [])))},
+        "ledger": {"events_in_force": len(a.events)},
         "diagnostics": diag,
-        "fit": {k: a.get(k) for k in ("sampler", "chains", "draws", "tune", "created_utc", "timings",
-                                      "parameterisation")} | {"libraries": a.get("libraries")},
+        "fit": {"sampler": a.sampler, "chains": a.chains, "draws": a.draws, "tune": a.tune,
+                "created_utc": a.created_utc, "timings": a.timings, "parameterisation": a.parameterisation,
+                "libraries": a.libraries},
     }
 
 

@@ -14,50 +14,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
+from forecast.data.events import Event
 from forecast.errors import ForecastError
 from forecast.workspace import Workspace, atomic_write
 
 LEDGER_FILE = "ledger.jsonl"
 EMPTY_HEAD = "0" * 16
-
-
-@dataclass(frozen=True)
-class Event:
-    """One happening: an indicator reading or a coded event."""
-
-    type: str            # "indicator" or "event"
-    date: str            # YYYY, YYYY-MM or YYYY-MM-DD
-    name: str            # indicator name or event kind
-    source: str
-    note: str = ""
-    value: float | None = None
-
-    @property
-    def year(self) -> int:
-        return int(self.date[:4])
-
-    def canonical(self) -> str:
-        d = asdict(self)
-        if d["value"] is not None:
-            d["value"] = float(repr(float(d["value"])))
-        return json.dumps(d, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-    @property
-    def id(self) -> str:
-        return hashlib.sha256(self.canonical().encode()).hexdigest()[:16]
-
-    def label(self) -> str:
-        if self.type == "indicator":
-            return f"{self.name} = {self.value:g} ({self.date})"
-        return f"{self.name} ({self.date})"
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "Event":
-        return cls(type=d["type"], date=d["date"], name=d["name"], source=d["source"],
-                   note=d.get("note", ""), value=d.get("value"))
 
 
 def ledger_path(ws: Workspace) -> Path:
@@ -112,6 +77,42 @@ def active(records: list[dict]) -> list[dict]:
 
 def active_events(records: list[dict]) -> list[Event]:
     return [Event.from_dict(r["event"]) for r in active(records)]
+
+
+def head_at(data: bytes, n_records: int) -> str:
+    """The ledger head after its first ``n_records`` records (blank lines are not records)."""
+    lines = [ln for ln in data.splitlines(keepends=True) if ln.strip()]
+    return head_of(b"".join(lines[:n_records]))
+
+
+@dataclass(frozen=True)
+class Batch:
+    """The latest update still in force: its add records (one ``forecast update`` call, which may
+    add several events), where it starts in the ledger and the ledger head before it."""
+
+    records: list[dict]
+    start: int            # index in the ledger of its first record
+    head_before: str      # the ledger head it was applied to
+
+    @property
+    def events(self) -> list[Event]:
+        return [Event.from_dict(r["event"]) for r in self.records]
+
+    @property
+    def applied_utc(self) -> str:
+        return str(self.records[0].get("applied_utc", ""))
+
+
+def last_batch(data: bytes) -> Batch | None:
+    """The latest update in force (records sharing its ``update`` number), or None if none is."""
+    records = parse(data)
+    act = active(records)
+    if not act:
+        return None
+    last = act[-1].get("update")
+    batch = [r for r in act if r.get("update") == last] if last is not None else [act[-1]]
+    start = next(i for i, r in enumerate(records) if r is batch[0])
+    return Batch(records=batch, start=start, head_before=head_at(data, start))
 
 
 def encode(records: list[dict]) -> bytes:

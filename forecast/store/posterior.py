@@ -17,10 +17,11 @@ from pathlib import Path
 import numpy as np
 
 from forecast.errors import ForecastError, IdentityMismatchError, NoFitError
+from forecast.store import ledger as L
+from forecast.store.record import FitRecord
 from forecast.workspace import Workspace, atomic_write, content_hash
 
-FORMAT_VERSION = 2
-NOISE_FLOOR_ATTR = "noise_floor"
+NOISE_FLOOR_ATTR = "noise_floor"  # the attribute name of FitRecord.noise_floor
 HEADS_DIR = "heads"
 POSTERIOR_VARS = ("state_persistence", "factor_state", "beta_power", "beta_trust", "beta_leaders", "cutpoints",
                   "settlement_base_rate", "gamma_power", "gamma_trust", "gamma_capacity", "delta_barrier",
@@ -38,15 +39,15 @@ def library_versions() -> dict[str, str]:
     return out
 
 
-def _encode_attrs(identity: dict) -> dict:
-    attrs = {k: (json.dumps(v) if isinstance(v, (dict, list, tuple, bool)) or v is None else v)
-             for k, v in identity.items()}
-    attrs["format_version"] = FORMAT_VERSION
-    return attrs
+def _encode_attrs(record: FitRecord) -> dict:
+    """netCDF/HDF5 attribute values: records, lists and booleans as JSON text."""
+    return {k: (json.dumps(v) if isinstance(v, (dict, list, tuple, bool)) or v is None else v)
+            for k, v in record.to_attrs().items()}
 
 
-def save_fit(ws: Workspace, idata, forecast: dict[str, np.ndarray], identity: dict, path: Path | None = None) -> Path:
-    """Attach the forecast group and identity, then write atomically."""
+def save_fit(ws: Workspace, idata, forecast: dict[str, np.ndarray], record: FitRecord,
+             path: Path | None = None) -> Path:
+    """Attach the forecast group and the fit's record, then write atomically."""
     import xarray as xr
 
     path = path or ws.posterior_path
@@ -64,7 +65,7 @@ def save_fit(ws: Workspace, idata, forecast: dict[str, np.ndarray], identity: di
             data_vars[name] = (("sample", "lens"), arr)
     coords = {"sample": np.arange(n), "lens": ["power", "trust", "leaders"], "change": [-2, -1, 0, 1, 2],
               "side": ["russia", "japan"]}
-    attrs = _encode_attrs(identity)
+    attrs = _encode_attrs(record)
     ds = xr.Dataset(data_vars, coords=coords, attrs=attrs)
     if "forecast" in idata.groups():
         del idata.forecast
@@ -74,11 +75,11 @@ def save_fit(ws: Workspace, idata, forecast: dict[str, np.ndarray], identity: di
     return path
 
 
-def write_forecast_file(path: Path, draws: dict[str, np.ndarray], identity: dict) -> None:
+def write_forecast_file(path: Path, draws: dict[str, np.ndarray], record: FitRecord) -> None:
     """A small HDF5 file with just a ``forecast`` group (per-ledger-head results)."""
     import h5py
 
-    attrs = _encode_attrs(identity)
+    attrs = _encode_attrs(record)
 
     def write(tmp: Path) -> None:
         with h5py.File(tmp, "w") as f:
@@ -102,12 +103,17 @@ def read_posterior_arrays(path: Path) -> dict[str, np.ndarray]:
 
 @dataclass
 class StoredForecast:
-    attrs: dict
+    record: FitRecord
     draws: dict[str, np.ndarray]
 
     @property
+    def attrs(self) -> dict:
+        """The stored attributes as a plain dict, as on disk (read ``record`` in code)."""
+        return self.record.to_attrs()
+
+    @property
     def diagnostics(self) -> dict:
-        return self.attrs["diagnostics"]
+        return self.record.diagnostics
 
 
 def _decode(v):
@@ -142,15 +148,23 @@ def read_forecast_file(path: Path, ws: Workspace) -> StoredForecast:
             draws = {k: np.asarray(g[k]) for k in g.keys() if k not in ("sample", "lens", "change", "side")}
     except OSError as exc:
         raise ForecastError(f"{path} cannot be read as netCDF/HDF5 ({exc}); re-run 'forecast fit'") from exc
-    if attrs.get("format_version") != FORMAT_VERSION:
-        raise IdentityMismatchError(f"{path} has format version {attrs.get('format_version')}, "
-                                    f"this forecast reads version {FORMAT_VERSION}; re-run 'forecast fit'")
-    return StoredForecast(attrs=attrs, draws=draws)
+    return StoredForecast(record=FitRecord.from_attrs(attrs, str(path)), draws=draws)
 
 
 def head_path(ws: Workspace, head: str) -> Path:
     """The forecast file recorded for a ledger head (written by update and undo)."""
     return ws.state_dir / HEADS_DIR / f"{head}.h5"
+
+
+def fit_path(ws: Workspace, stored: StoredForecast) -> Path:
+    """The posterior file behind a stored forecast (the base fit, or a refit for a ledger head)."""
+    return ws.state_dir / (stored.record.fit_file or ws.posterior_path.name)
+
+
+def remove_stale_temporaries(ws: Workspace) -> None:
+    """Temporary files left by a killed write (atomic_write's '.<name>.*.tmp'); call under the lock."""
+    for p in [*ws.root.glob(".*.tmp"), *ws.state_dir.rglob(".*.tmp")]:
+        p.unlink(missing_ok=True)
 
 
 def read_forecast(ws: Workspace) -> StoredForecast:
@@ -161,25 +175,31 @@ def read_forecast(ws: Workspace) -> StoredForecast:
 def forecast_for_head(ws: Workspace, head: str, base: StoredForecast | None = None) -> StoredForecast | None:
     """The forecast recorded for a ledger head: the fit's own if it was made at that head, else the
     head's file written by update/undo; None if neither is stored (a refit replaced it)."""
-    from forecast.store import ledger as L
-
     base = base or read_forecast(ws)
-    if base.attrs.get("ledger_head", L.EMPTY_HEAD) == head:
+    if base.record.ledger_head == head:
         return base
     p = head_path(ws, head)
     return read_forecast_file(p, ws) if p.is_file() else None
 
 
+def forecast_after(ws: Workspace, n_records: int, data: bytes | None = None) -> StoredForecast:
+    """The forecast as it stood after the ledger's first ``n_records`` records."""
+    data = L.read_bytes(ws) if data is None else data
+    found = forecast_for_head(ws, L.head_at(data, n_records))
+    if found is not None:
+        return found
+    raise ForecastError(f"the forecast for the ledger state after {n_records} record(s) is no longer stored "
+                        f"(a refit replaced it); choose a later date")
+
+
 def current(ws: Workspace) -> tuple[StoredForecast, str, str | None]:
     """(forecast for the ledger head, head, warning if posterior and ledger disagree)."""
-    from forecast.store import ledger as L
-
     _, head = L.read(ws)
     base = read_forecast(ws)
     found = forecast_for_head(ws, head, base)
     if found is not None:
         return found, head, None
-    return base, head, (f"the posterior reflects ledger head {base.attrs.get('ledger_head')} but the ledger "
+    return base, head, (f"the posterior reflects ledger head {base.record.ledger_head} but the ledger "
                         f"is at {head}; run 'forecast fit' to bring them together")
 
 
@@ -194,12 +214,12 @@ def load_idata(ws: Workspace, expect_hash: bool = True):
 
 
 def is_stale(ws: Workspace, stored: StoredForecast) -> bool:
-    return stored.attrs.get("content_hash") != content_hash(ws)
+    return stored.record.content_hash != content_hash(ws)
 
 
 def check_identity(ws: Workspace, stored: StoredForecast) -> None:
     if is_stale(ws, stored):
         raise IdentityMismatchError(
             f"the stored fit ({ws.posterior_path.name}) was made from data/priors with hash "
-            f"{str(stored.attrs.get('content_hash'))[:12]}, but the workspace now hashes to "
+            f"{stored.record.content_hash[:12]}, but the workspace now hashes to "
             f"{content_hash(ws)[:12]}; re-run 'forecast fit'")

@@ -10,24 +10,26 @@ the data plus the ledger.
 
 from __future__ import annotations
 
-import datetime as _dt
-from dataclasses import dataclass
+import datetime as dt
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from forecast import LENSES
-from forecast.store import ledger as L
-from forecast.data.loaders import Dataset, load_dataset, parse_date, suggest, _transform_ok
+from forecast.data.loaders import Dataset, load_dataset, parse_date, suggest, transform_ok
+from forecast.defaults import MIN_IS_ESS, PARETO_K_THRESHOLD
 from forecast.errors import ForecastError, IdentityMismatchError, Problem, ValidationError
-from forecast.update.evidence import NeedsRefit, cells, event_counts, flat as _flat, forecast_year_evidence, merge_events
-from forecast.model.projection import Draws, normal_logpdf, project, sigmoid
-from forecast.inference.psis import K_THRESHOLD, psis
-from forecast.store.posterior import (NOISE_FLOOR_ATTR, StoredForecast, current, head_path, is_stale, read_forecast_file,
-                    read_posterior_arrays, write_forecast_file)
+from forecast.inference.psis import psis
+from forecast.model.evidence import NeedsRefit, cells, event_counts, flat, forecast_year_evidence, merge_events
+from forecast.model.kernels import indicator_means, noise_sd, normal_logpdf, ordered_logistic_logp
+from forecast.model.projection import Draws, project
+from forecast.store import ledger as L
+from forecast.store.headline import contributions, headline, probabilities
+from forecast.store.posterior import (StoredForecast, current, fit_path, head_path, is_stale, read_forecast_file,
+                                      read_posterior_arrays, remove_stale_temporaries, write_forecast_file)
+from forecast.store.record import FitRecord
 from forecast.workspace import Workspace
-
-MIN_ESS = 200  # ...or half the draws for small fits: below this the reweighted posterior has collapsed
 
 
 # --------------------------------------------------------------------------- validation
@@ -55,7 +57,7 @@ def validate_events(ws: Workspace, ds: Dataset, events: list[L.Event], forecast_
                 m = ds.meta.loc[e.name]
                 if e.value is None:
                     problems.append(Problem(file, "missing value", row, fld("value")))
-                elif not (m["min"] <= e.value <= m["max"]) or not _transform_ok(m["transform"], e.value):
+                elif not (m["min"] <= e.value <= m["max"]) or not transform_ok(m["transform"], e.value):
                     problems.append(Problem(file, f"value {e.value:g} for '{e.name}' is outside its valid range "
                                             f"{m['min']:g} to {m['max']:g} ({m['unit']})", row, fld("value")))
         else:
@@ -82,15 +84,15 @@ class Computed:
     ess: float
 
 
-def compute(fit_file: Path, attrs: dict, ds: Dataset, all_adds: dict[str, L.Event],
+def compute(fit_file: Path, record: FitRecord, ds: Dataset, all_adds: dict[str, L.Event],
             events_now: list[L.Event]) -> Computed:
     """The forecast implied by the stored fit and the events in force now (numpy only)."""
-    meta = attrs["spec"]
-    as_of = meta["as_of"]
+    meta = record.spec
+    as_of = meta.as_of
     post = read_posterior_arrays(fit_file)
     draws = Draws.from_posterior(post)
     S = draws.rho.shape[0]
-    in_fit = [all_adds[i] for i in attrs.get("ledger_in_fit", []) if i in all_adds]
+    in_fit = [all_adds[i] for i in record.ledger_in_fit if i in all_adds]
     old_ds = merge_events(ds, in_fit, as_of)
     new_ds = merge_events(ds, events_now, as_of)
     logw = np.zeros(S)
@@ -98,17 +100,17 @@ def compute(fit_file: Path, attrs: dict, ds: Dataset, all_adds: dict[str, L.Even
     # (1) changed indicator cells up to the as-of year
     old_c, new_c = cells(meta, old_ds), cells(meta, new_ds)
     changed = [c for c in set(old_c) | set(new_c) if old_c.get(c) != new_c.get(c)]
-    known = set(meta["indicators"])
+    known = set(meta.indicators)
     for e in events_now:
         if e.type == "indicator" and e.year <= as_of and e.name not in known:
             raise NeedsRefit(f"'{e.name}' was not in the fit (too few values)")
     if changed:
-        eta = _flat(post["factor_state"])
-        a, lam = _flat(post["indicator_intercept"]), _flat(post["loading"])
-        sd = attrs[NOISE_FLOOR_ATTR] + _flat(post["indicator_noise"])
-        fac = meta["indicator_factor"]
+        eta = flat(post["factor_state"])
+        a, lam = flat(post["indicator_intercept"]), flat(post["loading"])
+        sd = noise_sd(flat(post["indicator_noise"]), record.noise_floor)
+        fac = meta.indicator_factor
         for k, t in changed:
-            mu = a[:, k] + lam[:, k] * eta[:, fac[k], t]
+            mu = indicator_means(a, lam, eta, fac, k, t)
             if (k, t) in new_c:
                 logw += normal_logpdf(new_c[(k, t)], mu, sd[:, k])
             if (k, t) in old_c:
@@ -117,48 +119,30 @@ def compute(fit_file: Path, attrs: dict, ds: Dataset, all_adds: dict[str, L.Even
     # (2) changed coded events up to the as-of year: shift that year's improvement log-odds
     dcount = event_counts(meta, new_ds) - event_counts(meta, old_ds)
     if np.any(dcount):
-        lp = _flat(post["improve_logodds"])
-        lens = np.asarray(meta["event_lens"])
+        lp = flat(post["improve_logodds"])
+        lens = np.asarray(meta.event_lens)
         beta_e = draws.beta[:, lens] * draws.event_effect  # (S, E)
         shift = beta_e @ dcount  # (S, T)
-        y = np.asarray(meta["change"]) + 2  # stored as the coded change -2..2; categories are 0..4
+        y = np.asarray(meta.change) + 2  # stored as the coded change -2..2; categories are 0..4
         for t in np.flatnonzero(np.any(dcount, axis=0)):
-            logw += _ordered_logp(y[t], lp[:, t] + shift[:, t], draws.cutpoints) - \
-                _ordered_logp(y[t], lp[:, t], draws.cutpoints)
+            logw += ordered_logistic_logp(y[t], lp[:, t] + shift[:, t], draws.cutpoints) - \
+                ordered_logistic_logp(y[t], lp[:, t], draws.cutpoints)
 
     # (3) evidence dated in the forecast year conditions the simulated futures
-    ev = forecast_year_evidence(meta, post, attrs, events_now, draws)
-    out = project(draws, meta["barrier_last"], tuple(attrs["horizons"]), seed=attrs["seed"], evidence=ev)
+    ev = forecast_year_evidence(meta, post, record.noise_floor, events_now, draws)
+    out = project(draws, meta.barrier_last, tuple(record.horizons), seed=record.seed, evidence=ev)
     logw += out.pop("draw_logweight")
     weights, k, ess = psis(logw)
     return Computed(forecast=out, weights=weights, pareto_k=k, ess=ess)
 
 
-def _ordered_logp(y: int, lp: np.ndarray, cut: np.ndarray) -> np.ndarray:
-    cdf = np.concatenate([np.zeros((len(lp), 1)), sigmoid(cut - lp[:, None]), np.ones((len(lp), 1))], axis=1)
-    return np.log(np.clip(cdf[:, y + 1] - cdf[:, y], 1e-300, None))
-
-
 # ----------------------------------------------------------------------- current state
-def remove_stale_temporaries(ws: Workspace) -> None:
-    """Temporary files left by a killed write (atomic_write's '.<name>.*.tmp'); call under the lock."""
-    for p in [*ws.root.glob(".*.tmp"), *ws.state_dir.rglob(".*.tmp")]:
-        p.unlink(missing_ok=True)
-
-
-def _write_head(ws: Workspace, head: str, comp: Computed, base_attrs: dict, fit_file: Path, path: str,
+def _write_head(ws: Workspace, head: str, comp: Computed, base: FitRecord, fit_file: Path, path: str,
                 events_now: list[L.Event]) -> None:
-    attrs = dict(base_attrs)
-    attrs.update({"ledger_head": head, "update_path": path, "pareto_k": comp.pareto_k, "is_ess": comp.ess,
-                  "fit_file": str(fit_file.relative_to(ws.state_dir)),
-                  "events_in_force": [e.id for e in events_now]})
-    write_forecast_file(head_path(ws, head), {**comp.forecast, "weight": comp.weights}, attrs)
-
-
-def headline(stored: StoredForecast) -> dict:
-    from forecast.report.summary import build_report
-    r = build_report(stored, stale=False)
-    return {k: {"mean": v["mean"], "lo80": v["lo80"], "hi80": v["hi80"]} for k, v in r["probabilities"].items()}
+    record = replace(base, ledger_head=head, update_path=path, pareto_k=comp.pareto_k, is_ess=comp.ess,
+                     fit_file=str(fit_file.relative_to(ws.state_dir)),
+                     events_in_force=tuple(e.id for e in events_now))
+    write_forecast_file(head_path(ws, head), {**comp.forecast, "weight": comp.weights}, record)
 
 
 def apply(ws: Workspace, events: list[L.Event], dry_run: bool = False, file: str = "command line",
@@ -173,9 +157,9 @@ def apply(ws: Workspace, events: list[L.Event], dry_run: bool = False, file: str
         raise ForecastError(warning)
     if is_stale(ws, before):
         raise IdentityMismatchError(
-            f"data/ or priors/ changed since the stored fit (hash {str(before.attrs.get('content_hash'))[:12]}); "
+            f"data/ or priors/ changed since the stored fit (hash {before.record.content_hash[:12]}); "
             f"run 'forecast fit' before updating")
-    validate_events(ws, ds, events, before.attrs["forecast_year"], file, rows)
+    validate_events(ws, ds, events, before.record.forecast_year, file, rows)
     with FileLock(str(ws.state_dir / ".lock")):
         remove_stale_temporaries(ws)
         before, head, warning = current(ws)  # again: another update may have committed meanwhile
@@ -191,39 +175,41 @@ def apply(ws: Workspace, events: list[L.Event], dry_run: bool = False, file: str
         events_now = L.active_events(records) + fresh
         for e in fresh:
             all_adds[e.id] = e
-        fit_file = ws.state_dir / before.attrs.get("fit_file", ws.posterior_path.name)
+        fit_file = fit_path(ws, before)
         base = read_forecast_file(fit_file, ws)
         path = "psis"
         try:
-            comp = compute(fit_file, base.attrs, ds, all_adds, events_now)
-            if not (comp.pareto_k <= K_THRESHOLD and comp.ess >= min(MIN_ESS, 0.5 * len(comp.weights))):
+            comp = compute(fit_file, base.record, ds, all_adds, events_now)
+            if not (comp.pareto_k <= PARETO_K_THRESHOLD and comp.ess >= min(MIN_IS_ESS, 0.5 * len(comp.weights))):
                 path = f"refit (Pareto k {comp.pareto_k:.2f}, ESS {comp.ess:.0f})"
                 comp = None
         except NeedsRefit as exc:
             path, comp = f"refit ({exc})", None
         old_bytes = L.read_bytes(ws)
-        stamp = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+        stamp = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
         seq = 1 + max((r.get("update", 0) for r in records), default=0)
         new_records = [{"op": "add", "id": e.id, "update": seq, "event": dict(e.__dict__), "applied_utc": stamp}
                        for e in fresh]
         if comp is None:
-            from forecast.inference.fitting import fit as run_fit
-            a = base.attrs
+            from forecast.inference.retry import resume_target_accept
+            from forecast.store.fit import fit_with_retry
+            a = base.record
             # named by the events it was fitted on; the ledger head it serves is recorded in heads/
             tag = L.head_of("".join(sorted(e.id for e in events_now)).encode())
-            fit_path = ws.state_dir / "fits" / (f".dry-{tag}.nc" if dry_run else f"events-{tag}.nc")
-            run_fit(ws, preset=a["preset"], as_of=a["as_of"], draws=a["draws"], tune=a["tune"],
-                    chains=a["chains"], seed=a["seed"], progress=progress, horizons=tuple(a["horizons"]),
-                    events=events_now, ledger_head="refit", out=fit_path)
-            fit_file = fit_path
+            refit_path = ws.state_dir / "fits" / (f".dry-{tag}.nc" if dry_run else f"events-{tag}.nc")
+            fit_with_retry(ws, target_accept=resume_target_accept(a.target_accept), preset=a.preset,
+                           as_of=a.as_of, draws=a.draws, tune=a.tune, chains=a.chains, seed=a.seed,
+                           progress=progress, horizons=a.horizons, events=events_now,
+                           ledger_head="refit", out=refit_path)
+            fit_file = refit_path
             base = read_forecast_file(fit_file, ws)
             comp = Computed(forecast=base.draws, weights=base.draws.get("weight"), pareto_k=float("nan"),
                             ess=float("nan"))
             after = base
             if dry_run:
-                fit_path.unlink(missing_ok=True)
+                refit_path.unlink(missing_ok=True)
         else:
-            after = StoredForecast(attrs=base.attrs, draws={**comp.forecast, "weight": comp.weights})
+            after = StoredForecast(record=base.record, draws={**comp.forecast, "weight": comp.weights})
         lens_of = {e.id: (ds.meta.loc[e.name, "lens"] if e.type == "indicator" else ds.event_kinds.loc[e.name, "lens"])
                    for e in fresh}
         report = transition_report(before, after, fresh, path, comp, lens_of)
@@ -236,7 +222,7 @@ def apply(ws: Workspace, events: list[L.Event], dry_run: bool = False, file: str
             r["after"] = after_summary
         new_bytes = old_bytes + L.encode(new_records)
         new_head = L.head_of(new_bytes)
-        _write_head(ws, new_head, comp, base.attrs, fit_file, "psis" if path == "psis" else "refit", events_now)
+        _write_head(ws, new_head, comp, base.record, fit_file, "psis" if path == "psis" else "refit", events_now)
         L.append(ws, new_records, old_bytes)  # the commit point
         report["ledger_head"] = new_head
         return report
@@ -244,19 +230,18 @@ def apply(ws: Workspace, events: list[L.Event], dry_run: bool = False, file: str
 
 def transition_report(before: StoredForecast, after: StoredForecast, fresh: list[L.Event], path: str,
                       comp: Computed | None, lens_of: dict[str, str]) -> dict:
-    from forecast.report.summary import build_report
-
-    b, a = build_report(before, stale=False), build_report(after, stale=False)
+    b, a = probabilities(before), probabilities(after)
+    cb, ca = contributions(before), contributions(after)
     probs = {}
-    for k in b["probabilities"]:
-        pb, pa = b["probabilities"][k], a["probabilities"][k]
+    for k in b:
+        pb, pa = b[k], a[k]
         probs[k] = {"before": {x: pb[x] for x in ("mean", "lo80", "hi80")},
                     "after": {x: pa[x] for x in ("mean", "lo80", "hi80")},
                     "change_pp": 100 * (pa["mean"] - pb["mean"])}
     attribution = {}
     for lens in LENSES:
-        attribution[lens] = {"delta_logodds": a["lenses"][lens]["contribution"] - b["lenses"][lens]["contribution"],
+        attribution[lens] = {"delta_logodds": ca[lens] - cb[lens],
                              "events": [e.label() for e in fresh if lens_of[e.id] == lens]}
     return {"noop": False, "path": path, "events": [{"id": e.id, **e.__dict__} for e in fresh],
             "probabilities": probs, "attribution": attribution, "pareto_k": None if comp is None else comp.pareto_k,
-            "ess": None if comp is None else comp.ess, "forecast_year": a["forecast_year"]}
+            "ess": None if comp is None else comp.ess, "forecast_year": after.record.forecast_year}

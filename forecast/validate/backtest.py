@@ -24,6 +24,7 @@ import numpy as np
 from forecast import LENSES
 
 from forecast.validate import scoring
+from forecast.defaults import BACKTEST_CHAINS, BACKTEST_DRAWS, BACKTEST_TUNE, PRESET, SAMPLER, SEED
 from forecast.errors import ForecastError
 from forecast.model.projection import INTERVAL_TYPE
 
@@ -41,12 +42,12 @@ POSTERIOR_NEEDED = ("state_persistence", "factor_state", "cutpoints", "settlemen
 
 @dataclass(frozen=True)
 class Settings:
-    preset: str = "default"
-    draws: int = 1000
-    tune: int = 1000
-    chains: int = 2
-    seed: int = 20161215
-    sampler: str = "nutpie"
+    preset: str = PRESET
+    draws: int = BACKTEST_DRAWS
+    tune: int = BACKTEST_TUNE
+    chains: int = BACKTEST_CHAINS
+    seed: int = SEED
+    sampler: str = SAMPLER
     single_lens: bool = True
 
 
@@ -65,8 +66,9 @@ def origin_forecast(data_dir: str, priors_dir: str, year: int, settings: Setting
 
     from forecast.data.loaders import load_dataset
     from forecast.inference.diagnostics import compute_diagnostics
-    from forecast.update.evidence import merge_events
-    from forecast.inference.fitting import RETRY_TARGET_ACCEPT, TARGET_ACCEPT, compile_model, draw
+    from forecast.inference.fitting import compile_model, draw
+    from forecast.inference.retry import with_retry
+    from forecast.model.evidence import merge_events
     from forecast.model.priors import load_preset
     from forecast.model.projection import Draws, project, summarise
     from forecast.model.spec import build_spec
@@ -84,11 +86,11 @@ def origin_forecast(data_dir: str, priors_dir: str, year: int, settings: Setting
         data = {"lens_mask": np.asarray(mask)}
         kw = dict(draws=settings.draws, tune=settings.tune, chains=settings.chains, seed=settings.seed,
                   progress=False, data=data)
-        idata = draw(compiled, used, target_accept=TARGET_ACCEPT, **kw)
-        diag = compute_diagnostics(idata)
-        if diag["divergences"] > 0:  # the fit command's policy: one refit at a higher target acceptance
-            idata = draw(compiled, used, target_accept=RETRY_TARGET_ACCEPT, **kw)
-            diag = compute_diagnostics(idata)
+
+        def attempt(target_accept):
+            idata = draw(compiled, used, target_accept=target_accept, **kw)
+            return idata, compute_diagnostics(idata)
+        (idata, diag), _ = with_retry(attempt, lambda r: r[1]["divergences"])  # the policy of every fit
         d = Draws.from_posterior({v: idata.posterior[v].values for v in POSTERIOR_NEEDED})
         d.beta = d.beta * np.asarray(mask)[None, :]
         proj = project(d, float(spec.barrier[-1]), horizons=(1,), seed=settings.seed)
@@ -109,7 +111,7 @@ def scored_quantity_diagnostics(per_draw, chains: int) -> dict:
     against the same thresholds as the parameters."""
     import arviz as az
 
-    from forecast.inference.diagnostics import THRESHOLDS
+    from forecast.defaults import THRESHOLDS
 
     x = np.asarray(per_draw).reshape(chains, -1)
     rhat = float(az.rhat(x)) if chains > 1 else float("nan")
@@ -224,6 +226,26 @@ def run(ws, years: list[int], settings: Settings = Settings(), jobs: int | None 
         "origins_failing_diagnostics": failed,
         "origins_failing_scored_quantity_diagnostics": failed_scored,
     }
+
+
+def write_results(out_dir, result: dict) -> None:
+    """backtest_rows.csv and backtest.json in ``out_dir`` (created if missing), each written atomically."""
+    import csv
+    import json
+
+    from forecast.workspace import atomic_write
+
+    out_dir.mkdir(exist_ok=True)
+    rows = row_table(result)
+
+    def write_csv(tmp):
+        with open(tmp, "w", newline="", encoding="utf-8") as fh:
+            w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+            w.writeheader()
+            w.writerows(rows)
+
+    atomic_write(out_dir / "backtest_rows.csv", write_csv)
+    atomic_write(out_dir / "backtest.json", lambda tmp: tmp.write_text(json.dumps(result, indent=2)))
 
 
 def row_table(result: dict) -> list[dict]:

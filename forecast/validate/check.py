@@ -3,7 +3,7 @@
 Each function computes plain data from the stored fit (no files written here):
 
 * ``mcmc``: R-hat, bulk and tail ESS per parameter, divergences and E-BFMI against
-  the stated thresholds (``diagnostics.THRESHOLDS``).
+  the stated thresholds (``defaults.THRESHOLDS``).
 * ``predictive``: posterior predictive checks of the coded outcomes (counts per change
   category) and of each indicator (coverage of the observed values by the central 50% and
   90% predictive intervals, and the predictive p-value of the series' standard deviation).
@@ -27,10 +27,14 @@ from dataclasses import replace
 import numpy as np
 
 from forecast import LENSES
-from forecast.inference.diagnostics import SKIP, THRESHOLDS
-from forecast.update.evidence import flat, forecast_year_evidence, merge_events
+from forecast.defaults import PARETO_K_THRESHOLD as K_THRESHOLD
+from forecast.defaults import THRESHOLDS
+from forecast.inference.diagnostics import SKIP
+from forecast.model.evidence import flat, forecast_year_evidence, merge_events
+from forecast.model.kernels import (indicator_means, noise_sd, normal_logpdf, ordered_logistic_draw,
+                                    ordered_logistic_logp)
 from forecast.model.projection import INTERVAL_TYPE, Draws, project, summarise
-from forecast.inference.psis import K_THRESHOLD, psis
+from forecast.inference.psis import psis
 from forecast.report.summary import headline_keys
 
 PPC_DRAWS = 1000
@@ -49,13 +53,13 @@ class Context:
         self.ws = ws
         self.idata = load_idata(ws)  # names IdentityMismatchError if data/ or priors/ changed
         self.stored, self.head, _ = current(ws)
-        self.attrs = self.stored.attrs
+        self.record = self.stored.record
         records, _ = L.read(ws)
         self.events = L.active_events(records)
-        in_fit = set(self.attrs.get("ledger_in_fit", []))
-        as_of = self.attrs["as_of"]
+        in_fit = set(self.record.ledger_in_fit)
+        as_of = self.record.as_of
         ds = load_dataset(ws.data_dir)
-        self.priors = load_preset(ws.priors_dir, self.attrs["preset"])
+        self.priors = load_preset(ws.priors_dir, self.record.preset)
         self.spec = build_spec(merge_events(ds, [e for e in self.events if e.id in in_fit], as_of),
                                self.priors, as_of)
         self.post = {v: self.idata.posterior[v].values for v in self.idata.posterior.data_vars}
@@ -82,7 +86,7 @@ def mcmc(ctx: Context) -> dict:
         r["ok"] = bool(r["rhat_max"] < THRESHOLDS["rhat_max"] and r["ess_bulk_min"] >= THRESHOLDS["ess_bulk_min"]
                        and r["ess_tail_min"] >= THRESHOLDS["ess_tail_min"])
         rows.append(r)
-    return {"thresholds": THRESHOLDS, "summary": ctx.attrs["diagnostics"], "parameters": rows}
+    return {"thresholds": THRESHOLDS, "summary": ctx.record.diagnostics, "parameters": rows}
 
 
 # --- posterior predictive checks
@@ -94,13 +98,11 @@ def _subsample(ctx: Context, n: int, rng) -> np.ndarray:
 
 
 def predictive(ctx: Context, n_draws: int = PPC_DRAWS, seed: int = 0) -> dict:
-    from forecast.model.builder import NOISE_FLOOR
-
     rng = np.random.default_rng(seed)
     idx = _subsample(ctx, n_draws, rng)
     lp = flat(ctx.post["improve_logodds"])[idx]                 # (n, T)
     cut = flat(ctx.post["cutpoints"])[idx]                      # (n, 4)
-    y_rep = ((lp[..., None] + rng.logistic(size=lp.shape)[..., None]) > cut[:, None, :]).sum(-1)  # 0..4
+    y_rep = ordered_logistic_draw(lp, cut[:, None, :], rng.logistic(size=lp.shape))  # 0..4
     y = ctx.spec.change
     cats = []
     for c in range(5):
@@ -119,9 +121,9 @@ def predictive(ctx: Context, n_draws: int = PPC_DRAWS, seed: int = 0) -> dict:
     eta = flat(ctx.post["factor_state"])[idx]                    # (n, F, T)
     a = flat(ctx.post["indicator_intercept"])[idx]
     lam = flat(ctx.post["loading"])[idx]
-    sd = NOISE_FLOOR + flat(ctx.post["indicator_noise"])[idx]
-    k, t = s.obs_indicator, s.obs_time
-    mean = a[:, k] + lam[:, k] * eta[:, s.indicator_factor[k], t]
+    sd = noise_sd(flat(ctx.post["indicator_noise"])[idx], ctx.record.noise_floor)
+    k = s.obs_indicator
+    mean = indicator_means(a, lam, eta, s.indicator_factor, k, s.obs_time)
     rep = mean + sd[:, k] * rng.standard_normal(mean.shape)
     rows = []
     for i, name in enumerate(s.indicators):
@@ -144,22 +146,13 @@ def predictive(ctx: Context, n_draws: int = PPC_DRAWS, seed: int = 0) -> dict:
 
 def _loglik(ctx: Context) -> dict[str, np.ndarray]:
     """Pointwise log-likelihood, (chain, draw, point): coded outcome per year, indicators per value."""
-    from forecast.model.builder import NOISE_FLOOR
-    from forecast.model.projection import normal_logpdf, sigmoid
-
     s = ctx.spec
     lp = ctx.post["improve_logodds"]                               # (C, D, T)
     cut = ctx.post["cutpoints"]                                    # (C, D, 4)
-    bounds = np.concatenate([np.full(cut.shape[:2] + (1,), -np.inf), cut, np.full(cut.shape[:2] + (1,), np.inf)],
-                            axis=-1)
-    y = s.change
-    upper = np.take(bounds, y + 1, axis=-1)                        # (C, D, T)
-    lower = np.take(bounds, y, axis=-1)
-    ll_change = np.log(np.clip(sigmoid(upper - lp) - sigmoid(lower - lp), 1e-300, None))
-    eta = ctx.post["factor_state"]
-    k, t = s.obs_indicator, s.obs_time
-    mean = ctx.post["indicator_intercept"][..., k] + ctx.post["loading"][..., k] * eta[:, :, s.indicator_factor[k], t]
-    sd = NOISE_FLOOR + ctx.post["indicator_noise"][..., k]
+    ll_change = ordered_logistic_logp(s.change, lp, cut[:, :, None, :])
+    mean = indicator_means(ctx.post["indicator_intercept"], ctx.post["loading"], ctx.post["factor_state"],
+                           s.indicator_factor, s.obs_indicator, s.obs_time)
+    sd = noise_sd(ctx.post["indicator_noise"][..., s.obs_indicator], ctx.record.noise_floor)
     return {"change": ll_change, "indicators": normal_logpdf(s.obs_value, mean, sd)}
 
 
@@ -197,10 +190,9 @@ def _draws(ctx: Context) -> Draws:
 
 
 def _project(ctx: Context, d: Draws) -> dict:
-    meta = ctx.attrs["spec"]
-    evidence = forecast_year_evidence(meta, ctx.post, ctx.attrs, ctx.events, d)
-    return project(d, float(ctx.attrs["barrier_last"]), horizons=tuple(ctx.attrs.get("horizons", [5, 10])),
-                   seed=int(ctx.attrs["seed"]), evidence=evidence)
+    a = ctx.record
+    evidence = forecast_year_evidence(a.spec, ctx.post, a.noise_floor, ctx.events, d)
+    return project(d, float(a.barrier_last), horizons=tuple(a.horizons), seed=int(a.seed), evidence=evidence)
 
 
 def _headline(ctx: Context, proj: dict, w) -> dict:
@@ -227,12 +219,13 @@ def prior_log_ratio(ctx: Context, other) -> tuple[np.ndarray, list[str]]:
 
 def _refit(ctx: Context, preset: str) -> dict:
     """The preset's headline probabilities from a real fit with the stored fit's settings (not saved)."""
-    from forecast.inference.fitting import fit
+    from forecast.inference.retry import resume_target_accept
+    from forecast.store.fit import fit_with_retry
 
-    a = ctx.attrs
-    res = fit(ctx.ws, preset=preset, as_of=a["as_of"], draws=a["draws"], tune=a["tune"], chains=a["chains"],
-              seed=a["seed"], progress=False, save=False, horizons=tuple(a.get("horizons", [5, 10])),
-              target_accept=a.get("target_accept", 0.95))
+    a = ctx.record
+    res = fit_with_retry(ctx.ws, target_accept=resume_target_accept(a.target_accept), preset=preset,
+                         as_of=a.as_of, draws=a.draws, tune=a.tune, chains=a.chains, seed=a.seed,
+                         progress=False, save=False, horizons=tuple(a.horizons))
     probs = {k: summarise(res.forecast[k], res.forecast["weight"]) for k in headline_keys(ctx.stored)}
     return {"probabilities": probs, "diagnostics_ok": res.diagnostics["ok"]}
 
@@ -242,10 +235,10 @@ def sensitivity(ctx: Context, presets: list[str], n_prior: int = 4000, refit: bo
     from forecast.model.priors import load_preset
 
     base = _project(ctx, _draws(ctx))
-    rows = [{"preset": ctx.attrs["preset"], "method": "fitted", "pareto_k": None, "ess": None, "changed": [],
+    rows = [{"preset": ctx.record.preset, "method": "fitted", "pareto_k": None, "ess": None, "changed": [],
              "probabilities": _headline(ctx, base, ctx.weights)}]
     for p in presets:
-        if p == ctx.attrs["preset"]:
+        if p == ctx.record.preset:
             continue
         other = load_preset(ctx.ws.priors_dir, p)
         lr, changed = prior_log_ratio(ctx, other)
@@ -255,9 +248,9 @@ def sensitivity(ctx: Context, presets: list[str], n_prior: int = 4000, refit: bo
         if refit and not row["reliable"]:
             row |= {"method": "refit (reweighting unreliable)", "reliable": True} | _refit(ctx, p)
         rows.append(row)
-    prior = prior_forecast(ctx.ws, ctx.attrs["preset"], barrier_last=float(ctx.attrs["barrier_last"]),
-                           n_draws=n_prior, horizons=tuple(ctx.attrs.get("horizons", [5, 10])))
-    rows.append({"preset": ctx.attrs["preset"], "method": "prior only (no data)", "pareto_k": None, "ess": None,
+    prior = prior_forecast(ctx.ws, ctx.record.preset, barrier_last=float(ctx.record.barrier_last),
+                           n_draws=n_prior, horizons=tuple(ctx.record.horizons))
+    rows.append({"preset": ctx.record.preset, "method": "prior only (no data)", "pareto_k": None, "ess": None,
                  "changed": [], "probabilities": {k: summarise(prior[k]) for k in headline_keys(ctx.stored)}})
     return {"rows": rows, "k_threshold": K_THRESHOLD,
             "note": f"k > {K_THRESHOLD}: the reweighting is unreliable; 'forecast check --refit' fits those "
@@ -299,7 +292,7 @@ def run(ws, presets: list[str] | None = None, ppc_draws: int = PPC_DRAWS, refit:
 
     ctx = Context(ws)
     presets = presets or available_presets(ws.priors_dir)
-    return {"as_of": ctx.attrs["as_of"], "forecast_year": ctx.attrs["forecast_year"], "preset": ctx.attrs["preset"],
+    return {"as_of": ctx.record.as_of, "forecast_year": ctx.record.forecast_year, "preset": ctx.record.preset,
             "interval": INTERVAL_TYPE, "mcmc": mcmc(ctx), "predictive": predictive(ctx, ppc_draws),
             "loo": loo(ctx), "sensitivity": sensitivity(ctx, presets, refit=refit), "ablation": ablation(ctx),
             "outside_view": outside_view(ctx)}

@@ -31,10 +31,12 @@ import dataclasses
 import time
 
 import numpy as np
-from scipy.special import expit, log_expit, logit
-from scipy.stats import binomtest, norm
+from scipy.stats import binomtest
 
-from forecast.model.builder import NOISE_FLOOR, loading_basis, softmin
+from forecast.model.builder import loading_basis
+from forecast.model.kernels import (ar1_step, bernoulli_logit_logp, capacity, event_shift, hazard_logit,
+                                    improve_logodds, indicator_means, lens_from_factors, logit, noise_sd,
+                                    normal_logpdf, ordered_logistic_logp, ordered_logistic_sf, sigmoid)
 from forecast.model.priors import PriorSpec, to_numpy_draws
 from forecast.model.spec import FACTORS, ModelSpec
 
@@ -110,9 +112,8 @@ def simulate_prior(spec: ModelSpec, rng, priors: dict[str, PriorSpec] | None = N
     rho = _draw(P["state_persistence"], F, rng)
     eta = np.empty((F, T))
     eta[:, 0] = rng.normal(0.0, 1.0, F)
-    innov_sd = np.sqrt(1.0 - rho**2)
     for t in range(1, T):
-        eta[:, t] = rng.normal(rho * eta[:, t - 1], innov_sd)
+        eta[:, t] = ar1_step(eta[:, t - 1], rho, rng.standard_normal(F))
     tau = _draw(P["loading_tau"], 1, rng)[0]
     B = loading_basis(spec.indicator_factor, F)
     v = rng.normal(0.0, tau, B.shape[1])
@@ -131,14 +132,14 @@ def simulate_prior(spec: ModelSpec, rng, priors: dict[str, PriorSpec] | None = N
     for name in ("settlement_base_rate", "gamma_power", "gamma_trust", "gamma_capacity", "delta_barrier"):
         params[name] = _draw(P[name], 1, rng)[0]
 
-    k, t_idx = spec.obs_indicator, spec.obs_time
-    mean = intercept[k] + loading[k] * eta[spec.indicator_factor[k], t_idx]
-    obs_value = mean + (NOISE_FLOOR + noise[k]) * rng.normal(size=len(k))
+    k = spec.obs_indicator
+    mean = indicator_means(intercept, loading, eta, spec.indicator_factor, k, spec.obs_time)
+    obs_value = mean + noise_sd(noise[k]) * rng.normal(size=len(k))
     improve, hazard = linear_predictors(spec, params)
-    p_gt = expit(improve[:, None] - params["cutpoints"][None, :])      # P(y > j), j = 0..3
+    p_gt = ordered_logistic_sf(improve[:, None], params["cutpoints"][None, :])  # P(y > j), j = 0..3
     u = rng.uniform(size=T)
     change = (u[:, None] < p_gt).sum(axis=1)                            # P(y >= j+1) = P(y > j)
-    settlement = (rng.uniform(size=T) < expit(hazard)).astype(int)
+    settlement = (rng.uniform(size=T) < sigmoid(hazard)).astype(int)
     data = {"obs_value": obs_value, "change": change.astype(int), "settlement": settlement}
     return params, data
 
@@ -148,19 +149,17 @@ def simulate_prior(spec: ModelSpec, rng, priors: dict[str, PriorSpec] | None = N
 def linear_predictors(spec: ModelSpec, params: dict) -> tuple[np.ndarray, np.ndarray]:
     """(improve log-odds, settlement hazard log-odds), each (..., T)."""
     eta = np.asarray(params["factor_state"])
-    lens = np.stack([eta[..., 0, :], eta[..., 1, :], 0.5 * (eta[..., 2, :] + eta[..., 3, :])], axis=-2)
-    onehot = np.eye(3)[spec.event_lens].T                                 # (3, E)
-    effect = np.asarray(params["event_effect"])                           # (..., E)
-    shift = np.einsum("le,...e,et->...lt", onehot, effect, spec.event_counts)
+    lens = lens_from_factors(eta, axis=-2)                                # (..., 3, T)
+    shift = event_shift(params["event_effect"], spec.event_lens, spec.event_counts)
     betas = np.stack([np.asarray(params[f"beta_{lens}"]) for lens in ("power", "trust", "leaders")], axis=-1)
-    improve = (betas[..., :, None] * (lens + shift)).sum(axis=-2)
+    improve = improve_logodds(betas[..., :, None], lens, shift, axis=-2)
 
     def s(name):
         return np.asarray(params[name])[..., None]
 
-    hazard = (logit(s("settlement_base_rate")) + s("gamma_power") * lens[..., 0, :]
-              + s("gamma_trust") * lens[..., 1, :] + s("gamma_capacity") * softmin(eta[..., 2, :], eta[..., 3, :])
-              - s("delta_barrier") * spec.barrier)
+    hazard = hazard_logit(logit(s("settlement_base_rate")), s("gamma_power"), s("gamma_trust"),
+                          s("gamma_capacity"), s("delta_barrier"), lens[..., 0, :], lens[..., 1, :],
+                          capacity(eta, axis=-2), spec.barrier)
     return improve, hazard
 
 
@@ -168,23 +167,16 @@ def log_likelihood(spec: ModelSpec, params: dict, data: dict, by_part: bool = Fa
     """log p(data | params) of the three observed nodes; params may carry leading draw axes.
     With ``by_part`` returns a dict of the indicator, change and settlement terms."""
     eta = np.asarray(params["factor_state"])
-    k, t_idx = spec.obs_indicator, spec.obs_time
-    intercept, loading = np.asarray(params["indicator_intercept"]), np.asarray(params["loading"])
-    noise = NOISE_FLOOR + np.asarray(params["indicator_noise"])
-    mean = intercept[..., k] + loading[..., k] * eta[..., spec.indicator_factor[k], t_idx]
-    ll_ind = norm.logpdf(np.asarray(data["obs_value"]), mean, noise[..., k]).sum(axis=-1)
+    k = spec.obs_indicator
+    mean = indicator_means(np.asarray(params["indicator_intercept"]), np.asarray(params["loading"]), eta,
+                           spec.indicator_factor, k, spec.obs_time)
+    sd = noise_sd(np.asarray(params["indicator_noise"])[..., k])
+    ll_ind = normal_logpdf(np.asarray(data["obs_value"]), mean, sd).sum(axis=-1)
 
     improve, hazard = linear_predictors(spec, params)
-    cut = np.asarray(params["cutpoints"])
-    p_gt = expit(improve[..., :, None] - cut[..., None, :])              # (..., T, 4)
-    ones = np.ones(p_gt.shape[:-1] + (1,))
-    p_gt = np.concatenate([ones, p_gt, 0.0 * ones], axis=-1)             # P(y > j-1), j = 0..5
-    y = np.broadcast_to(np.asarray(data["change"], dtype=int), improve.shape)[..., None]
-    p = (np.take_along_axis(p_gt, y, axis=-1) - np.take_along_axis(p_gt, y + 1, axis=-1))[..., 0]
-    ll_change = np.log(p).sum(axis=-1)
-
-    s = np.asarray(data["settlement"], dtype=float)
-    ll_set = (s * log_expit(hazard) + (1.0 - s) * log_expit(-hazard)).sum(axis=-1)
+    cut = np.asarray(params["cutpoints"])[..., None, :]                   # (..., 1, 4)
+    ll_change = ordered_logistic_logp(data["change"], improve, cut).sum(axis=-1)
+    ll_set = bernoulli_logit_logp(data["settlement"], hazard).sum(axis=-1)
     if by_part:
         return {"indicator_obs": ll_ind, "change_obs": ll_change, "settlement_obs": ll_set}
     return ll_ind + ll_change + ll_set
@@ -291,9 +283,9 @@ class SBCFitter:
     """Compile the centred model once with nutpie and refit it to simulated data sets."""
 
     def __init__(self, spec: ModelSpec):
-        from forecast.model import pytensor_env as _pytensor_env
+        from forecast.model import pytensor_env
 
-        _pytensor_env.configure()
+        pytensor_env.configure()
         import nutpie
 
         from forecast.model.builder import build_model

@@ -10,11 +10,12 @@ import numpy as np
 import pandas as pd
 
 from forecast import LENSES
+from forecast.data.events import Event
 from forecast.data.loaders import Dataset
-from forecast.store.ledger import Event
+from forecast.model.fitspec import FitSpec
+from forecast.model.kernels import noise_sd
 from forecast.model.projection import Draws, NextYearEvidence
 from forecast.model.spec import transform_values
-from forecast.store.posterior import NOISE_FLOOR_ATTR
 
 
 class NeedsRefit(Exception):
@@ -52,27 +53,27 @@ def merge_events(ds: Dataset, events: list[Event], last_year: int) -> Dataset:
     return replace(ds, values=values, events=evs)
 
 
-def standardise(spec_meta: dict, k: int, value: float) -> float:
-    x = transform_values(np.array([value]), spec_meta["transform"][k])[0]
-    return float(spec_meta["direction"][k] * (x - spec_meta["center"][k]) / spec_meta["scale"][k])
+def standardise(spec: FitSpec, k: int, value: float) -> float:
+    x = transform_values(np.array([value]), spec.transform[k])[0]
+    return float(spec.direction[k] * (x - spec.center[k]) / spec.scale[k])
 
 
-def cells(spec_meta: dict, ds: Dataset) -> dict[tuple[int, int], float]:
+def cells(spec: FitSpec, ds: Dataset) -> dict[tuple[int, int], float]:
     """Standardised cells (indicator index, time index) -> value, for the fit's indicators and years."""
-    first, as_of = spec_meta["first_year"], spec_meta["as_of"]
-    idx = {name: k for k, name in enumerate(spec_meta["indicators"])}
+    first, as_of = spec.first_year, spec.as_of
+    idx = {name: k for k, name in enumerate(spec.indicators)}
     v = ds.values[(ds.values["year"] >= first) & (ds.values["year"] <= as_of)]
     out = {}
     for name, year, value in zip(v["indicator"], v["year"], v["value"]):
         if name in idx:
             k = idx[name]
-            out[(k, int(year) - first)] = standardise(spec_meta, k, float(value))
+            out[(k, int(year) - first)] = standardise(spec, k, float(value))
     return out
 
 
-def event_counts(spec_meta: dict, ds: Dataset) -> np.ndarray:
-    first, as_of = spec_meta["first_year"], spec_meta["as_of"]
-    kinds = {k: i for i, k in enumerate(spec_meta["event_kinds"])}
+def event_counts(spec: FitSpec, ds: Dataset) -> np.ndarray:
+    first, as_of = spec.first_year, spec.as_of
+    kinds = {k: i for i, k in enumerate(spec.event_kinds)}
     counts = np.zeros((len(kinds), as_of - first + 1))
     ev = ds.events[(ds.events["year"] >= first) & (ds.events["year"] <= as_of)]
     for kind, year in zip(ev["kind"], ev["year"]):
@@ -80,15 +81,16 @@ def event_counts(spec_meta: dict, ds: Dataset) -> np.ndarray:
     return counts
 
 
-def forecast_year_evidence(meta: dict, post: dict, attrs: dict, events: list[Event], draws: Draws):
-    """Readings and coded events dated in the forecast year (as-of + 1), for the projection."""
-    year = meta["as_of"] + 1
+def forecast_year_evidence(spec: FitSpec, post: dict, noise_floor: float, events: list[Event], draws: Draws):
+    """Readings and coded events dated in the forecast year (as-of + 1), for the projection.
+    ``noise_floor``: the indicator noise floor the fit was made with (``FitRecord.noise_floor``)."""
+    year = spec.as_of + 1
     readings = [e for e in events if e.type == "indicator" and e.year == year]
     coded = [e for e in events if e.type == "event" and e.year == year]
     if not readings and not coded:
         return None
     ev = NextYearEvidence()
-    idx = {n: k for k, n in enumerate(meta["indicators"])}
+    idx = {n: k for k, n in enumerate(spec.indicators)}
     by_ind: dict[str, list[float]] = {}
     for e in readings:
         if e.name not in idx:
@@ -96,15 +98,15 @@ def forecast_year_evidence(meta: dict, post: dict, attrs: dict, events: list[Eve
         by_ind.setdefault(e.name, []).append(float(e.value))
     for name, vals in by_ind.items():
         k = idx[name]
-        x = standardise(meta, k, float(np.mean(vals)))
-        ev.readings.append((meta["indicator_factor"][k], flat(post["indicator_intercept"])[:, k],
+        x = standardise(spec, k, float(np.mean(vals)))
+        ev.readings.append((spec.indicator_factor[k], flat(post["indicator_intercept"])[:, k],
                             flat(post["loading"])[:, k],
-                            attrs[NOISE_FLOOR_ATTR] + flat(post["indicator_noise"])[:, k], x))
+                            noise_sd(flat(post["indicator_noise"])[:, k], noise_floor), x))
     if coded:
-        kinds = {k: i for i, k in enumerate(meta["event_kinds"])}
+        kinds = {k: i for i, k in enumerate(spec.event_kinds)}
         shift = np.zeros((draws.rho.shape[0], len(LENSES)))
         for e in coded:
             i = kinds[e.name]
-            shift[:, meta["event_lens"][i]] += draws.event_effect[:, i]
+            shift[:, spec.event_lens[i]] += draws.event_effect[:, i]
         ev.shift = shift
     return ev

@@ -1,0 +1,396 @@
+"""The Python API: the face of the toolkit for notebooks and scripts, and what the CLI is built on.
+
+>>> import forecast
+>>> ws = forecast.open("ws")              # or forecast.init("ws") for a new workspace
+>>> ws.fit(draws=500, tune=500)           # MCMC; stores the posterior in ws/state/
+>>> ws.forecast()["probabilities"]        # the report of 'forecast show --json'
+>>> ws.update(event="summit_held", date="2026-09-03", source="MOFA")
+>>> fig = ws.plot("lenses")               # a matplotlib Figure (nothing written)
+>>> ws.undo()
+>>> ws.posterior                          # ArviZ InferenceData
+
+Every CLI command is a thin wrapper over one method here; the returned dicts are the
+commands' ``--json`` output. Heavy libraries are imported by the methods that need them,
+so ``import forecast`` stays cheap. Errors are ``forecast.errors.ForecastError``s with
+a message naming the file, row and field, as in the CLI.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable
+
+from forecast import __version__
+from forecast import defaults as D
+from forecast.errors import UsageError
+from forecast.workspace import Workspace, init_workspace, open_workspace
+
+if TYPE_CHECKING:
+    from arviz import InferenceData
+    from matplotlib.figure import Figure
+
+    from forecast.inference.fitting import FitResult
+    from forecast.inference.retry import RetryNote
+    from forecast.report.brief import Brief
+    from forecast.store.ledger import Event
+
+PLOT_KINDS = ("probabilities", "lenses", "trajectory", "drivers", "diagnostics")
+
+
+# ----------------------------------------------------------------------------- records
+@dataclass(frozen=True)
+class DataCheck:
+    """What ``data check`` found in a valid workspace (problems raise ValidationError instead)."""
+
+    indicators: int
+    values: int
+    approximate: int
+    coded_years: int
+    first_year: int
+    last_year: int
+    seed_events: int
+    ledger_updates: int
+    presets: list[str]
+
+
+@dataclass(frozen=True)
+class UpdateRequest:
+    """Events to record, with where they came from (for messages): 'command line' or a batch file."""
+
+    events: list["Event"]
+    file: str = "command line"
+    rows: list[int] | None = None  # the batch file's line of each event
+
+
+@dataclass(frozen=True)
+class PlotFile:
+    """A figure written by ``Project.write_plot``; ``to_dict`` is 'plot --json'."""
+
+    kind: str
+    path: Path  # as given (``to_dict`` resolves it)
+    format: str
+    bytes: int
+    dpi: int
+    as_of: int
+    forecast_year: int
+    warnings: list[str]
+    seconds: float
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "path": str(self.path.resolve()), "format": self.format, "bytes": self.bytes,
+                "dpi": self.dpi, "as_of": self.as_of, "forecast_year": self.forecast_year,
+                "warnings": self.warnings, "seconds": self.seconds}
+
+
+@dataclass(frozen=True)
+class BriefFile:
+    """A brief written by ``Project.write_brief``; ``to_dict`` is 'brief --json'."""
+
+    path: Path  # as given (``to_dict`` resolves it)
+    format: str
+    bytes: int
+    pages: int | None
+    forecast_year: int
+    probabilities: dict
+    diagnostics_ok: bool
+    warnings: list[str]
+    seconds: float
+
+    def to_dict(self) -> dict:
+        return {"path": str(self.path.resolve()), "format": self.format, "bytes": self.bytes, "pages": self.pages,
+                "forecast_year": self.forecast_year, "probabilities": self.probabilities,
+                "diagnostics_ok": self.diagnostics_ok, "warnings": self.warnings, "seconds": self.seconds}
+
+
+# ------------------------------------------------------------------ argument checks
+def update_request(indicator: str | None = None, value: float | None = None, event: str | None = None,
+                   date: str | None = None, source: str | None = None, note: str = "",
+                   file: str | os.PathLike | None = None) -> UpdateRequest:
+    """One reading (``indicator`` with ``value``), one coded ``event``, or a batch ``file``
+    (CSV: date,indicator|kind,value,source,note). Raises UsageError for a wrong combination."""
+    from forecast.store.ledger import Event
+
+    if file:
+        if indicator or event or value is not None or date or source:
+            raise UsageError("--file cannot be combined with --indicator/--event/--value/--date/--source")
+        from forecast.data.batch import read_batch
+
+        events, rows = read_batch(os.fsdecode(file))
+        return UpdateRequest(events, os.fsdecode(file), rows)
+    if bool(indicator) == bool(event):
+        raise UsageError("give exactly one of --indicator NAME (with --value) or --event KIND, or --file")
+    if indicator and value is None:
+        raise UsageError("--indicator needs --value")
+    if event and value is not None:
+        raise UsageError("--value applies to --indicator readings, not to --event")
+    if not date:
+        raise UsageError("missing option '--date'")
+    if source is None:
+        raise UsageError("missing option '--source'")
+    return UpdateRequest([Event(type="indicator" if indicator else "event", date=date, name=indicator or event,
+                                source=source, note=note, value=value)])
+
+
+def check_plot_request(kind: str, out: str | os.PathLike | None = None, start: str | None = None,
+                       end: str | None = None) -> tuple[Path, str] | None:
+    """Refuse a bad plot request before any work: unknown kind, --from/--to off 'drivers', and
+    (when ``out`` is given) an output path that cannot be written. Returns (path, format)."""
+    from forecast.report.export import PLOT_FORMATS, check_out
+
+    if kind not in PLOT_KINDS:
+        raise UsageError(f"unknown plot kind '{kind}': use one of {', '.join(PLOT_KINDS)}")
+    if (start or end) and kind != "drivers":
+        raise UsageError("--from/--to apply to 'forecast plot drivers' only")
+    return None if out is None else check_out(os.fspath(out), PLOT_FORMATS)
+
+
+def check_brief_out(out: str | os.PathLike) -> tuple[Path, str]:
+    """(path, format) of a brief's output file, or OutputPathError with the fix."""
+    from forecast.report.export import BRIEF_FORMATS, check_out
+
+    return check_out(os.fspath(out), BRIEF_FORMATS)
+
+
+# ---------------------------------------------------------------------------- project
+class Project:
+    """A workspace (``data/``, ``priors/``, and the stored fit under ``state/``)."""
+
+    def __init__(self, workspace: Workspace):
+        self.workspace = workspace
+
+    def __repr__(self) -> str:
+        return f"forecast.open({str(self.root)!r})"
+
+    @property
+    def root(self) -> Path:
+        return self.workspace.root
+
+    # --- fitting and the forecast
+    def fit(self, preset: str = D.PRESET, as_of: int | None = None, draws: int = D.DRAWS, tune: int = D.TUNE,
+            chains: int = D.CHAINS, seed: int = D.SEED, sampler: str = D.SAMPLER,
+            target_accept: float | None = None, retry: bool = True, progress: bool = False,
+            on_retry: Callable[["RetryNote"], None] | None = None) -> "FitResult":
+        """Fit the model by MCMC on the data plus the ledger and store the posterior.
+
+        ``target_accept=None`` applies the divergence policy: 0.95, then once 0.98 after
+        divergences (``retry=False`` skips it); ``result.retry`` says whether the repeat was
+        kept and why. ``as_of`` fits on data through that year only."""
+        from forecast.store.fit import fit_with_retry
+
+        return fit_with_retry(self.workspace, target_accept=target_accept, retry=retry, on_retry=on_retry,
+                              preset=preset, as_of=as_of, draws=draws, tune=tune, chains=chains, seed=seed,
+                              progress=progress, sampler=sampler)
+
+    def forecast(self) -> dict:
+        """The stored forecast for the ledger head: exactly the report of 'forecast show --json'
+        (probabilities with intervals, lens contributions, diagnostics; ``ledger_mismatch`` when
+        the posterior and the ledger disagree). Reads the stored file only (no PyMC)."""
+        from forecast.report.summary import build_report
+        from forecast.store.posterior import current, is_stale
+
+        stored, _, warning = current(self.workspace)
+        report = build_report(stored, stale=is_stale(self.workspace, stored))
+        if warning:
+            report["ledger_mismatch"] = warning
+        return report
+
+    @property
+    def posterior(self) -> "InferenceData":
+        """The stored fit as ArviZ InferenceData (IdentityMismatchError if data/priors changed since)."""
+        from forecast.store.posterior import load_idata
+
+        return load_idata(self.workspace)
+
+    # --- updates
+    def update(self, indicator: str | None = None, value: float | None = None, event: str | None = None,
+               date: str | None = None, source: str | None = None, note: str = "",
+               file: str | os.PathLike | None = None, *, request: UpdateRequest | None = None,
+               dry_run: bool = False, progress: bool = False) -> dict:
+        """Record a reading (``indicator=, value=``), a coded ``event=`` or a batch ``file=`` and
+        update the forecast (fast reweighting, or a refit when that is unreliable). ``date`` is
+        YYYY, YYYY-MM or YYYY-MM-DD; ``source`` is required. ``dry_run``: the same report,
+        nothing recorded. Returns the report of 'update --json' (before/after, attribution)."""
+        from forecast.update.apply import apply
+
+        if request is None:
+            request = update_request(indicator, value, event, date, source, note, file)
+        return apply(self.workspace, request.events, dry_run=dry_run, file=request.file, rows=request.rows,
+                     progress=progress)
+
+    def undo(self) -> dict:
+        """Revert the last update; the stored forecast returns exactly to what it was."""
+        from forecast.update.undo import undo_last
+
+        return undo_last(self.workspace)
+
+    def history(self) -> list[dict]:
+        """Every ledger record: seq, op, id, applied_utc, event, path and the headline after it."""
+        from forecast.store import ledger as L
+
+        records, _ = L.read(self.workspace)
+        return [{"seq": i, "op": r["op"], "id": r["id"], "applied_utc": r.get("applied_utc"),
+                 "event": r.get("event"), "path": r.get("path"), "after": r.get("after")}
+                for i, r in enumerate(records, start=1)]
+
+    # --- figures and the brief
+    def plot(self, kind: str, start: str | None = None, end: str | None = None,
+             as_of: int | None = None) -> "Figure":
+        """A briefing figure of ``kind`` (one of PLOT_KINDS) as a matplotlib Figure; nothing is
+        written. ``start``/``end`` (drivers only): 'fit', 'now', a year or a date YYYY-MM-DD.
+        ``as_of`` refuses a stored fit made as of another year."""
+        return self._plot(kind, start, end, as_of)[0]
+
+    def _plot(self, kind, start, end, as_of):
+        from forecast.report import analysis
+        from forecast.report.plots import plot as draw
+
+        check_plot_request(kind, None, start, end)
+        stored, warning = analysis.load_current(self.workspace, as_of)
+        report = analysis.report_for(self.workspace, stored)
+        return draw(kind, analysis.compute(kind, self.workspace, stored, start, end)), report, warning
+
+    def write_plot(self, kind: str, out: str | os.PathLike, dpi: int = 200, as_of: int | None = None,
+                   start: str | None = None, end: str | None = None) -> PlotFile:
+        """Draw ``kind`` and write it to ``out`` (.png, .svg or .pdf) atomically."""
+        from forecast.report.export import figure_writer, write_file
+
+        t0 = time.perf_counter()
+        path, fmt = check_plot_request(kind, out, start, end)
+        fig, report, warning = self._plot(kind, start, end, as_of)
+        meta = {"Title": f"forecast plot {kind}"} if fmt != "png" else {"Software": f"forecast {__version__}"}
+        size = write_file(os.fspath(out), path, figure_writer(fig, fmt, dpi, meta))
+        flags = [m for m, on in (("DIAGNOSTICS FAILED: do not use these numbers", not report["diagnostics"]["ok"]),
+                                 ("STALE FIT: data/ or priors/ changed since this fit", report["stale"]),
+                                 (f"LEDGER MISMATCH: {warning}", bool(warning))) if on]
+        return PlotFile(kind=kind, path=path, format=fmt, bytes=size, dpi=dpi, as_of=report["as_of"],
+                        forecast_year=report["forecast_year"], warnings=flags,
+                        seconds=round(time.perf_counter() - t0, 2))
+
+    def brief(self, since: str | None = None, as_of: int | None = None,
+              allow_failed_diagnostics: bool = False) -> "Brief":
+        """The one-page brief's content (a ``report.brief.Brief``): headline numbers with the change
+        since the previous update (or since the date ``since``), drivers, lens readings, freshness."""
+        from forecast.report.brief import build_brief
+
+        return build_brief(self.workspace, allow_failed=allow_failed_diagnostics, since=since, as_of=as_of)
+
+    def write_brief(self, out: str | os.PathLike, since: str | None = None, as_of: int | None = None,
+                    allow_failed_diagnostics: bool = False) -> BriefFile:
+        """Write the brief to ``out``: .pdf (one A4 page), .md or .html, atomically."""
+        from forecast.report import brief as B
+        from forecast.report.export import figure_writer, write_file
+
+        t0 = time.perf_counter()
+        path, fmt = check_brief_out(out)
+        b = self.brief(since, as_of, allow_failed_diagnostics)
+        if fmt == "pdf":
+            write = figure_writer(B.render_pdf_figure(b), "pdf", 200,
+                                  {"Title": B.title(b), "Creator": f"forecast {__version__}"})
+        else:
+            text = B.render_markdown(b) if fmt == "md" else B.render_html(b)
+
+            def write(tmp):
+                tmp.write_text(text, encoding="utf-8")
+        size = write_file(os.fspath(out), path, write)
+        r = b.report
+        return BriefFile(path=path, format=fmt, bytes=size, pages=1 if fmt == "pdf" else None,
+                         forecast_year=r["forecast_year"], probabilities=r["probabilities"],
+                         diagnostics_ok=b.diagnostics_ok, warnings=b.warnings,
+                         seconds=round(time.perf_counter() - t0, 2))
+
+    # --- validation
+    def check(self, presets: list[str] | None = None, refit: bool = False) -> dict:
+        """MCMC diagnostics, predictive checks, PSIS-LOO, prior sensitivity (``presets``; default
+        every priors/*.toml), lens ablation and the outside view, for the stored fit."""
+        from forecast.validate.check import run
+
+        return run(self.workspace, list(presets) if presets else None, refit=refit)
+
+    def backtest_years(self, start: int | None = None, end: int | None = None) -> list[int]:
+        """The forecast years a backtest from ``start`` to ``end`` covers (validated)."""
+        from forecast.data.loaders import load_dataset
+        from forecast.validate.backtest import origin_years
+
+        return origin_years(load_dataset(self.workspace.data_dir).outcomes, start, end)
+
+    def backtest(self, start: int | None = None, end: int | None = None, preset: str = D.PRESET,
+                 draws: int = D.BACKTEST_DRAWS, tune: int = D.BACKTEST_TUNE, chains: int = D.BACKTEST_CHAINS,
+                 seed: int = D.SEED, jobs: int | None = None, single_lens: bool = True,
+                 out: str | os.PathLike | None = None, on_start: Callable[[int], None] | None = None,
+                 on_done: Callable[[dict], None] | None = None) -> dict:
+        """Rolling-origin backtest (fit through Y-1, predict Y) scored against climatology,
+        persistence and the single-lens models. ``out``: a folder for backtest_rows.csv and
+        backtest.json (checked before any fit). ``on_start(n_origins)``, ``on_done(origin)``:
+        progress hooks. Returns the result of 'backtest --json'."""
+        from forecast.report.export import check_out_dir
+        from forecast.validate import backtest as B
+
+        out_dir = check_out_dir(os.fspath(out)) if out is not None else None
+        settings = B.Settings(preset=preset, draws=draws, tune=tune, chains=chains, seed=seed,
+                              single_lens=single_lens)
+        years = self.backtest_years(start, end)
+        if on_start is not None:
+            on_start(len(years))
+        result = B.run(self.workspace, years, settings, jobs, on_done=on_done)
+        if out_dir is not None:
+            B.write_results(out_dir, result)
+        return result
+
+    # --- data
+    def data_check(self) -> DataCheck:
+        """Validate data/, priors/ and the ledger; ValidationError lists every problem with file, row, field."""
+        from forecast.data.loaders import load_dataset
+        from forecast.errors import ForecastError, Problem, ValidationError
+        from forecast.model.priors import check_all_presets
+        from forecast.store import ledger as L
+
+        ws = self.workspace
+        problems = []
+        try:
+            ds = load_dataset(ws.data_dir)
+        except ValidationError as exc:
+            problems.extend(exc.problems)
+            ds = None
+        problems.extend(check_all_presets(ws.priors_dir))
+        try:
+            n_updates = len(L.active(L.parse(L.read_bytes(ws))))
+        except ForecastError as exc:
+            problems.append(Problem(L.LEDGER_FILE, str(exc).split(": ", 1)[-1]))
+            n_updates = 0
+        if problems:
+            raise ValidationError(problems)
+        years = ds.outcomes["year"]
+        return DataCheck(indicators=len(ds.meta), values=len(ds.values),
+                         approximate=int(ds.values["approximate"].sum()), coded_years=len(ds.outcomes),
+                         first_year=int(years.min()), last_year=int(years.max()), seed_events=len(ds.events),
+                         ledger_updates=n_updates, presets=[p.stem for p in sorted(ws.priors_dir.glob("*.toml"))])
+
+    def data_list(self) -> list[dict]:
+        """Each indicator with lens, side, role, unit, coverage and latest value ('data list --json')."""
+        from forecast.data.loaders import load_dataset
+
+        ds = load_dataset(self.workspace.data_dir)
+        rows = []
+        for name, m in ds.meta.iterrows():
+            v = ds.values[ds.values["indicator"] == name]
+            last = v.iloc[-1]
+            rows.append({"name": name, "lens": m["lens"], "side": m["side"] or None, "role": m["role"],
+                         "unit": m["unit"], "description": m["description"],
+                         "first_year": int(v["year"].min()), "last_year": int(last["year"]),
+                         "last_value": float(last["value"]), "last_value_approximate": bool(last["approximate"]),
+                         "n_values": int(len(v))})
+        return rows
+
+
+# ------------------------------------------------------------------------ entry points
+def open(path: str | os.PathLike = ".") -> Project:  # noqa: A001 - forecast.open, as in the README
+    """Open an existing workspace (a folder with data/ and priors/)."""
+    return Project(open_workspace(path))
+
+
+def init(dest: str | os.PathLike) -> Project:
+    """Create a workspace at ``dest`` (a new or empty folder) from the shipped default, and open it."""
+    return Project(init_workspace(dest))

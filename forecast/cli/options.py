@@ -1,0 +1,76 @@
+"""Options shared by several commands, and the error handling every command uses.
+
+Importing this module imports click only: ``forecast --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import click
+
+from forecast import defaults as D
+
+YEAR = click.IntRange(1900, 2100)
+
+workspace_option = click.option(
+    "--workspace", "-w", default=".", show_default=True,
+    type=click.Path(file_okay=False, dir_okay=True),
+    help="Workspace folder holding data/ and priors/.")
+
+quiet_option = click.option("--quiet", "-q", is_flag=True, help="No progress display.")
+
+
+def json_option(help: str = "Machine-readable output."):  # noqa: A002 - click's own name
+    return click.option("--json", "as_json", is_flag=True, help=help)
+
+
+def as_of_option(help: str):  # noqa: A002
+    return click.option("--as-of", "as_of", type=YEAR, default=None, help=help)
+
+
+def preset_option(help: str):  # noqa: A002
+    return click.option("--preset", default=D.PRESET, show_default=True, help=help)
+
+
+def sampling_options(draws: int, tune: int, chains: int, draws_help: str):
+    """--draws, --tune, --chains and --seed, with this command's defaults."""
+    def decorate(fn):
+        for opt in reversed([
+            click.option("--draws", type=click.IntRange(10, 100_000), default=draws, show_default=True,
+                         help=draws_help),
+            click.option("--tune", type=click.IntRange(10, 100_000), default=tune, show_default=True),
+            click.option("--chains", type=click.IntRange(1, 64), default=chains, show_default=True),
+            click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=D.SEED, show_default=True),
+        ]):
+            fn = opt(fn)
+        return fn
+    return decorate
+
+
+def handle_errors(fn):
+    """ForecastError -> its message and exit 1 (UsageError -> exit 2, as click's own usage errors)."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        from forecast.errors import ForecastError, UsageError
+        try:
+            return fn(*args, **kwargs)
+        except UsageError as exc:
+            raise click.UsageError(str(exc)) from None
+        except ForecastError as exc:
+            raise click.ClickException(str(exc)) from None
+    return wrapper
+
+
+def echo_json(obj, **kw) -> None:
+    import json
+
+    click.echo(json.dumps(obj, indent=2, **kw))
+
+
+def emit(result, as_json: bool, render) -> None:
+    """Print ``result`` as JSON, or as the text ``render(result)``."""
+    if as_json:
+        echo_json(result)
+    else:
+        click.echo(render(result))

@@ -1,0 +1,64 @@
+"""``forecast update``, ``undo`` and ``history``."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from forecast import api
+from forecast.cli.options import emit, handle_errors, json_option, workspace_option
+
+
+@click.command()
+@workspace_option
+@click.option("--indicator", help="Indicator name for a reading (see 'forecast data list').")
+@click.option("--value", type=float, help="The reading's value, in the indicator's unit.")
+@click.option("--event", "kind", help="Coded event kind from data/event_kinds.csv.")
+@click.option("--date", help="YYYY, YYYY-MM or YYYY-MM-DD; readings aggregate into that year.")
+@click.option("--source", help="Where the reading or event is reported (required).")
+@click.option("--note", default="", help="Free text.")
+@click.option("--file", "batch", type=click.Path(dir_okay=False),
+              help="CSV batch (date,indicator|kind,value,source,note): all or nothing.")
+@click.option("--dry-run", is_flag=True, help="What-if: the same report, nothing recorded.")
+@json_option()
+@handle_errors
+def update(workspace, indicator, value, kind, date, source, note, batch, dry_run, as_json):
+    """Record a reading or an event and update the forecast in seconds.
+
+    \b
+    Examples:
+      forecast update --indicator japan_cabinet_approval --value 25 --date 2026-10 --source NHK
+      forecast update --event summit_held --date 2026-09-03 --source MOFA --note "Vladivostok"
+      forecast update --file events.csv
+    """
+    from forecast.report import format as F
+
+    # the arguments first (exit 2), then the workspace
+    request = api.update_request(indicator=indicator, value=value, event=kind, date=date, source=source, note=note,
+                                 file=batch)
+    report = api.open(workspace).update(request=request, dry_run=dry_run,
+                                        progress=not as_json and sys.stderr.isatty())
+    emit(report, as_json, F.format_update)
+
+
+@click.command()
+@workspace_option
+@json_option()
+@handle_errors
+def undo(workspace, as_json):
+    """Revert the last update; the forecast returns exactly to what it was."""
+    from forecast.report import format as F
+
+    emit(api.open(workspace).undo(), as_json, F.format_undo)
+
+
+@click.command()
+@workspace_option
+@json_option()
+@handle_errors
+def history(workspace, as_json):
+    """List every update: id, date applied, event and the headline probabilities after it."""
+    from forecast.report import format as F
+
+    emit(api.open(workspace).history(), as_json, F.format_history)

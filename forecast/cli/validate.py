@@ -1,0 +1,111 @@
+"""``forecast backtest`` and ``forecast check``: judging the forecaster."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from forecast import api
+from forecast import defaults as D
+from forecast.cli.options import (YEAR, echo_json, handle_errors, json_option, preset_option, quiet_option,
+                                  sampling_options, workspace_option)
+
+
+class Progress:
+    """Progress of a run of ``total`` steps on stderr: a rich bar on a terminal, one plain line
+    per step in logs and pipes, nothing when quiet. ``start(total)`` then ``tick(description)``."""
+
+    def __init__(self, label: str, quiet: bool):
+        self.label, self.quiet = label, quiet
+        self.total, self.done, self.bar, self.task = 0, 0, None, None
+
+    def start(self, total: int) -> None:
+        self.total = total
+        if self.quiet or not sys.stderr.isatty():
+            return
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress as Bar, TextColumn, TimeElapsedColumn
+
+        self.bar = Bar(TextColumn(self.label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                       TextColumn("{task.description}"), console=Console(stderr=True), transient=False)
+        self.bar.start()
+        self.task = self.bar.add_task("", total=total)
+
+    def tick(self, desc: str = "") -> None:
+        if self.quiet:
+            return
+        if self.bar is not None:
+            self.bar.update(self.task, advance=1, description=desc)
+            return
+        self.done += 1
+        click.echo(f"{self.label}: {self.done}/{self.total} {desc}", err=True)
+
+    def __enter__(self) -> "Progress":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+@click.command()
+@workspace_option
+@click.option("--from", "start", type=YEAR, default=None,
+              help="First forecast year (fitted on data through the year before). [default: 6 years after the "
+                   "first coded year]")
+@click.option("--to", "end", type=YEAR, default=None,
+              help="Last forecast year. [default: last coded year]")
+@preset_option("Prior preset (priors/NAME.toml).")
+@sampling_options(D.BACKTEST_DRAWS, D.BACKTEST_TUNE, D.BACKTEST_CHAINS,
+                  "Posterior draws per chain, per origin and variant.")
+@click.option("--jobs", type=click.IntRange(1, 64), default=None,
+              help="Origins fitted in parallel. [default: the number of cores]")
+@click.option("--no-single-lens", is_flag=True, help="Skip the single-lens baselines (4x fewer samplings).")
+@click.option("--out", "out", type=click.Path(), default=None,
+              help="Folder for backtest_rows.csv and backtest.json (created if its parent exists).")
+@json_option("Print the full result as JSON.")
+@quiet_option
+@handle_errors
+def backtest(workspace, start, end, preset, draws, tune, chains, seed, jobs, no_single_lens, out, as_json, quiet):
+    """Rolling-origin backtest: fit through Y-1, predict Y, score against baselines.
+
+    Scores the model, climatology, persistence and each single-lens model on the
+    same years (Brier, log and ranked probability scores), with the Brier skill
+    against climatology and a bootstrap interval, and a CORP reliability table.
+    """
+    from forecast.validate.backtest import format_summary
+
+    with Progress("backtest origins", quiet or as_json) as progress:
+        result = api.open(workspace).backtest(
+            start, end, preset=preset, draws=draws, tune=tune, chains=chains, seed=seed, jobs=jobs,
+            single_lens=not no_single_lens, out=out, on_start=progress.start,
+            on_done=lambda o: progress.tick(f"{o['year']} done ({o['seconds']:.0f} s)"))
+    if as_json:
+        echo_json(result)
+    else:
+        click.echo(format_summary(result))
+        if out is not None:
+            from pathlib import Path
+
+            click.echo(f"Wrote {Path(out) / 'backtest_rows.csv'} and {Path(out) / 'backtest.json'}")
+
+
+@click.command()
+@workspace_option
+@click.option("--preset", "presets", multiple=True,
+              help="Presets for the sensitivity table (repeatable). [default: every priors/*.toml]")
+@click.option("--refit", is_flag=True,
+              help="Fit the presets whose reweighting is unreliable (Pareto k > 0.7); about a minute each.")
+@json_option()
+@handle_errors
+def check(workspace, presets, refit, as_json):
+    """Check the stored fit: MCMC diagnostics, predictive checks, PSIS-LOO,
+    prior sensitivity, lens ablation and the outside view."""
+    from forecast.validate.check import format_check
+
+    result = api.open(workspace).check(list(presets) or None, refit=refit)
+    if as_json:
+        echo_json(result, default=float)  # numpy scalars
+    else:
+        click.echo(format_check(result))

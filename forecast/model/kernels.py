@@ -1,0 +1,193 @@
+"""The model's maths, once: the kernels every numpy copy of the model calls.
+
+The PyMC builder (``builder.py``) states the model for the sampler; the projection, the fast
+update path, ``check``, SBC and the reports evaluate the same model in numpy on stored draws.
+Each piece of the model that more than one of them needs is written here, once:
+
+* structure: ``FACTOR_LENS`` and ``lens_from_factors`` (a lens state is the mean of its
+  factors: leaders is the mean of the two sides), ``capacity`` (soft minimum of the sides);
+* dynamics: the stationary AR(1) with unit marginal variance (``ar1_step``, ``ar1_logpdf``);
+* measurement: ``measurement_mean`` a_k + lambda_k * eta[f(k), t], ``noise_sd`` with the
+  ``NOISE_FLOOR``, and ``measurement_logpdf``;
+* outcome: the ordered logistic (``ordered_logistic_cdf``/``_probs``/``_logp``/``_sf``/``_draw``) of
+  ``improve_logodds``, with ``event_shift`` from coded events;
+* settlement: ``hazard_logit`` (logit(base) + g_p L_power + g_t L_trust + g_c capacity
+  - delta barrier) and ``bernoulli_logit_logp``.
+
+Pure numpy (no PyMC or PyTensor import). Functions that the builder shares take
+``backend`` (``numpy`` by default, ``pytensor.tensor`` in the builder) and are written so
+that the builder's graph is the one it always was. ``tests/test_kernels.py`` checks every
+kernel against SciPy/PyMC and the whole model's numpy log-density against PyMC's.
+"""
+
+from __future__ import annotations
+
+from functools import reduce
+from operator import add
+
+import numpy as np
+
+from forecast import LENSES
+
+# --- constants of the model
+SOFTMIN_SHARPNESS = 3.0
+# No indicator measures its lens without error: a floor on the residual sd of the
+# standardised indicators keeps the sampler out of the funnel where one near-perfect
+# trend series pins a state (the divergences measured without it).
+NOISE_FLOOR = 0.1
+# Lens (index into LENSES) of each latent factor, in the order of ``spec.FACTORS``
+# (power, trust, leaders side A, leaders side B): the leaders lens has one factor per side.
+FACTOR_LENS = (0, 1, 2, 2)
+LEADERS = LENSES.index("leaders")
+SIDES = tuple(f for f, lens in enumerate(FACTOR_LENS) if lens == LEADERS)
+LOG_2PI = float(np.log(2 * np.pi))
+PROB_FLOOR = 1e-300  # a category probability that underflowed still has a finite log
+
+
+# --- elementary functions
+def sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def logit(p, backend=np):
+    return backend.log(p) - backend.log1p(-p)
+
+
+def normal_logpdf(x, mu, sd):
+    return -0.5 * ((x - mu) / sd) ** 2 - np.log(sd) - 0.5 * LOG_2PI
+
+
+def softmin(a, b, k: float = SOFTMIN_SHARPNESS, backend=np):
+    """Smooth minimum: -log(exp(-k a) + exp(-k b)) / k (tends to min(a, b) as k grows)."""
+    m = backend.minimum(a, b)
+    return m - backend.log(backend.exp(-k * (a - m)) + backend.exp(-k * (b - m))) / k
+
+
+# --- structure: factors -> lenses
+def _take(x, i: int, axis: int):
+    """``x`` at index ``i`` along ``axis`` (numpy or PyTensor)."""
+    if axis < 0:
+        return x[(Ellipsis, i) + (slice(None),) * (-axis - 1)]
+    return x[(slice(None),) * axis + (i,)]
+
+
+def lens_from_factors(eta, axis: int = -1, backend=np):
+    """Factor states -> lens states along ``axis`` (4 factors -> 3 lenses): each lens is the
+    mean of its factors, so leaders is the mean of its two sides."""
+    parts = []
+    for lens in range(len(LENSES)):
+        members = [_take(eta, f, axis) for f, fl in enumerate(FACTOR_LENS) if fl == lens]
+        parts.append(members[0] if len(members) == 1 else (1.0 / len(members)) * reduce(add, members))
+    return backend.stack(parts, axis=axis)
+
+
+def capacity(eta, axis: int = -1, backend=np):
+    """Ratification capacity: the soft minimum of the two sides' leaders states."""
+    a, b = (_take(eta, f, axis) for f in SIDES)
+    return softmin(a, b, backend=backend)
+
+
+# --- dynamics: stationary AR(1) with unit marginal variance
+def ar1_innovation_sd(rho, backend=np):
+    return backend.sqrt(1 - rho**2)
+
+
+def ar1_step(state, rho, z):
+    """One year ahead: rho * state + sqrt(1 - rho^2) * z, with z standard normal draws."""
+    return rho * state + ar1_innovation_sd(rho) * z
+
+
+def ar1_logpdf(eta, rho):
+    """Log density of stationary AR(1) paths ``eta[..., t]`` (time last) with persistence
+    ``rho[...]``: eta_0 ~ N(0, 1), eta_t ~ N(rho eta_{t-1}, sqrt(1 - rho^2)). Shape ``eta.shape[:-1]``."""
+    eta = np.asarray(eta, float)
+    rho = np.asarray(rho, float)[..., None]
+    return (normal_logpdf(eta[..., 0], 0.0, 1.0)
+            + normal_logpdf(eta[..., 1:], rho * eta[..., :-1], ar1_innovation_sd(rho)).sum(axis=-1))
+
+
+# --- measurement
+def measurement_mean(intercept, loading, state):
+    """Mean of a standardised indicator reading: a_k + lambda_k * eta[f(k), t]."""
+    return intercept + loading * state
+
+
+def indicator_means(intercept, loading, eta, indicator_factor, obs_indicator, obs_time):
+    """``measurement_mean`` at observed cells (k, t): intercept[..., k] + loading[..., k] *
+    eta[..., f(k), t], for parameters with any leading (draw) axes."""
+    k = obs_indicator
+    return measurement_mean(_last(intercept, k), _last(loading, k), _last(eta, indicator_factor[k], obs_time))
+
+
+def _last(x, *idx):
+    """``x[..., *idx]`` (written without the Ellipsis when there are no leading axes, which keeps
+    the builder's PyTensor graph as it was)."""
+    return x[idx] if x.ndim == len(idx) else x[(Ellipsis,) + idx]
+
+
+def noise_sd(indicator_noise, floor: float = NOISE_FLOOR):
+    """Residual sd of an indicator: the floor plus its ``indicator_noise``."""
+    return floor + indicator_noise
+
+
+def measurement_logpdf(x, intercept, loading, state, sd):
+    """Log density of reading ``x``: Normal(measurement_mean, sd) (``sd`` from ``noise_sd``)."""
+    return normal_logpdf(x, measurement_mean(intercept, loading, state), sd)
+
+
+# --- outcome: relationship change, ordered logistic
+def event_shift(effect, event_lens, counts):
+    """Lens shifts (..., lens, year) from coded events: effect (..., E), event_lens (E,) lens
+    indices, counts (E, T) events per kind and year."""
+    onehot = np.eye(len(LENSES))[np.asarray(event_lens, int)].T            # (L, E)
+    return np.einsum("le,...e,et->...lt", onehot, np.asarray(effect, float), np.asarray(counts, float))
+
+
+def improve_logodds(beta, lens, shift, axis: int = -1):
+    """Latent log-odds of the ordered outcome: sum over lenses of beta_l (L_l + E_l); the
+    arguments broadcast, the lens axis is ``axis``."""
+    return (beta * (lens + shift)).sum(axis=axis)
+
+
+def ordered_logistic_cdf(eta, cutpoints):
+    """P(y <= j) = sigmoid(c_j - eta), j = 0..C-2; ``cutpoints`` (..., C-1) broadcasts
+    against ``eta[..., None]``."""
+    return sigmoid(cutpoints - eta[..., None])
+
+
+def ordered_logistic_probs(eta, cutpoints):
+    """P(y = j), j = 0..C-1: differences of (0, cdf, 1), as PyMC's OrderedLogistic computes them."""
+    cdf = ordered_logistic_cdf(eta, cutpoints)
+    edge = np.ones(cdf.shape[:-1] + (1,))
+    cdf = np.concatenate([0.0 * edge, cdf, edge], axis=-1)
+    return cdf[..., 1:] - cdf[..., :-1]
+
+
+def ordered_logistic_logp(y, eta, cutpoints):
+    """log P(y | eta, cutpoints) for categories ``y`` (broadcast against ``eta``)."""
+    p = ordered_logistic_probs(eta, cutpoints)
+    y = np.broadcast_to(np.asarray(y, int), p.shape[:-1])[..., None]
+    return np.log(np.clip(np.take_along_axis(p, y, axis=-1)[..., 0], PROB_FLOOR, None))
+
+
+def ordered_logistic_draw(eta, cutpoints, noise):
+    """Categories drawn by the latent form: the number of cutpoints below eta + noise, with
+    ``noise`` standard logistic draws shaped like ``eta``."""
+    return ((eta + noise)[..., None] > cutpoints).sum(-1)
+
+
+def ordered_logistic_sf(eta, cutpoint):
+    """P(y > j) = sigmoid(eta - c_j) for the cutpoint c_j (e.g. P(improve) = P(y > 2))."""
+    return sigmoid(eta - cutpoint)
+
+
+# --- settlement hazard
+def hazard_logit(logit_base, g_power, g_trust, g_capacity, delta, power, trust, cap, barrier):
+    """Yearly settlement log-odds: logit(base) + g_p L_power + g_t L_trust + g_c capacity - delta barrier."""
+    return logit_base + g_power * power + g_trust * trust + g_capacity * cap - delta * barrier
+
+
+def bernoulli_logit_logp(y, logit_p):
+    """log P(y | logit_p) of a Bernoulli outcome y in {0, 1}, stable in both tails."""
+    y = np.asarray(y, float)
+    return -(y * np.logaddexp(0.0, -logit_p) + (1.0 - y) * np.logaddexp(0.0, logit_p))

@@ -1,0 +1,110 @@
+"""Text renderers of the API's results: what the CLI prints when ``--json`` is not given.
+
+Each function takes a result of ``forecast.api`` (a report dict or a typed record) and
+returns text; nothing here reads files or prints. ``show``'s report is rendered by
+``summary.format_report``, ``check``'s by ``validate.check.format_check`` and
+``backtest``'s by ``validate.backtest.format_summary``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from forecast.report.summary import format_report, pct, probability_label
+
+if TYPE_CHECKING:
+    from forecast.api import DataCheck, PlotFile, BriefFile
+    from forecast.inference.fitting import FitResult
+    from forecast.inference.retry import RetryNote
+
+__all__ = ["format_report", "fit_started", "retry_notice", "fit_finished", "diagnostics_warning", "format_update",
+           "format_undo", "format_history", "format_data_check", "format_data_list", "plot_written", "brief_written"]
+
+
+def fit_started(preset: str, root, chains: int, draws: int, tune: int, seed: int) -> str:
+    return (f"Fitting preset '{preset}' on {root} ({chains} chains x {draws} draws, "
+            f"{tune} tuning, seed {seed}); compiling the model first...")
+
+
+def retry_notice(note: "RetryNote") -> str:
+    return f"{note.reason}: refitting once at {note.kept_target_accept} (smaller steps; --no-retry to skip)"
+
+
+def fit_finished(result: "FitResult", saved: str) -> str:
+    t = result.timings
+    return (f"Sampled with {result.sampler} in {t['total_s']:.1f} s "
+            f"(compile {t.get('compile_s', float('nan')):.1f} s, sampling {t['sample_s']:.1f} s); saved {saved}")
+
+
+def diagnostics_warning(diagnostics: dict) -> str | None:
+    """The warning for a fit that failed its diagnostics, or None."""
+    return None if diagnostics["ok"] else "WARNING: diagnostics failed: " + "; ".join(diagnostics["failures"])
+
+
+def format_update(r: dict) -> str:
+    if r.get("noop"):
+        return f"No change: {r['message']}"
+    lines = [("DRY RUN (nothing recorded): " if r.get("dry_run") else "Recorded: ")
+             + "; ".join(f"{e['name']}" + (f" = {e['value']:g}" if e.get("value") is not None else "")
+                         + f" ({e['date']}) [{e['id']}]" for e in r["events"])]
+    path = r["path"]
+    if path == "psis":
+        path = f"fast path: Pareto-smoothed importance reweighting (Pareto k {r['pareto_k']:.2f}, ESS {r['ess']:.0f})"
+    lines.append(f"Update path: {path}")
+    lines.append("")
+    lines.append(f"{'':38}{'before (80% interval)':>24}   {'after (80% interval)':>24}   change")
+    y = r["forecast_year"]
+    for k, v in r["probabilities"].items():
+        b, a = v["before"], v["after"]
+        lines.append(f"{probability_label(k, y):38}{pct(b['mean'])} [{pct(b['lo80'])}-{pct(b['hi80'])}]"
+                     f" -> {pct(a['mean'])} [{pct(a['lo80'])}-{pct(a['hi80'])}]   {v['change_pp']:+.1f} pp")
+    lines.append("Intervals: 80% equal-tailed posterior intervals; change in percentage points of the mean.")
+    lines.append("")
+    lines.append(f"Attribution: change in each lens's contribution to the log-odds of improvement in {y}")
+    for lens, v in sorted(r["attribution"].items(), key=lambda kv: -abs(kv[1]["delta_logodds"])):
+        who = ", ".join(v["events"]) if v["events"] else "(no new evidence on this lens)"
+        lines.append(f"  {lens:8} {v['delta_logodds']:+.3f}   {who}")
+    return "\n".join(lines)
+
+
+def format_undo(r: dict) -> str:
+    return f"Undone: {', '.join(r['undone'])}. Forecast restored to ledger head {r['restored_head']}."
+
+
+def format_history(rows: list[dict]) -> str:
+    if not rows:
+        return "No updates recorded yet (ledger.jsonl is empty)."
+    lines = []
+    for row in rows:
+        ev = row["event"]
+        what = (f"{ev['name']}" + (f" = {ev['value']:g}" if ev.get('value') is not None else "")
+                + f" ({ev['date']})") if ev else f"undo of {row['id']}"
+        after = row["after"] or {}
+        probs = "  ".join(f"{k.replace('_', ' ')} {pct(v['mean']).strip()}" for k, v in after.items())
+        lines.append(f"{row['seq']:>3} {row['applied_utc']} {row['op']:4} {row['id']} {what:45} -> {probs}")
+    return "\n".join(lines)
+
+
+def format_data_check(c: "DataCheck") -> str:
+    return (f"OK: {c.indicators} indicators, {c.values} values ({c.approximate} approximate), "
+            f"{c.coded_years} coded years {c.first_year}-{c.last_year}, "
+            f"{c.seed_events} seed events, {c.ledger_updates} ledger update(s) in force, "
+            f"presets: {', '.join(c.presets)}")
+
+
+def format_data_list(rows: list[dict]) -> str:
+    lines = [f"{'indicator':38} {'lens':8} {'unit':22} {'years':>10} {'last value':>12}"]
+    for r in rows:
+        approx = "~" if r["last_value_approximate"] else " "
+        lines.append(f"{r['name']:38} {r['lens']:8} {r['unit'][:22]:22} {r['first_year']}-{r['last_year']}"
+                     f" {approx}{r['last_value']:>11.4g}")
+    lines.append("~ = approximate (recalled from the publisher, not read from a table)")
+    return "\n".join(lines)
+
+
+def plot_written(p: "PlotFile") -> str:
+    return f"Wrote {p.path} ({p.format}, {p.bytes / 1024:.0f} kB): {p.kind} for {p.forecast_year}"
+
+
+def brief_written(b: "BriefFile") -> str:
+    return f"Wrote {b.path} ({b.format}, {b.bytes / 1024:.0f} kB): brief for {b.forecast_year}"

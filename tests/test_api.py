@@ -1,0 +1,171 @@
+"""The Python API: the README's notebook example runs, and the divergence-retry policy is the one
+every fitting path uses (fit, update's refit, check --refit)."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+import forecast
+from forecast.errors import UsageError
+from forecast.store import fit as fitting
+from forecast.inference.retry import RetryNote, resume_target_accept, with_retry
+from forecast.workspace import init_workspace
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+TINY = "SAMPLING = dict(draws=100, tune=100, chains=2, seed=7)"
+
+
+def readme_example() -> str:
+    """The first python block of the README's 'Python API (notebooks)' section, with a tiny fit."""
+    text = README.read_text(encoding="utf-8")
+    section = text.split("\n## Python API (notebooks)\n", 1)[1].split("\n## ", 1)[0]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    code, n = re.subn(r"^SAMPLING = dict\(.*$", TINY, code, flags=re.M)
+    assert n == 1, "the example must set SAMPLING on one line (the test makes the fit tiny there)"
+    return code
+
+
+@pytest.fixture(scope="module")
+def example(tmp_path_factory):
+    """Run the README example in a folder holding a fresh copy of the default workspace as ./ws."""
+    root = tmp_path_factory.mktemp("notebook")
+    init_workspace(root / "ws")
+    code = readme_example()
+    ns: dict = {}
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(root)
+        exec(compile(code, "README.md (Python API example)", "exec"), ns)
+    return SimpleNamespace(root=root / "ws", ns=ns)
+
+
+def test_readme_example(example):
+    from arviz import InferenceData
+    from matplotlib.figure import Figure
+
+    ns = example.ns
+    report = ns["report"]
+    assert {"as_of", "forecast_year", "probabilities", "lenses", "diagnostics", "stale"} <= set(report)
+    assert set(report["probabilities"]) == {"improve_next_year", "settle_within_5y", "settle_within_10y"}
+    assert report["stale"] is False and report["diagnostics"]["draws"] == 100
+    # the API's report is the CLI's 'show --json', key for key and number for number
+    show = subprocess.run([sys.executable, "-m", "forecast.cli", "show", "--json", "-w", str(example.root)],
+                          capture_output=True, text=True, check=True)
+    assert json.loads(show.stdout) == ns["restored"]
+
+    assert isinstance(ns["fig"], Figure) and len(ns["fig"].axes) >= 3
+    upd = ns["upd"]
+    assert upd["events"][0]["name"] == "summit_held" and upd["noop"] is False
+    # a summit in the forecast year raises P(improve), and the stored forecast says so too
+    assert ns["after"]["mean"] > ns["before"]["mean"]
+    assert upd["probabilities"]["improve_next_year"]["after"]["mean"] == pytest.approx(ns["after"]["mean"])
+    assert ns["restored"] == report  # undo: exactly back, every number
+    assert isinstance(ns["idata"], InferenceData)
+    assert ns["idata"].posterior.sizes["draw"] == 100 and ns["idata"].posterior.sizes["chain"] == 2
+    assert [r["op"] for r in forecast.open(example.root).history()] == ["add", "undo"]
+
+
+def test_import_forecast_is_cheap():
+    code = ("import sys, forecast, forecast.api\n"
+            "assert callable(forecast.open) and callable(forecast.init)\n"
+            "print([m for m in ('numpy', 'pandas', 'pymc', 'arviz', 'matplotlib') if m in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_open_errors_and_update_arguments(tmp_path):
+    with pytest.raises(forecast.errors.WorkspaceError, match="is not a forecast workspace"):
+        forecast.open(tmp_path)
+    ws = forecast.init(tmp_path / "ws")
+    assert ws.root == (tmp_path / "ws").resolve() and ws.data_check().coded_years > 20
+    with pytest.raises(UsageError, match="--indicator needs --value"):
+        ws.update(indicator="japan_cabinet_approval", date="2020", source="x")
+    with pytest.raises(UsageError, match="give exactly one of"):
+        ws.update(date="2020", source="x")
+    with pytest.raises(UsageError, match="apply to 'forecast plot drivers' only"):
+        ws.plot("lenses", start="2016")
+
+
+# --- the divergence-retry policy
+
+
+def attempts(divergences_at: dict[float, int]):
+    calls = []
+
+    def attempt(target_accept):
+        calls.append(target_accept)
+        return {"divergences": divergences_at.get(target_accept, 0), "ta": target_accept}
+    return calls, attempt
+
+
+def test_retry_policy():
+    calls, attempt = attempts({0.95: 3})
+    heard = []
+    kept, note = with_retry(attempt, lambda r: r["divergences"], on_retry=heard.append)
+    assert calls == [0.95, 0.98] and kept["ta"] == 0.98
+    assert isinstance(note, RetryNote) and heard == [note]
+    assert (note.divergences, note.first_target_accept, note.kept_target_accept) == (3, 0.95, 0.98)
+    assert note.reason == "3 divergent transition(s) at target_accept 0.95"
+
+    for kwargs, want in (({"retry": False}, [0.95]), ({"target_accept": 0.9}, [0.9])):
+        calls, attempt = attempts({0.95: 3, 0.9: 3})
+        kept, note = with_retry(attempt, lambda r: r["divergences"], **kwargs)
+        assert calls == want and note is None  # no retry when told so, nor over an explicit choice
+    calls, attempt = attempts({})
+    assert with_retry(attempt, lambda r: r["divergences"])[1] is None and calls == [0.95]
+    assert resume_target_accept(0.95) is None and resume_target_accept(None) is None
+    assert resume_target_accept(0.98) == 0.98
+
+
+def fake_fit(calls: list, stop_at_retry: bool):
+    def fit(ws, **kw):
+        calls.append(kw["target_accept"])
+        if kw["target_accept"] >= 0.98 and stop_at_retry:
+            raise RuntimeError("stop here")
+        div = 2 if kw["target_accept"] < 0.98 else 0
+        n = 8
+        fc = {k: np.full(n, 0.25) for k in ("improve_next_year", "settle_within_5y", "settle_within_10y")}
+        return SimpleNamespace(diagnostics={"divergences": div, "ok": div == 0}, timings={"total_s": 1.0},
+                               forecast={**fc, "weight": np.full(n, 1 / n)})
+    return fit
+
+
+@pytest.fixture
+def example_copy(example, tmp_path):
+    assert example.ns["fit"].retry is None  # the stored fit ran at the default target_accept
+    shutil.copytree(example.root, tmp_path / "ws")
+    return forecast.open(tmp_path / "ws")
+
+
+def test_update_refit_uses_the_retry_policy(example_copy, monkeypatch):
+    from forecast.update import apply as A
+    from forecast.model.evidence import NeedsRefit
+
+    calls = []
+    monkeypatch.setattr(fitting, "fit", fake_fit(calls, stop_at_retry=True))
+    monkeypatch.setattr(A, "compute", lambda *a, **k: (_ for _ in ()).throw(NeedsRefit("forced")))
+    year = example_copy.forecast()["forecast_year"]
+    with pytest.raises(RuntimeError, match="stop here"):
+        example_copy.update(event="summit_held", date=f"{year}-01-21", source="test")
+    assert calls == [0.95, 0.98]
+
+
+def test_check_refit_uses_the_retry_policy(example_copy, monkeypatch):
+    from forecast.validate import check as C
+
+    calls = []
+    monkeypatch.setattr(fitting, "fit", fake_fit(calls, stop_at_retry=False))
+    monkeypatch.setattr(C, "psis", lambda logw: (np.full(len(logw), 1 / len(logw)), 1.0, 5.0))  # "unreliable"
+    result = example_copy.check(presets=["realist"], refit=True)
+    row = next(r for r in result["sensitivity"]["rows"] if r["preset"] == "realist")
+    assert row["method"] == "refit (reweighting unreliable)" and row["diagnostics_ok"] is True
+    assert row["probabilities"]["improve_next_year"]["mean"] == pytest.approx(0.25)
+    assert calls == [0.95, 0.98]
