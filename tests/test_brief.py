@@ -11,6 +11,7 @@ import re
 import shutil
 
 import pytest
+from data_years import FORECAST_YEAR, IN_FORECAST_YEAR, needs_forecast_year
 from test_plots import (
     add_update,
     check_file,
@@ -144,22 +145,23 @@ def test_stale_fit_is_flagged_on_the_face(bws, tmp_path):
     assert "> **STALE FIT: data/ or priors/ changed since this fit" in out.read_text()
 
 
+@needs_forecast_year
 def test_change_since_previous_update_and_since_a_date(bws, tmp_path):
     before = show_json(bws)
-    add_update(bws, "--indicator", "japan_cabinet_approval", "--value", "45", "--date", "2026-10",
+    add_update(bws, "--indicator", "japan_cabinet_approval", "--value", "45", "--date", IN_FORECAST_YEAR,
                "--source", "test poll")
     after = show_json(bws)
     from forecast.report.brief import build_brief
 
     b = build_brief(bws)
-    assert b.since == "since the previous update (japan_cabinet_approval = 45 (2026-10))"
+    assert b.since == f"since the previous update (japan_cabinet_approval = 45 ({IN_FORECAST_YEAR}))"
     for h in b.headlines:
         d = round(100 * (after["probabilities"][h.key]["mean"] - before["probabilities"][h.key]["mean"]), 1)
         assert h.change == (f"{d:+.1f} pp" if d else "0.0 pp")
         assert h.mean == pct(after["probabilities"][h.key]["mean"]).strip()
-    assert b.what_changed.startswith("Latest update, japan_cabinet_approval = 45 (2026-10)")
+    assert b.what_changed.startswith(f"Latest update, japan_cabinet_approval = 45 ({IN_FORECAST_YEAR})")
     fresh = {f.indicator: f for f in b.freshness}
-    assert fresh["japan_cabinet_approval"].from_ledger and fresh["japan_cabinet_approval"].last_year == 2026
+    assert fresh["japan_cabinet_approval"].from_ledger and fresh["japan_cabinet_approval"].last_year == FORECAST_YEAR
     # --since a date before the update compares with the fit, like the previous update here
     b2 = build_brief(bws, since="2000-01-01")
     assert [h.change for h in b2.headlines] == [h.change for h in b.headlines]
@@ -178,6 +180,51 @@ def test_data_freshness_flags_stale_inputs(bws):
     assert icews.last_year == 2014 and icews.age == 11 and icews.stale
     assert not fresh["summits_per_year"].stale and fresh["summits_per_year"].age == 0
     assert all(f.stale == (f.age > STALE_AFTER_YEARS) for f in b.freshness)
+
+
+def test_bom_in_every_data_file_is_read_alike_everywhere(bws, tmp_path):
+    """A UTF-8 BOM (as Excel writes one) at the head of every data/*.csv: 'data check' accepts the
+    workspace, and every reader of the data files (plot lenses, brief in pdf and md) goes through the
+    same validated loaders, so it reads exactly what it reads without the BOMs (issue 9: 'plot lenses'
+    died with KeyError: 'kind')."""
+    from forecast.report import analysis
+    from forecast.report.brief import build_brief
+
+    ws = init_workspace(tmp_path / "bom")
+    files = sorted(ws.data_dir.glob("*.csv"))
+    assert {f.name for f in files} >= {"indicators_meta.csv", "indicators.csv", "outcomes.csv",
+                                       "event_kinds.csv", "events.csv"}
+    for f in files:
+        data = f.read_bytes()
+        assert not data.startswith(b"\xef\xbb\xbf")
+        f.write_bytes(b"\xef\xbb\xbf" + data)
+    make_synthetic_fit(ws, seed=5)  # the synthetic posterior of bws, on the BOM files (so not stale)
+
+    r = run("data", "check", "-w", ws.root)
+    assert r.exit_code == 0 and r.output.startswith("OK: "), r.output
+    assert r.output == run("data", "check", "-w", bws.root).output
+
+    plain, bom = build_brief(bws), build_brief(ws)
+    assert bom.freshness == plain.freshness and len(bom.freshness) == 19
+    assert bom.drivers == plain.drivers and bom.lens_lines == plain.lens_lines
+    assert bom.report["probabilities"] == plain.report["probabilities"]
+    marks = analysis.event_marks(ws, bom.report["forecast_year"])
+    assert marks == analysis.event_marks(bws, plain.report["forecast_year"]) and len(marks) == 72
+
+    out = tmp_path / "lenses.png"
+    r = run("plot", "lenses", "-w", ws.root, "--out", out, "--json")
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output)["warnings"] == []
+    check_file(out, "png")
+    for fmt in ("pdf", "md"):
+        out = tmp_path / f"brief.{fmt}"
+        r = run("brief", "-w", ws.root, "--out", out, "--json")
+        assert r.exit_code == 0, r.output
+        assert json.loads(r.output)["warnings"] == []  # not stale: the fit was made on these bytes
+        if fmt == "pdf":
+            check_file(out, "pdf", min_bytes=15_000)
+        else:
+            assert "Data freshness" in out.read_text() and "icews_coop_share_jpn_rus" in out.read_text()
 
 
 def test_brief_page_is_one_legible_a4_page(failed_ws):

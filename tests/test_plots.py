@@ -18,6 +18,8 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from data_years import FORECAST_YEAR, IN_FORECAST_YEAR, IN_FORECAST_YEAR_DAY, needs_forecast_year
+
 from forecast import LENSES
 from forecast.cli.main import main
 from forecast.workspace import Workspace, content_hash, init_workspace
@@ -381,24 +383,25 @@ def test_drivers_waterfall_adds_up(synth):
             analysis.driver_results(synth, stored, bad, None)
 
 
+@needs_forecast_year
 def test_history_trajectory_and_latest_update_drivers(synth, tmp_path):
     from forecast.report import analysis
 
-    add_update(synth, "--indicator", "japan_cabinet_approval", "--value", "45", "--date", "2026-10",
+    add_update(synth, "--indicator", "japan_cabinet_approval", "--value", "45", "--date", IN_FORECAST_YEAR,
                "--source", "test poll")
-    add_update(synth, "--event", "summit_held", "--date", "2026-09-03", "--source", "test MOFA")
+    add_update(synth, "--event", "summit_held", "--date", IN_FORECAST_YEAR_DAY, "--source", "test MOFA")
     stored, _ = analysis.load_current(synth)
     tr = analysis.trajectory_results(synth, stored)
     assert tr.mode == "history" and len(tr.points) == 3
-    assert tr.points[1].label == "japan_cabinet_approval = 45 (2026-10)"
+    assert tr.points[1].label == f"japan_cabinet_approval = 45 ({IN_FORECAST_YEAR})"
     show = json.loads(run("show", "-w", synth.root, "--json").output)
     last = tr.points[-1].after["improve_next_year"]
     assert last["mean"] == pytest.approx(show["probabilities"]["improve_next_year"]["mean"])
     lr = analysis.lens_results(synth, stored)
-    assert lr.conditioned == 1  # the 2026 reading weights the projected paths, as in the stored forecast
+    assert lr.conditioned == 1  # the forecast-year reading weights the projected paths, as in the stored forecast
     assert np.allclose(lr.future_mean[:, 0], lr.forecast_year_state, atol=0.1)
     dr = analysis.driver_results(synth, stored)
-    assert dr.events == ["summit_held (2026-09-03)"]
+    assert dr.events == [f"summit_held ({IN_FORECAST_YEAR_DAY})"]
     assert dr.new.probability == pytest.approx(show["probabilities"]["improve_next_year"]["mean"])
     lens = dict(dr.steps)
     assert lens["trust"] > 0  # a summit is a positive trust event
@@ -415,7 +418,7 @@ def test_history_trajectory_and_latest_update_drivers(synth, tmp_path):
 def test_key_events_are_labelled_without_collisions(synth):
     from forecast.report import analysis
 
-    events = analysis.event_marks(synth, 2026)
+    events = analysis.event_marks(synth, FORECAST_YEAR)
     key = [e for e in events if e.key]
     assert 3 <= len(key) <= analysis.MAX_KEY_EVENTS
     years = sorted(e.year for e in key)

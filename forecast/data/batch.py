@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from forecast.data.csvtext import parse_float, read_text_csv
 from forecast.data.events import Event
-from forecast.data.loaders import parse_float, read_text_csv
 from forecast.errors import Problem, ValidationError
 
 REQUIRED = ("date", "source")

@@ -1,9 +1,10 @@
-"""Reading a CSV file as validated text: the primitives every data loader shares.
+"""Reading a CSV as text and parsing its fields, each problem reported with file, line and field.
 
-A file is read as UTF-8 (``utf-8-sig``, so a BOM is harmless), every field as a string;
-lines whose first field starts with ``#`` are comments (the example rows of a blank
-workspace); each record keeps its real line number so that a problem names file, line
-and field. ``parse_*`` turn a field into a number or report why they cannot.
+The primitives under every data file of a workspace and every batch of updates: a CSV is read
+as strings (explicit dtype, nothing taken for missing, ``utf-8-sig`` so a BOM is harmless,
+stray whitespace stripped, ``#`` lines after the header skipped as comments: the example
+rows of a blank workspace), its header checked against the expected columns, and numbers,
+years and dates parsed strictly (plain ASCII numbers, no future dates).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import pandas as pd
 
 from forecast.errors import Problem
 
+_DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
 MIN_YEAR = 1900
 
 
@@ -140,3 +142,27 @@ def check_year(year: int | None, file: str, row: int, problems: list[Problem]) -
         problems.append(Problem(file, f"year {year} is outside {MIN_YEAR}-{this_year}", row=row, field="year"))
         return False
     return True
+
+
+def parse_date(text: str, file: str, row: int | None, field: str, problems: list[Problem],
+               first_year: int = MIN_YEAR) -> _dt.date | None:
+    """YYYY, YYYY-MM or YYYY-MM-DD; not in the future, not before ``first_year``."""
+    m = _DATE.match(text)
+    date = None
+    if m:
+        y, mo, d = int(m.group(1)), int(m.group(2) or 1), int(m.group(3) or 1)
+        try:
+            date = _dt.date(y, mo, d)
+        except ValueError:
+            date = None
+    if date is None:
+        problems.append(Problem(file, f"'{text}' is not a date", row=row, field=field,
+                                hint="use YYYY, YYYY-MM or YYYY-MM-DD"))
+        return None
+    if date > _dt.date.today():
+        problems.append(Problem(file, f"date {text} is in the future", row=row, field=field))
+        return None
+    if date.year < first_year:
+        problems.append(Problem(file, f"date {text} is before the data begin ({first_year})", row=row, field=field))
+        return None
+    return date

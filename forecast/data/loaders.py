@@ -1,16 +1,14 @@
 """Loading and validating the workspace's data files ("validate at the door").
 
-Every CSV is read as text (``csvtext.read_text_csv``: ``utf-8-sig`` so a BOM is
-harmless, ``#`` lines are comments), then each field is parsed here so that a
-problem can be reported with its file, line and field. The ``side`` column is
-checked against the side ids of ``workspace.toml``. Nothing reaches the model
-until the whole dataset is clean.
+Every CSV is read as text through ``csvtext.read_text_csv`` (``utf-8-sig`` so a BOM is
+harmless, every field a string, no value taken for missing, ``#`` lines comments), then
+each field is parsed here so that a problem can be reported with its file, line and field.
+The ``side`` column is checked against the side ids of ``workspace.toml``. Nothing reaches
+the model until the whole dataset is clean.
 """
 
 from __future__ import annotations
 
-import datetime as _dt
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,7 +17,15 @@ import pandas as pd
 from forecast import LENSES
 from forecast.data import guide
 from forecast.data.config import WorkspaceConfig, read_config
-from forecast.data.csvtext import MIN_YEAR, check_year, parse_float, parse_int, read_text_csv, suggest
+from forecast.data.csvtext import (
+    MIN_YEAR,
+    check_year,
+    parse_date,
+    parse_float,
+    parse_int,
+    read_text_csv,
+    suggest,
+)
 from forecast.errors import Problem, ValidationError
 
 META_COLUMNS = (
@@ -30,7 +36,6 @@ INDICATOR_COLUMNS = ("year", "indicator", "value", "source", "approximate")
 OUTCOME_COLUMNS = ("year", "change", "settlement", "justification", "source")
 EVENT_KIND_COLUMNS = ("kind", "lens", "weight", "weight_sd", "description")
 EVENT_COLUMNS = ("date", "kind", "source", "note")
-_DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
 
 TRANSFORMS = ("none", "log", "logit_pct", "logit")
 ROLES = ("state", "barrier")
@@ -241,30 +246,6 @@ def load_outcomes(path: Path, problems: list[Problem]) -> pd.DataFrame | None:
             problems.append(Problem(name, f"coded outcomes have gaps: missing year(s) {gaps}", field="year",
                                     hint="code every year between the first and the last"))
     return out.reset_index(drop=True)
-
-
-def parse_date(text: str, file: str, row: int | None, field: str, problems: list[Problem],
-               first_year: int = MIN_YEAR) -> _dt.date | None:
-    """YYYY, YYYY-MM or YYYY-MM-DD; not in the future, not before ``first_year``."""
-    m = _DATE.match(text)
-    date = None
-    if m:
-        y, mo, d = int(m.group(1)), int(m.group(2) or 1), int(m.group(3) or 1)
-        try:
-            date = _dt.date(y, mo, d)
-        except ValueError:
-            date = None
-    if date is None:
-        problems.append(Problem(file, f"'{text}' is not a date", row=row, field=field,
-                                hint="use YYYY, YYYY-MM or YYYY-MM-DD"))
-        return None
-    if date > _dt.date.today():
-        problems.append(Problem(file, f"date {text} is in the future", row=row, field=field))
-        return None
-    if date.year < first_year:
-        problems.append(Problem(file, f"date {text} is before the data begin ({first_year})", row=row, field=field))
-        return None
-    return date
 
 
 def load_event_kinds(path: Path, problems: list[Problem]) -> pd.DataFrame | None:

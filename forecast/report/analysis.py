@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from forecast import LENSES
+from forecast.data.loaders import load_dataset
 from forecast.store import ledger as L
 from forecast.errors import ForecastError
 from forecast.model.kernels import ar1_step, lens_from_factors, measurement_logpdf, ordered_logistic_sf
@@ -231,19 +232,13 @@ def select_key_events(events: list[EventMark]) -> None:
 
 def event_marks(ws: Workspace, last_year: int) -> list[EventMark]:
     """Seed events (data/events.csv) and ledger events in force, up to ``last_year``."""
-    import csv
-
-    kinds = {}
-    with open(ws.data_dir / "event_kinds.csv", newline="", encoding="utf-8") as fh:
-        for r in csv.DictReader(fh):
-            kinds[r["kind"]] = (r["lens"], float(r["weight"]))
+    ds = load_dataset(ws.data_dir)
+    kinds = {k: (r["lens"], float(r["weight"])) for k, r in ds.event_kinds.iterrows()}
     out = []
-    with open(ws.data_dir / "events.csv", newline="", encoding="utf-8") as fh:
-        for r in csv.DictReader(fh):
-            if r["kind"] in kinds and int(r["date"][:4]) <= last_year:
-                lens, w = kinds[r["kind"]]
-                out.append(EventMark(int(r["date"][:4]), r["date"], r["kind"], lens, w,
-                                     f"{r['date'][:4]} {humanise(r['kind'])}"))
+    for r in ds.events.itertuples():
+        if r.kind in kinds and r.year <= last_year:
+            lens, w = kinds[r.kind]
+            out.append(EventMark(int(r.year), r.date, r.kind, lens, w, f"{r.year} {humanise(r.kind)}"))
     records, _ = L.read(ws)
     for e in L.active_events(records):
         if e.type == "event" and e.name in kinds and e.year <= last_year:

@@ -9,7 +9,6 @@ here writes a file: the CLI writes the rendered output.
 from __future__ import annotations
 
 import base64
-import csv
 import datetime as _dt
 import hashlib
 import html
@@ -19,6 +18,7 @@ import textwrap
 from dataclasses import dataclass, field
 
 from forecast import LENSES, __version__
+from forecast.data.loaders import load_dataset
 from forecast.store import ledger as L
 from forecast.errors import ForecastError
 from forecast.report.summary import pct, probability_label
@@ -93,16 +93,12 @@ def freshness(ws: Workspace, stored: StoredForecast) -> list[Freshness]:
     ledger readings included; stale when older than STALE_AFTER_YEARS."""
     as_of = int(stored.record.as_of)
     used = set(stored.record.indicators_used)
-    meta = {}
-    with open(ws.data_dir / "indicators_meta.csv", newline="", encoding="utf-8") as fh:
-        for r in csv.DictReader(fh):
-            meta[r["indicator"]] = r
+    ds = load_dataset(ws.data_dir)
+    meta = {name: r for name, r in ds.meta.iterrows()}
     latest: dict[str, tuple[int, float, bool, bool]] = {}
-    with open(ws.data_dir / "indicators.csv", newline="", encoding="utf-8") as fh:
-        for r in csv.DictReader(fh):
-            y = int(r["year"])
-            if r["indicator"] in meta and (r["indicator"] not in latest or y >= latest[r["indicator"]][0]):
-                latest[r["indicator"]] = (y, float(r["value"]), r["approximate"].strip() == "1", False)
+    for r in ds.values.itertuples():
+        if r.indicator in meta and (r.indicator not in latest or r.year >= latest[r.indicator][0]):
+            latest[r.indicator] = (int(r.year), float(r.value), bool(r.approximate), False)
     records, _ = L.read(ws)
     for e in L.active_events(records):
         if e.type == "indicator" and e.name in meta and (e.name not in latest or e.year >= latest[e.name][0]):
@@ -174,10 +170,9 @@ def diagnostics_text(d: dict) -> str:
 
 
 def _barrier_text(ws: Workspace) -> str:
-    with open(ws.data_dir / "indicators_meta.csv", newline="", encoding="utf-8") as fh:
-        for r in csv.DictReader(fh):
-            if r["role"] == "barrier":
-                return f"The legal barrier in force ({r['higher_means'].strip().rstrip('.')})"
+    for _, r in load_dataset(ws.data_dir).meta.iterrows():
+        if r["role"] == "barrier":
+            return f"The legal barrier in force ({r['higher_means'].strip().rstrip('.')})"
     return "The legal barrier in force"
 
 

@@ -123,7 +123,7 @@ def compute(fit_file: Path, record: FitRecord, ds: Dataset, all_adds: dict[str, 
         lens = np.asarray(meta.event_lens)
         beta_e = draws.beta[:, lens] * draws.event_effect  # (S, E)
         shift = beta_e @ dcount  # (S, T)
-        y = np.asarray(meta.change)
+        y = np.asarray(meta.change) + 2  # stored as the coded change -2..2; categories are 0..4
         for t in np.flatnonzero(np.any(dcount, axis=0)):
             logw += ordered_logistic_logp(y[t], lp[:, t] + shift[:, t], draws.cutpoints) - \
                 ordered_logistic_logp(y[t], lp[:, t], draws.cutpoints)
