@@ -253,7 +253,7 @@ class Project:
         report = analysis.report_for(self.workspace, stored)
         return draw(kind, analysis.compute(kind, self.workspace, stored, start, end)), report, warning
 
-    def write_plot(self, kind: str, out: str | os.PathLike, dpi: int = 200, as_of: int | None = None,
+    def write_plot(self, kind: str, out: str | os.PathLike, dpi: int = D.PLOT_DPI, as_of: int | None = None,
                    start: str | None = None, end: str | None = None) -> PlotFile:
         """Draw ``kind`` and write it to ``out`` (.png, .svg or .pdf) atomically."""
         from forecast.report.export import figure_writer, write_file

@@ -29,3 +29,6 @@ PRESET = "default"
 THRESHOLDS = {"rhat_max": 1.01, "ess_bulk_min": 400, "ess_tail_min": 400, "divergences": 0, "bfmi_min": 0.3}
 PARETO_K_THRESHOLD = 0.7
 MIN_IS_ESS = 200  # ...or half the draws for small fits: below this the reweighted posterior has collapsed
+
+# --- briefing exports
+PLOT_DPI = 200  # resolution of PNG output (and of raster parts in SVG/PDF)

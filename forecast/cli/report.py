@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from forecast import defaults as D
 from forecast import api
 from forecast.cli.options import as_of_option, echo_json, handle_errors, json_option, workspace_option
 
@@ -11,7 +12,7 @@ from forecast.cli.options import as_of_option, echo_json, handle_errors, json_op
 @click.command()
 @click.argument("kind", type=click.Choice(api.PLOT_KINDS))
 @click.option("--out", "-o", required=True, help="Output file; the format comes from the suffix: .png, .svg or .pdf.")
-@click.option("--dpi", type=click.IntRange(50, 1200), default=200, show_default=True,
+@click.option("--dpi", type=click.IntRange(50, 1200), default=D.PLOT_DPI, show_default=True,
               help="Resolution of PNG output (and of raster parts in SVG/PDF).")
 @as_of_option("Draw only if the stored fit was made as of this year (guards a briefing against another fit).")
 @click.option("--from", "start", default=None,
