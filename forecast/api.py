@@ -281,17 +281,19 @@ class Project:
     def write_brief(self, out: str | os.PathLike, since: str | None = None, as_of: int | None = None,
                     allow_failed_diagnostics: bool = False) -> BriefFile:
         """Write the brief to ``out``: .pdf (one A4 page), .md or .html, atomically."""
-        from forecast.report import brief as B
+        from forecast.report.brief import title
+        from forecast.report.brief_pdf import render_pdf_figure
+        from forecast.report.brief_render import render_html, render_markdown
         from forecast.report.export import figure_writer, write_file
 
         t0 = time.perf_counter()
         path, fmt = check_brief_out(out)
         b = self.brief(since, as_of, allow_failed_diagnostics)
         if fmt == "pdf":
-            write = figure_writer(B.render_pdf_figure(b), "pdf", 200,
-                                  {"Title": B.title(b), "Creator": f"forecast {__version__}"})
+            write = figure_writer(render_pdf_figure(b), "pdf", 200,
+                                  {"Title": title(b), "Creator": f"forecast {__version__}"})
         else:
-            text = B.render_markdown(b) if fmt == "md" else B.render_html(b)
+            text = render_markdown(b) if fmt == "md" else render_html(b)
 
             def write(tmp):
                 tmp.write_text(text, encoding="utf-8")

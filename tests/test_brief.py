@@ -187,8 +187,8 @@ def test_bom_in_every_data_file_is_read_alike_everywhere(bws, tmp_path):
     workspace, and every reader of the data files (plot lenses, brief in pdf and md) goes through the
     same validated loaders, so it reads exactly what it reads without the BOMs (issue 9: 'plot lenses'
     died with KeyError: 'kind')."""
-    from forecast.report import analysis
     from forecast.report.brief import build_brief
+    from forecast.report.lenses import event_marks
 
     ws = init_workspace(tmp_path / "bom")
     files = sorted(ws.data_dir.glob("*.csv"))
@@ -208,8 +208,8 @@ def test_bom_in_every_data_file_is_read_alike_everywhere(bws, tmp_path):
     assert bom.freshness == plain.freshness and len(bom.freshness) == 19
     assert bom.drivers == plain.drivers and bom.lens_lines == plain.lens_lines
     assert bom.report["probabilities"] == plain.report["probabilities"]
-    marks = analysis.event_marks(ws, bom.report["forecast_year"])
-    assert marks == analysis.event_marks(bws, plain.report["forecast_year"]) and len(marks) == 72
+    marks = event_marks(ws, bom.report["forecast_year"])
+    assert marks == event_marks(bws, plain.report["forecast_year"]) and len(marks) == 72
 
     out = tmp_path / "lenses.png"
     r = run("plot", "lenses", "-w", ws.root, "--out", out, "--json")
@@ -231,7 +231,9 @@ def test_brief_page_is_one_legible_a4_page(failed_ws):
     """With every optional item present (warnings, update text), the page holds and no text overlaps."""
     p = failed_ws.priors_dir / "default.toml"
     p.write_text(p.read_text() + "\n# edit\n")
-    from forecast.report.brief import build_brief, key_figure, render_pdf_figure
+    from forecast.report.brief import build_brief
+    from forecast.report.brief_figure import key_figure
+    from forecast.report.brief_pdf import render_pdf_figure
     from forecast.report.style import A4
 
     b = build_brief(failed_ws, allow_failed=True)

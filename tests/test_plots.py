@@ -323,10 +323,11 @@ def test_plot_without_fit_and_usage_errors(workspace, synth, tmp_path):
 
 def test_probability_results_overlay_prior_and_outside_view(synth):
     from forecast.report import analysis
+    from forecast.report.probabilities import probability_results
     from forecast.report.summary import build_report
 
     stored, _ = analysis.load_current(synth)
-    res = analysis.probability_results(synth, stored)
+    res = probability_results(synth, stored)
     report = build_report(stored, stale=False)
     assert [p.key for p in res.panels] == list(report["probabilities"])
     for p in res.panels:
@@ -366,41 +367,43 @@ def test_prior_forecast_is_seeded_and_shaped_like_project(synth):
 
 
 def test_drivers_waterfall_adds_up(synth):
-    from forecast.report import analysis
+    from forecast.report import analysis, history
+    from forecast.report.draws import posterior_vars
 
     stored, _ = analysis.load_current(synth)
-    res = analysis.driver_results(synth, stored)
+    res = history.driver_results(synth, stored)
     assert res.old.label.startswith("2025") and "no updates yet" in res.title
     total = res.old.logodds + sum(d for _, d in res.steps)
     assert total == pytest.approx(res.new.logodds)
-    post = analysis.posterior_vars(synth.posterior_path, ("improve_logodds", "cutpoints"))
-    y = analysis.year_state(synth, stored, 2016)
+    post = posterior_vars(synth.posterior_path, ("improve_logodds", "cutpoints"))
+    y = history.year_state(synth, stored, 2016)
     assert y.logodds == pytest.approx(np.mean(post["improve_logodds"][:, 2016 - 1992] - post["cutpoints"][:, 2]))
-    between = analysis.driver_results(synth, stored, "2016", "2025")
+    between = history.driver_results(synth, stored, "2016", "2025")
     assert between.old.label == "2016 (in-sample)" and between.new.label == "2025 (in-sample)"
     for bad, msg in (("1900", "a year must be a fitted year 1992-2025"), ("yesterday", "is not understood")):
         with pytest.raises(Exception, match=msg):
-            analysis.driver_results(synth, stored, bad, None)
+            history.driver_results(synth, stored, bad, None)
 
 
 @needs_forecast_year
 def test_history_trajectory_and_latest_update_drivers(synth, tmp_path):
-    from forecast.report import analysis
+    from forecast.report import analysis, history
+    from forecast.report.lenses import lens_results
 
     add_update(synth, "--indicator", "japan_cabinet_approval", "--value", "45", "--date", IN_FORECAST_YEAR,
                "--source", "test poll")
     add_update(synth, "--event", "summit_held", "--date", IN_FORECAST_YEAR_DAY, "--source", "test MOFA")
     stored, _ = analysis.load_current(synth)
-    tr = analysis.trajectory_results(synth, stored)
+    tr = history.trajectory_results(synth, stored)
     assert tr.mode == "history" and len(tr.points) == 3
     assert tr.points[1].label == f"japan_cabinet_approval = 45 ({IN_FORECAST_YEAR})"
     show = json.loads(run("show", "-w", synth.root, "--json").output)
     last = tr.points[-1].after["improve_next_year"]
     assert last["mean"] == pytest.approx(show["probabilities"]["improve_next_year"]["mean"])
-    lr = analysis.lens_results(synth, stored)
+    lr = lens_results(synth, stored)
     assert lr.conditioned == 1  # the forecast-year reading weights the projected paths, as in the stored forecast
     assert np.allclose(lr.future_mean[:, 0], lr.forecast_year_state, atol=0.1)
-    dr = analysis.driver_results(synth, stored)
+    dr = history.driver_results(synth, stored)
     assert dr.events == [f"summit_held ({IN_FORECAST_YEAR_DAY})"]
     assert dr.new.probability == pytest.approx(show["probabilities"]["improve_next_year"]["mean"])
     lens = dict(dr.steps)
@@ -416,14 +419,14 @@ def test_history_trajectory_and_latest_update_drivers(synth, tmp_path):
 
 
 def test_key_events_are_labelled_without_collisions(synth):
-    from forecast.report import analysis
+    from forecast.report import lenses
 
-    events = analysis.event_marks(synth, FORECAST_YEAR)
+    events = lenses.event_marks(synth, FORECAST_YEAR)
     key = [e for e in events if e.key]
-    assert 3 <= len(key) <= analysis.MAX_KEY_EVENTS
+    assert 3 <= len(key) <= lenses.MAX_KEY_EVENTS
     years = sorted(e.year for e in key)
-    assert all(b - a >= analysis.KEY_EVENT_MIN_GAP for a, b in itertools.pairwise(years))
-    assert all(abs(e.weight) >= analysis.KEY_EVENT_MIN_WEIGHT for e in key)
+    assert all(b - a >= lenses.KEY_EVENT_MIN_GAP for a, b in itertools.pairwise(years))
+    assert all(abs(e.weight) >= lenses.KEY_EVENT_MIN_WEIGHT for e in key)
     assert len(events) == 72  # every seed event is marked (data/events.csv)
 
 

@@ -89,7 +89,7 @@ def draw_probability_panel(ax, panel, text_ax=None):
 
 
 def plot_probabilities(res):
-    """``analysis.ProbabilityResults`` -> Figure: one row per headline probability."""
+    """``probabilities.ProbabilityResults`` -> Figure: one row per headline probability."""
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
@@ -117,7 +117,7 @@ def plot_probabilities(res):
 
 # ----------------------------------------------------------------------------- lenses
 def plot_lenses(res):
-    """``analysis.LensResults`` -> Figure: a fan chart per lens with its projection; key events marked."""
+    """``lenses.LensResults`` -> Figure: a fan chart per lens with its projection; key events marked."""
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
@@ -194,7 +194,7 @@ def plot_lenses(res):
 
 # ------------------------------------------------------------------------- trajectory
 def plot_trajectory(res):
-    """``analysis.TrajectoryResults`` -> Figure."""
+    """``history.TrajectoryResults`` -> Figure."""
     return _trajectory_history(res) if res.mode == "history" else _trajectory_in_sample(res)
 
 
@@ -230,7 +230,7 @@ def _trajectory_in_sample(res):
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
-    from forecast.report.analysis import CHANGE_LABELS
+    from forecast.report.history import CHANGE_LABELS
 
     with S.context():
         fig = _figure("trajectory")
@@ -281,7 +281,7 @@ def _trajectory_in_sample(res):
 
 # ---------------------------------------------------------------------------- drivers
 def plot_drivers(res):
-    """``analysis.DriverResults`` -> Figure: a waterfall from the old to the new log-odds."""
+    """``history.DriverResults`` -> Figure: a waterfall from the old to the new log-odds."""
     from matplotlib.patches import Patch
 
     with S.context():
@@ -333,7 +333,7 @@ def plot_drivers(res):
 
 # ------------------------------------------------------------------------ diagnostics
 def plot_diagnostics(res):
-    """``analysis.DiagnosticsResults`` -> Figure: rank histograms per chain and the summary table."""
+    """``convergence.DiagnosticsResults`` -> Figure: rank histograms per chain and the summary table."""
     with S.context():
         n = len(res.ranks)
         ncol = 4

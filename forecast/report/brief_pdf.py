@@ -1,0 +1,153 @@
+"""The brief as one A4 page: a matplotlib Figure laid out by hand (the API saves it as PDF)."""
+
+from __future__ import annotations
+
+import math
+import textwrap
+
+from forecast.errors import ForecastError
+from forecast.report.brief import Brief, footer_lines, fresh_cells, freshness_note, questions, title
+from forecast.report.brief_figure import draw_key_figure
+
+KEY_FIGURE_HEIGHT = 2.05   # inches on the page; shrunk (down to MIN_KEY_FIGURE_HEIGHT) when warnings need room
+MIN_KEY_FIGURE_HEIGHT = 1.3
+
+
+def render_pdf_figure(b: Brief):
+    """One A4 page as a matplotlib Figure (the CLI saves it as PDF). When warnings or long texts
+    would run into the footer, the key figure is laid out again, shorter; if even that does not
+    fit, ForecastError (never a second page or overlapping text)."""
+    fig, end, footer_top = _page(b, KEY_FIGURE_HEIGHT)
+    over = footer_top + 0.1 - end
+    if over > 0:
+        fh = KEY_FIGURE_HEIGHT - over
+        if fh < MIN_KEY_FIGURE_HEIGHT:
+            raise ForecastError("the brief does not fit on one page (too many warnings or indicators)")
+        fig, end, footer_top = _page(b, fh)
+    return fig
+
+
+def _page(b: Brief, fh: float):
+    """Lay out the page with a key figure ``fh`` inches tall: (figure, bottom of the content, top of
+    the footer), in inches from the bottom of the page."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.patches import FancyBboxPatch
+
+    from forecast.report import style as S
+
+    W, H = S.A4
+    M = 0.55  # margin, inches
+    with S.context():
+        fig = Figure(figsize=(W, H), layout="none")
+        FigureCanvasAgg(fig)
+        y = [H - M]
+
+        def text(s, size=9.0, weight="normal", color=S.BLACK, x=M, gap=1.38, **kw):
+            y[0] -= size * gap / 72
+            fig.text(x / W, y[0] / H, s, fontsize=size, fontweight=weight, color=color, ha="left",
+                     va="baseline", **kw)
+
+        def para(s, size=8.5, width=112, indent="", **kw):
+            for i, part in enumerate(textwrap.wrap(s, width, subsequent_indent=indent)):
+                text(part, size, **kw)
+
+        def space(inches):
+            y[0] -= inches
+
+        r = b.report
+        text(title(b), 15, "bold", gap=1.0)
+        para(questions(b), 8.5, 125)
+        text(f"Data through {r['as_of']}, preset '{r['preset']}'. Generated {b.generated_utc}.", 8, color=S.GREY)
+        for w in b.warnings:
+            space(0.06)
+            top = y[0]
+            para(w, 9.5, 84, weight="bold", color=S.FAIL, x=M + 0.1)
+            fig.add_artist(FancyBboxPatch((M / W, (y[0] - 0.08) / H), (W - 2 * M) / W, (top - y[0] + 0.05) / H,
+                                          boxstyle="square,pad=0", transform=fig.transFigure, facecolor="none",
+                                          edgecolor=S.FAIL, linewidth=2))
+            space(0.08)
+        space(0.12)
+        text("Headline probabilities", 11, "bold")
+        space(0.02)
+        cols = [M, M + 3.05, M + 3.85, M + 5.25]
+        y[0] -= 9 * 1.35 / 72
+        for x, h, ha in zip(cols, ["", "mean", "80% interval", "change"], ["left", "right", "right", "left"]):
+            xx = x + (0.55 if ha == "right" and h == "mean" else 1.25 if ha == "right" else 0)
+            fig.text(xx / W, y[0] / H, h, fontsize=7.5, color=S.GREY, ha=ha, va="baseline")
+        for h in b.headlines:
+            y[0] -= 10 * 1.45 / 72
+            fig.text(cols[0] / W, y[0] / H, h.label, fontsize=9.5, ha="left", va="baseline")
+            fig.text((cols[1] + 0.55) / W, y[0] / H, h.mean, fontsize=10.5, fontweight="bold", ha="right",
+                     va="baseline")
+            fig.text((cols[2] + 1.25) / W, y[0] / H, f"{h.lo80} to {h.hi80}", fontsize=9.5, ha="right", va="baseline")
+            fig.text(cols[3] / W, y[0] / H, h.change or "n/a", fontsize=9.5, ha="left", va="baseline")
+        para(f"Change: {b.since}. {b.interval_note}", 7.5, 125, color=S.GREY)
+        if b.what_changed:
+            para(b.what_changed, 8.5)
+        space(0.08)
+        text("Top drivers", 11, "bold")
+        for i, t in enumerate(b.drivers, 1):
+            para(f"{i}. {t}", 8.5, indent="    ")
+        space(0.08)
+        text("The three lenses now", 11, "bold")
+        for t in b.lens_lines:
+            para(f"- {t}", 8.5, indent="   ")
+        space(0.1)
+        text("Key figure: how far the data moved each probability", 11, "bold")
+        fig_top = y[0] - 0.05
+        draw_key_figure(_key_axes(fig, len(b.figure.panels), M, fig_top - fh, W - 2 * M, fh), b.figure)
+        y[0] = fig_top - fh
+        text("Posterior: thick bar 80%, thin bar 95% equal-tailed interval, dot = mean. Prior only (no data): "
+             "dashed, 80%. Outside view: base rate.", 7.5, color=S.GREY)
+        space(0.1)
+        text("Data freshness (latest value per indicator)", 11, "bold")
+        half = math.ceil(len(b.freshness) / 2)
+        start = y[0]
+        colx = [0.0, 1.66, 2.0, 2.58, 2.88]
+        for c, chunk in enumerate((b.freshness[:half], b.freshness[half:])):
+            y[0] = start
+            x0 = M + c * (W - 2 * M) / 2
+            y[0] -= 7 * 1.4 / 72
+            for dx, hdr in zip(colx, ["indicator", "latest", "value", "age", "flag"]):
+                fig.text((x0 + dx) / W, y[0] / H, hdr, fontsize=6.8, color=S.GREY, ha="left", va="baseline")
+            for x in chunk:
+                y[0] -= 7 * 1.35 / 72
+                v, age, flag = fresh_cells(x)
+                colr = S.FAIL if x.stale else S.BLACK
+                for dx, cell in zip(colx, [x.indicator[:30], str(x.last_year), v, age, flag]):
+                    fig.text((x0 + dx) / W, y[0] / H, cell, fontsize=6.8, ha="left", va="baseline", color=colr,
+                             fontweight="bold" if x.stale and dx == colx[-1] else "normal")
+        y[0] = start - 7 * 1.4 / 72 - half * 7 * 1.35 / 72
+        text(freshness_note(), 6.8, color=S.GREY)
+        space(0.12)
+        top = y[0]
+        colr = S.OK if b.diagnostics_ok else S.FAIL
+        para(b.diagnostics_text, 8.5, 92, weight="bold", color=colr, x=M + 0.1)
+        fig.add_artist(FancyBboxPatch((M / W, (y[0] - 0.07) / H), (W - 2 * M) / W, (top - y[0] + 0.04) / H,
+                                      boxstyle="square,pad=0", transform=fig.transFigure, facecolor="none",
+                                      edgecolor=colr, linewidth=1.5))
+        end = y[0] - 0.07
+        y[0] = M + 0.5
+        footer_top = y[0] + 0.08
+        fig.add_artist(_rule(fig, M, W, y[0] + 0.08))
+        for line in footer_lines(b):
+            para(line, 6.5, 150, color=S.GREY)
+    return fig, end, footer_top
+
+
+def _rule(fig, M, W, y):
+    from matplotlib.lines import Line2D
+
+    H = fig.get_figheight()
+    return Line2D([M / W, 1 - M / W], [y / H, y / H], transform=fig.transFigure, color="#999999", linewidth=0.6)
+
+
+def _key_axes(fig, n: int, x0: float, y0: float, width: float, height: float) -> list:
+    """The key figure's panels placed by hand (inches) on the page: room for y labels at the left,
+    titles above and tick labels below."""
+    W, H = fig.get_figwidth(), fig.get_figheight()
+    left, right, bottom, top, gap = 0.85, 0.05, 0.3, 0.3, 0.3
+    w = (width - left - right - gap * (n - 1)) / n
+    return [fig.add_axes([(x0 + left + i * (w + gap)) / W, (y0 + bottom) / H, w / W, (height - bottom - top) / H])
+            for i in range(n)]

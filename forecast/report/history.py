@@ -1,0 +1,184 @@
+"""How the forecast moved: ``plot trajectory`` (the headline probabilities across the update
+history, or in-sample) and ``plot drivers`` (the log-odds waterfall between two states)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from forecast import LENSES
+from forecast.errors import ForecastError
+from forecast.model.kernels import ordered_logistic_sf
+from forecast.model.projection import summarise
+from forecast.report.draws import draw_quantiles, fit_file, posterior_vars, weights_of
+from forecast.report.summary import headline_keys, probability_label
+from forecast.store import ledger as L
+from forecast.store.headline import headline
+from forecast.store.posterior import StoredForecast, forecast_after, read_forecast
+from forecast.workspace import Workspace
+
+CHANGE_LABELS = {-2: "sharp deterioration", -1: "deterioration", 0: "no change", 1: "improvement",
+                 2: "major improvement"}
+
+
+# -------------------------------------------------------------------- trajectory
+@dataclass
+class UpdatePoint:
+    seq: int
+    label: str
+    applied_utc: str
+    after: dict   # key -> {mean, lo80, hi80}
+
+
+@dataclass
+class TrajectoryResults:
+    mode: str                         # "history" or "in-sample"
+    forecast_year: int
+    points: list[UpdatePoint] = field(default_factory=list)              # history mode
+    years: np.ndarray | None = None                                    # in-sample mode
+    improve: np.ndarray | None = None                                  # (3, T): mean, lo80, hi80
+    change: np.ndarray | None = None                                   # (T,) coded change -2..2
+    forecast: dict | None = None                                       # the current forecast's summary
+    labels: dict = field(default_factory=dict)
+
+
+def trajectory_results(ws: Workspace, stored: StoredForecast, post: dict | None = None) -> TrajectoryResults:
+    """History mode: the headline probabilities after the fit and after every ledger update.
+    Without updates: the in-sample yearly P(improvement) since the first coded year, with outcomes."""
+    a = stored.record
+    fy = a.forecast_year
+    labels = {k: probability_label(k, fy) for k in headline_keys(stored)}
+    records, _ = L.read(ws)
+    base = read_forecast(ws)
+    if records:
+        pts = [UpdatePoint(0, f"fit ({base.record.created_utc[:10]})", base.record.created_utc, headline(base))]
+        for i, r in enumerate(records, start=1):
+            if not r.get("after"):
+                continue
+            if r["op"] == "add":
+                e = L.Event.from_dict(r["event"])
+                lab = e.label()
+            else:
+                lab = f"undo {r['id'][:8]}"
+            pts.append(UpdatePoint(i, lab, str(r.get("applied_utc", "")), r["after"]))
+        return TrajectoryResults(mode="history", forecast_year=fy, points=pts, labels=labels)
+    if post is None:
+        post = posterior_vars(fit_file(ws, stored), ("improve_logodds", "cutpoints"))
+    w = weights_of(stored)
+    p = ordered_logistic_sf(post["improve_logodds"], post["cutpoints"][:, 2:3])  # (S, T): P(change >= +1 | year t)
+    qs = draw_quantiles(p, [0.10, 0.90], w)
+    first = a.spec.first_year
+    years = np.arange(first, first + p.shape[1])
+    return TrajectoryResults(mode="in-sample", forecast_year=fy, years=years,
+                             improve=np.vstack([w @ p, qs]), change=np.asarray(a.spec.change),
+                             forecast=summarise(stored.draws["improve_next_year"], w), labels=labels)
+
+
+# ------------------------------------------------------------------------ drivers
+@dataclass
+class LogOddsState:
+    """Posterior-mean log-odds of improvement split by lens: sum(contributions) - threshold."""
+
+    label: str
+    contributions: np.ndarray   # (3,) per lens: beta_l * (lens state + coded-event shift)
+    threshold: float            # the improvement cutpoint (change >= +1)
+    probability: float          # posterior mean P(improvement) in that year
+
+    @property
+    def logodds(self) -> float:
+        return float(self.contributions.sum() - self.threshold)
+
+
+@dataclass
+class DriverResults:
+    old: LogOddsState
+    new: LogOddsState
+    title: str
+    events: list[str] = field(default_factory=list)  # what happened between old and new
+
+    @property
+    def steps(self) -> list[tuple[str, float]]:
+        """(name, change in log-odds) for each lens, then the threshold."""
+        d = [(lens, float(self.new.contributions[i] - self.old.contributions[i])) for i, lens in enumerate(LENSES)]
+        return d + [("threshold", -(self.new.threshold - self.old.threshold))]
+
+
+def forecast_state(ws: Workspace, stored: StoredForecast, label: str) -> LogOddsState:
+    w = weights_of(stored)
+    cut = posterior_vars(fit_file(ws, stored), ("cutpoints",))["cutpoints"]
+    return LogOddsState(label=label, contributions=w @ np.asarray(stored.draws["contribution_improve"]),
+                        threshold=float(w @ cut[:, 2]), probability=float(w @ stored.draws["improve_next_year"]))
+
+
+def year_state(ws: Workspace, stored: StoredForecast, year: int) -> LogOddsState:
+    """The in-sample reading of a fitted year (smoothed states and that year's coded events)."""
+    first = stored.record.spec.first_year
+    post = posterior_vars(fit_file(ws, stored), ("lens_state", "event_shift", "cutpoints", "improve_logodds",
+                                                 *(f"beta_{lens}" for lens in LENSES)))
+    t = year - first
+    beta = np.stack([post[f"beta_{lens}"] for lens in LENSES], axis=1)             # (S, 3)
+    contrib = beta * (post["lens_state"][:, :, t] + post["event_shift"][:, :, t])    # (S, 3)
+    lp = post["improve_logodds"][:, t]
+    if not np.allclose(contrib.sum(1), lp, atol=1e-6):
+        raise ForecastError("the stored fit's log-odds do not decompose by lens; re-run 'forecast fit'")
+    w = weights_of(stored)
+    cut = post["cutpoints"][:, 2]
+    return LogOddsState(label=f"{year} (in-sample)", contributions=w @ contrib, threshold=float(w @ cut),
+                        probability=float(w @ ordered_logistic_sf(lp, cut)))
+
+
+DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def resolve_state(ws: Workspace, stored: StoredForecast, ref: str, opt: str) -> tuple[LogOddsState, StoredForecast | None]:
+    """``ref``: 'now' (the current forecast), 'fit' (the fit before any update), a fitted year
+    (YYYY, in-sample), the forecast year (the current forecast), or a date YYYY-MM-DD (the forecast
+    as it stood at the end of that day, from the ledger)."""
+    a = stored.record
+    fy, first = a.forecast_year, a.spec.first_year
+    if ref == "now":
+        return forecast_state(ws, stored, f"now: forecast for {fy}"), stored
+    if ref == "fit":
+        base = read_forecast(ws)
+        return forecast_state(ws, base, f"fit: forecast for {fy}"), base
+    if re.fullmatch(r"\d{4}", ref):
+        y = int(ref)
+        if y == fy:
+            return forecast_state(ws, stored, f"forecast for {fy}"), stored
+        if first <= y <= a.as_of:
+            return year_state(ws, stored, y), None
+        raise ForecastError(f"{opt} {ref}: a year must be a fitted year {first}-{a.as_of} or the forecast "
+                            f"year {fy}")
+    if DATE_RE.fullmatch(ref):
+        data = L.read_bytes(ws)
+        records = L.parse(data)
+        created = read_forecast(ws).record.created_utc[:10]
+        if created and ref < created and not records:
+            raise ForecastError(f"{opt} {ref} is before the stored fit was made ({created})")
+        n = sum(1 for r in records if str(r.get("applied_utc", ""))[:10] <= ref)
+        sf = forecast_after(ws, n, data)
+        return forecast_state(ws, sf, f"{ref}: forecast for {fy}" + (f" ({n} update record(s))" if n else "")), sf
+    raise ForecastError(f"{opt} {ref!r} is not understood: use 'now', 'fit', a year YYYY or a date YYYY-MM-DD")
+
+
+def driver_results(ws: Workspace, stored: StoredForecast, start: str | None = None,
+                   end: str | None = None) -> DriverResults:
+    """The waterfall from one log-odds state to another. Default: the latest update in force
+    (before -> after); with no update, the last fitted year (in-sample) -> the forecast year."""
+    if start is None and end is None:
+        data = L.read_bytes(ws)
+        batch = L.last_batch(data)
+        if batch is not None:
+            before = forecast_after(ws, batch.start, data)
+            events = [e.label() for e in batch.events]
+            old = forecast_state(ws, before, "before the latest update")
+            new = forecast_state(ws, stored, "after")
+            return DriverResults(old, new, "Latest update: " + "; ".join(events), events)
+        y = stored.record.as_of
+        old, new = year_state(ws, stored, y), forecast_state(ws, stored, f"forecast for {y + 1}")
+        return DriverResults(old, new, f"From the last data year {y} to the forecast for {y + 1} (no updates yet)")
+    old, _ = resolve_state(ws, stored, start or "fit", "--from")
+    new, _ = resolve_state(ws, stored, end or "now", "--to")
+    return DriverResults(old, new, f"From {old.label} to {new.label}")
