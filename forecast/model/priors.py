@@ -16,6 +16,8 @@ from pathlib import Path
 
 from forecast.data.loaders import suggest
 from forecast.errors import PriorError, Problem
+from forecast.model.prior_values import (check_number, check_text, deep_nesting_at, describe,
+                                         is_plain_name)
 
 # distribution -> (parameter names, support)
 DISTRIBUTIONS: dict[str, tuple[tuple[str, ...], str]] = {
@@ -97,13 +99,6 @@ def elicit(distribution: str, spec: dict) -> dict[str, float]:
     return {p: float(getattr(dist, p)) for p in names}
 
 
-def _check_number(value, file, key, problems) -> bool:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        problems.append(Problem(file, f"'{key}' must be a number, got {value!r}", field=key))
-        return False
-    return True
-
-
 def _parse_entry(file: str, name: str, raw, problems: list[Problem]) -> PriorSpec | None:
     if name not in PARAMETERS:
         problems.append(Problem(file, f"unknown prior '{name}'", field=name,
@@ -114,6 +109,8 @@ def _parse_entry(file: str, name: str, raw, problems: list[Problem]) -> PriorSpe
         return None
     n_before = len(problems)
     dist = raw.get("distribution")
+    if not check_text(dist, file, f"{name}.distribution", problems):
+        return None
     if dist not in DISTRIBUTIONS:
         problems.append(Problem(file, f"unknown distribution {dist!r} for '{name}'", field=f"{name}.distribution",
                                 hint=suggest(str(dist), DISTRIBUTIONS) or f"use one of {', '.join(DISTRIBUTIONS)}"))
@@ -136,7 +133,7 @@ def _parse_entry(file: str, name: str, raw, problems: list[Problem]) -> PriorSpe
                                 field=f"{name}.rationale"))
     lens = raw.get("lens", "")
     if lens not in LENS_TAGS:
-        problems.append(Problem(file, f"[{name}] has unknown lens {lens!r}", field=f"{name}.lens",
+        problems.append(Problem(file, f"[{name}] has unknown lens {describe(lens)}", field=f"{name}.lens",
                                 hint=f"use one of {', '.join(LENS_TAGS)}"))
     el = raw.get("elicit")
     params: dict = {}
@@ -150,15 +147,19 @@ def _parse_entry(file: str, name: str, raw, problems: list[Problem]) -> PriorSpe
                                             field=f"{name}.elicit.{key}",
                                             hint=suggest(key, ELICIT_KEYS) or f"allowed: {', '.join(sorted(ELICIT_KEYS))}"))
             if el.get("method") != "maxent":
-                problems.append(Problem(file, f"elicitation method must be 'maxent', got {el.get('method')!r}",
+                problems.append(Problem(file, f"elicitation method must be 'maxent', got {describe(el.get('method'))}",
                                         field=f"{name}.elicit.method"))
             nums = [el.get(k) for k in ("lower", "upper", "mass")]
-            if all(_check_number(v, file, f"{name}.elicit.{k}", problems) for k, v in zip(("lower", "upper", "mass"), nums)):
+            if all(check_number(v, file, f"{name}.elicit.{k}", problems) for k, v in zip(("lower", "upper", "mass"), nums)):
                 lo, hi, mass = nums
                 if not lo < hi:
                     problems.append(Problem(file, "elicit.lower must be below elicit.upper", field=f"{name}.elicit"))
                 if not 0 < mass < 1:
                     problems.append(Problem(file, "elicit.mass must be between 0 and 1", field=f"{name}.elicit.mass"))
+                if (support == "positive" and lo < 0) or (support == "unit" and not 0 <= lo < hi <= 1):
+                    problems.append(Problem(file, f"elicit.lower and elicit.upper must lie in the support of "
+                                            f"{dist} ({'0 to 1' if support == 'unit' else 'at least 0'})",
+                                            field=f"{name}.elicit"))
         extra = [p for p in pnames if p in raw]
         if extra:
             problems.append(Problem(file, f"[{name}] gives both 'elicit' and parameters {extra}; give one",
@@ -175,17 +176,19 @@ def _parse_entry(file: str, name: str, raw, problems: list[Problem]) -> PriorSpe
                     problems.append(Problem(file, f"'{name}.mu' must be a list of {shape} numbers",
                                             field=f"{name}.mu"))
                     continue
-                if not all(_check_number(x, file, f"{name}.mu", problems) for x in v):
+                if not all(check_number(x, file, f"{name}.mu", problems) for x in v):
                     continue
                 if any(b <= a for a, b in zip(v, v[1:])):
                     problems.append(Problem(file, f"'{name}.mu' must be strictly increasing", field=f"{name}.mu"))
                 params[p] = [float(x) for x in v]
                 continue
-            if not _check_number(v, file, f"{name}.{p}", problems):
+            if not check_number(v, file, f"{name}.{p}", problems):
                 continue
             if p in POSITIVE_PARAMS and v <= 0:
                 problems.append(Problem(file, f"'{name}.{p}' must be positive, got {v}", field=f"{name}.{p}"))
             params[p] = float(v)
+        if dist == "TruncatedNormal" and {"lower", "upper"} <= set(params) and not params["lower"] < params["upper"]:
+            problems.append(Problem(file, f"'{name}.lower' must be below '{name}.upper'", field=f"{name}.lower"))
     upd = raw.get("update_with")
     if upd is not None:
         if dist != "Beta" or not isinstance(upd, dict):
@@ -198,7 +201,7 @@ def _parse_entry(file: str, name: str, raw, problems: list[Problem]) -> PriorSpe
                                             field=f"{name}.update_with.{key}",
                                             hint=suggest(key, UPDATE_KEYS) or "allowed: events, trials"))
             n, k = upd.get("trials"), upd.get("events")
-            if not (isinstance(n, int) and isinstance(k, int) and 0 <= k <= n):
+            if not (all(isinstance(x, int) and not isinstance(x, bool) for x in (n, k)) and 0 <= k <= n):
                 problems.append(Problem(file, f"[{name}] update_with needs whole numbers 0 <= events <= trials",
                                         field=f"{name}.update_with"))
     if len(problems) > n_before:
@@ -215,6 +218,11 @@ def _read_toml(path: Path, problems: list[Problem]) -> dict | None:
         problems.append(Problem(path.name, f"not valid TOML: {exc}"))
     except UnicodeDecodeError:
         problems.append(Problem(path.name, "not valid UTF-8 text"))
+    except RecursionError:  # tomllib parses nested arrays and tables recursively
+        row, key = deep_nesting_at(path.read_text(encoding="utf-8", errors="replace")) or (None, None)
+        problems.append(Problem(path.name, "arrays or tables nested too deeply to read", row=row, field=key))
+    except OSError as exc:
+        problems.append(Problem(path.name, f"cannot be read: {exc.strerror or exc}"))
     return None
 
 
@@ -222,8 +230,15 @@ def available_presets(priors_dir: Path) -> list[str]:
     return sorted(p.stem for p in priors_dir.glob("*.toml"))
 
 
+def _preset_exists(priors_dir: Path, name: str) -> bool:
+    """``name`` is a preset of this priors/ folder: a plain name, and one of the files the content
+    hash covers (``available_presets`` globs as ``Workspace.content_files`` does)."""
+    return is_plain_name(name) and (priors_dir / f"{name}.toml").is_file() and name in available_presets(priors_dir)
+
+
 def load_preset(priors_dir: Path, preset: str = "default") -> PriorSet:
-    """Load a preset (following ``extends``) and check it is complete and valid."""
+    """Load a preset (following ``extends``) and check it is complete and valid. ``extends`` names a
+    preset in the same folder, so every file a preset reads is in the workspace's content hash."""
     problems: list[Problem] = []
     chain: list[str] = []
     merged: dict[str, PriorSpec] = {}
@@ -233,7 +248,7 @@ def load_preset(priors_dir: Path, preset: str = "default") -> PriorSet:
     parent: str | None = None
     while name is not None:
         path = priors_dir / f"{name}.toml"
-        if not path.is_file():
+        if not _preset_exists(priors_dir, name):
             avail = ", ".join(available_presets(priors_dir)) or "none"
             close = suggest(name, available_presets(priors_dir))
             hint = f"{close} available presets: {avail}" if close else f"available presets: {avail}"
@@ -258,11 +273,11 @@ def load_preset(priors_dir: Path, preset: str = "default") -> PriorSet:
             if key not in PRESET_KEYS:
                 problems.append(Problem(path.name, f"unknown key '{key}' in [preset]", field=f"preset.{key}",
                                         hint=suggest(key, PRESET_KEYS) or f"allowed: {', '.join(sorted(PRESET_KEYS))}"))
-        if head.get("name", name) != name:
+        if check_text(head.get("name"), path.name, "preset.name", problems) and head.get("name", name) != name:
             problems.append(Problem(path.name, f"preset.name '{head.get('name')}' does not match the file name",
                                     field="preset.name", hint=f"rename it to '{name}'"))
-        if not description:
-            description = str(head.get("description", ""))
+        if check_text(head.get("description"), path.name, "preset.description", problems) and not description:
+            description = head.get("description", "")
         entries = {}
         for key, value in raw.items():
             if key == "preset":
@@ -273,6 +288,13 @@ def load_preset(priors_dir: Path, preset: str = "default") -> PriorSet:
         layers.append(entries)
         parent = path.name
         name = head.get("extends")
+        if not check_text(name, path.name, "preset.extends", problems):
+            name = None
+        elif name is not None and not is_plain_name(name):
+            problems.append(Problem(path.name, f"extends {describe(name)}, which is a path, not a preset name",
+                                    field="preset.extends", hint=f"'extends' names a preset in the same "
+                                    f"{priors_dir.name}/ folder, without '.toml', e.g. extends = \"default\""))
+            name = None
     for entries in reversed(layers):
         merged.update(entries)
     if not problems:
