@@ -47,7 +47,7 @@ def check_text(value, file: str, key: str, problems: list[Problem]) -> bool:
 
 def is_plain_name(name: str) -> bool:
     """A preset name is a file name without '.toml': no path, no '..', nothing absolute."""
-    return bool(name) and not any(c in name for c in "/\\:\0") and name not in (".", "..")
+    return bool(name) and not any(c in name for c in "/\\\0") and name not in (".", "..")
 
 
 def deep_nesting_at(text: str, limit: int = 100) -> tuple[int, str | None] | None:
