@@ -92,7 +92,7 @@ def canonical_date(text: str, file: str, row: int | None, field: str, problems: 
     canon = None if why else date_text(text)
     if canon is None:
         problems.append(Problem(file, why or f"'{shown(text)}' is not a date", row=row, field=field,
-                                hint="use YYYY, YYYY-MM or YYYY-MM-DD with the digits 0-9"))
+                                hint="use YYYY, YYYY-MM or YYYY-MM-DD"))
     return canon
 
 
