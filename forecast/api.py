@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Callable
 
 from forecast import __version__
 from forecast import defaults as D
-from forecast.errors import UsageError
+from forecast.errors import UsageError, ValidationError
 from forecast.workspace import Workspace, init_workspace, open_workspace
 
 if TYPE_CHECKING:
@@ -112,7 +112,7 @@ def update_request(indicator: str | None = None, value: float | None = None, eve
                    file: str | os.PathLike | None = None) -> UpdateRequest:
     """One reading (``indicator`` with ``value``), one coded ``event``, or a batch ``file``
     (CSV: date,indicator|kind,value,source,note). Raises UsageError for a wrong combination."""
-    from forecast.store.ledger import Event
+    from forecast.data.events import event_from_input
 
     if file:
         if indicator or event or value is not None or date or source:
@@ -131,8 +131,13 @@ def update_request(indicator: str | None = None, value: float | None = None, eve
         raise UsageError("missing option '--date'")
     if source is None:
         raise UsageError("missing option '--source'")
-    return UpdateRequest([Event(type="indicator" if indicator else "event", date=date, name=indicator or event,
-                                source=source, note=note, value=value)])
+    problems: list = []
+    e = event_from_input("indicator" if indicator else "event", date, indicator or event, source, note, value,
+                         fields={"date": "--date", "name": "--indicator" if indicator else "--event",
+                                 "source": "--source", "note": "--note"}, problems=problems)
+    if e is None:
+        raise ValidationError(problems)
+    return UpdateRequest([e])
 
 
 def check_plot_request(kind: str, out: str | os.PathLike | None = None, start: str | None = None,
@@ -346,7 +351,7 @@ class Project:
     def data_check(self) -> DataCheck:
         """Validate data/, priors/ and the ledger; ValidationError lists every problem with file, row, field."""
         from forecast.data.loaders import load_dataset
-        from forecast.errors import ForecastError, Problem, ValidationError
+        from forecast.errors import ForecastError, Problem
         from forecast.model.priors import check_all_presets
         from forecast.store import ledger as L
 

@@ -32,3 +32,7 @@ MIN_IS_ESS = 200  # ...or half the draws for small fits: below this the reweight
 
 # --- briefing exports
 PLOT_DPI = 200  # resolution of PNG output (and of raster parts in SVG/PDF)
+
+# --- inputs
+MAX_CSV_BYTES = 10_000_000  # a data file or an 'update --file' batch larger than this is refused unread
+MAX_PROBLEMS_SHOWN = 20     # a validation error lists this many problems, then says how many more

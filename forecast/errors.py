@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from forecast import defaults
+
 
 class ForecastError(Exception):
     """Base class: the CLI turns these into a clean message and exit code 1."""
@@ -37,8 +39,11 @@ class ValidationError(ForecastError):
 
     def __init__(self, problems: list[Problem]):
         self.problems = list(problems)
-        lines = [str(p) for p in self.problems]
-        head = f"{len(lines)} problem(s) found:" if len(lines) > 1 else "invalid input:"
+        n = len(self.problems)
+        lines = [str(p) for p in self.problems[:defaults.MAX_PROBLEMS_SHOWN]]
+        if n > len(lines):
+            lines.append(f"... and {n - len(lines)} more problem(s)")
+        head = f"{n} problem(s) found:" if n > 1 else "invalid input:"
         super().__init__(head + "\n  " + "\n  ".join(lines))
 
 

@@ -191,7 +191,7 @@ BAD = [
     (["--indicator", "japan_cabinet_approval", "--date", str(Y), "--source", "s"], 2, "--indicator needs --value"),
     (["--event", "summit_held", "--indicator", "x", "--date", str(Y), "--source", "s"], 2, "give exactly one of"),
     (["--indicator", "japan_cabinet_approval", "--value", "abc", "--date", str(Y), "--source", "s"], 2,
-     "'abc' is not a valid float"),
+     "Invalid value for '--value': 'abc' is not a number"),
 ]
 
 

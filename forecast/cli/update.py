@@ -10,10 +10,27 @@ from forecast import api
 from forecast.cli.options import emit, handle_errors, json_option, workspace_option
 
 
+class StrictNumber(click.ParamType):
+    """A number as written in a data file: ASCII digits, no control characters, blanks stripped."""
+
+    name = "number"
+
+    def convert(self, value, param, ctx):
+        from forecast.data.csvtext import parse_float
+
+        if isinstance(value, float):
+            return value
+        problems = []
+        number = parse_float(str(value), "command line", None, "--value", problems)
+        if number is None:
+            self.fail(problems[0].message, param, ctx)
+        return number
+
+
 @click.command()
 @workspace_option
 @click.option("--indicator", help="Indicator name for a reading (see 'forecast data list').")
-@click.option("--value", type=float, help="The reading's value, in the indicator's unit.")
+@click.option("--value", type=StrictNumber(), help="The reading's value, in the indicator's unit.")
 @click.option("--event", "kind", help="Coded event kind from data/event_kinds.csv.")
 @click.option("--date", help="YYYY, YYYY-MM or YYYY-MM-DD; readings aggregate into that year.")
 @click.option("--source", help="Where the reading or event is reported (required).")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from forecast.data.csvtext import parse_float, read_text_csv
-from forecast.data.events import Event
+from forecast.data.events import Event, event_from_input
 from forecast.errors import Problem, ValidationError
 
 REQUIRED = ("date", "source")
@@ -33,9 +33,11 @@ def read_batch(path: str) -> tuple[list[Event], list[int]]:
         elif r.get("value", ""):
             problems.append(Problem(p.name, "a coded event takes no value", line, "value"))
             continue
-        events.append(Event(type="indicator" if ind else "event", date=r["date"], name=ind or kind,
-                            source=r["source"], note=r.get("note", ""), value=value))
-        rows.append(line)
+        event = event_from_input("indicator" if ind else "event", r["date"], ind or kind, r["source"],
+                                 r.get("note", ""), value, file=p.name, row=line, problems=problems)
+        if event is not None:
+            events.append(event)
+            rows.append(line)
     if problems:
         raise ValidationError(problems)
     if not events:

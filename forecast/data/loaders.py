@@ -20,6 +20,7 @@ from forecast.data.config import WorkspaceConfig, read_config
 from forecast.data.csvtext import (
     MIN_YEAR,
     check_year,
+    date_text,
     parse_date,
     parse_float,
     parse_int,
@@ -305,13 +306,13 @@ def load_events(path: Path, kinds: pd.DataFrame | None, problems: list[Problem],
         if r["source"] == "":
             problems.append(Problem(name, "missing source", line, "source", hint="cite where the event is reported"))
             ok = False
-        key = (r["date"], r["kind"], r["note"])
+        key = (date_text(r["date"]) or r["date"], r["kind"], r["note"])
         if key in seen:
             problems.append(Problem(name, f"duplicate event (first on row {seen[key]})", line, "date"))
             ok = False
         seen.setdefault(key, line)
         if ok:
-            records.append({"date": r["date"], "year": date.year, "kind": r["kind"], "source": r["source"],
+            records.append({"date": date_text(r["date"]), "year": date.year, "kind": r["kind"], "source": r["source"],
                             "note": r["note"]})
     out = pd.DataFrame.from_records(records, columns=["date", "year", "kind", "source", "note"])
     return out.astype({"year": "int64"})
