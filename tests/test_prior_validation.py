@@ -178,7 +178,8 @@ def test_malformed_lens(workspace, lens, phrase):
     assert_refused(workspace, "custom.toml", "beta_power.lens", phrase)
 
 
-@pytest.mark.parametrize("value", ["[" * DEEP + "]" * DEEP, "{ a = " * DEEP + "1" + " }" * DEEP])
+@pytest.mark.parametrize("value", ["[" * DEEP + "]" * DEEP, "{ a = " * DEEP + "1" + " }" * DEEP],
+                         ids=["arrays", "inline-tables"])
 def test_deeply_nested_value_names_file_line_and_key(workspace, value):
     write_custom(workspace, entry("beta_power", f'distribution = "Normal"\nmu = {value}\nsigma = 0.5'))
     p = one_problem(load_problems(workspace), "custom.toml", "beta_power.mu", "nested too deeply")

@@ -212,8 +212,15 @@ def _parse_entry(file: str, name: str, raw, problems: list[Problem]) -> PriorSpe
 
 def _read_toml(path: Path, problems: list[Problem]) -> dict | None:
     try:
-        with open(path, "rb") as fh:
-            return tomllib.load(fh)
+        raw = path.read_bytes()
+        # checked before parsing: tomllib recurses per level, and whether it gives up depends on the
+        # interpreter's recursion limit at the time (which other libraries may have raised)
+        deep = deep_nesting_at(raw.decode("utf-8", errors="replace"))
+        if deep is not None:
+            problems.append(Problem(path.name, "arrays or tables nested too deeply to read", row=deep[0],
+                                    field=deep[1]))
+            return None
+        return tomllib.loads(raw.decode("utf-8"))
     except tomllib.TOMLDecodeError as exc:
         problems.append(Problem(path.name, f"not valid TOML: {exc}"))
     except UnicodeDecodeError:
