@@ -18,7 +18,8 @@ if TYPE_CHECKING:
     from forecast.inference.fitting import FitResult
     from forecast.inference.retry import RetryNote
 
-__all__ = ["format_report", "fit_started", "phase_started", "phase_finished", "retry_notice", "fit_finished", "diagnostics_warning", "format_update",
+__all__ = ["format_report", "fit_started", "phase_started", "phase_finished", "retry_notice", "fit_finished",
+           "diagnostics_warning", "format_update",
            "format_undo", "format_history", "format_data_check", "format_data_list", "plot_written", "brief_written",
            "prefilled", "blank_created"]
 
