@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
     from forecast.data.prefill import Prefilled
     from forecast.inference.fitting import FitResult
+    from forecast.inference.progress import PhaseEvent
     from forecast.inference.retry import RetryNote
     from forecast.report.brief import Brief
     from forecast.store.ledger import Event
@@ -178,17 +179,21 @@ class Project:
     def fit(self, preset: str = D.PRESET, as_of: int | None = None, draws: int = D.DRAWS, tune: int = D.TUNE,
             chains: int = D.CHAINS, seed: int = D.SEED, sampler: str = D.SAMPLER,
             target_accept: float | None = None, retry: bool = True, progress: bool = False,
-            on_retry: Callable[["RetryNote"], None] | None = None) -> "FitResult":
+            on_retry: Callable[["RetryNote"], None] | None = None,
+            on_phase: Callable[["PhaseEvent"], None] | None = None, verbose: bool = False) -> "FitResult":
         """Fit the model by MCMC on the data plus the ledger and store the posterior.
 
         ``target_accept=None`` applies the divergence policy: 0.95, then once 0.98 after
         divergences (``retry=False`` skips it); ``result.retry`` says whether the repeat was
-        kept and why. ``as_of`` fits on data through that year only."""
+        kept and why. ``as_of`` fits on data through that year only. ``on_phase`` hears each
+        phase (load, build, compile, sample, project, save) start and end, with its seconds.
+        Third-party warnings a user cannot act on (ArviZ's refactor notice, numba performance
+        hints) are silenced around the library calls unless ``verbose``."""
         from forecast.store.fit import fit_with_retry
 
         return fit_with_retry(self.workspace, target_accept=target_accept, retry=retry, on_retry=on_retry,
                               preset=preset, as_of=as_of, draws=draws, tune=tune, chains=chains, seed=seed,
-                              progress=progress, sampler=sampler)
+                              progress=progress, sampler=sampler, on_phase=on_phase, verbose=verbose)
 
     def forecast(self) -> dict:
         """The stored forecast for the ledger head: exactly the report of 'forecast show --json'

@@ -13,6 +13,8 @@ from forecast.data.events import Event
 from forecast.data.loaders import Dataset
 from forecast.defaults import CHAINS, DRAWS, HORIZONS, SAMPLER, SEED, TARGET_ACCEPT, TUNE
 from forecast.inference.diagnostics import compute_diagnostics
+from forecast.inference.library_warnings import library_warnings
+from forecast.inference.progress import OnPhase, phase
 from forecast.model.fitspec import FitSpec
 from forecast.model.priors import PriorSet
 from forecast.model.projection import Draws, project
@@ -47,50 +49,60 @@ def _import_pymc():
     return pm
 
 
-def compile_model(spec: ModelSpec, sampler: str = SAMPLER):
+def compile_model(spec: ModelSpec, sampler: str = SAMPLER, on_phase: OnPhase | None = None,
+                  verbose: bool = False):
     """Build the PyMC model and compile it for ``sampler``. Returns (compiled, sampler_used, seconds).
-    With nutpie the compiled model is reusable with new ``pm.Data`` values (``draw(..., data=...)``)."""
-    _import_pymc()
-    from forecast.model.builder import build_model
+    With nutpie the compiled model is reusable with new ``pm.Data`` values (``draw(..., data=...)``).
+    ``on_phase`` hears the "build" and "compile" phases; ``verbose`` shows third-party warnings."""
+    with library_warnings(verbose):
+        with phase(on_phase, "build"):
+            _import_pymc()
+            from forecast.model.builder import build_model
 
-    t0 = time.perf_counter()
-    model = build_model(spec, PARAMETERISATION)
-    if sampler == "nutpie":
-        try:
-            import nutpie
-        except ImportError:
-            sampler = "pymc"
-    if sampler == "nutpie":
-        return nutpie.compile_pymc_model(model), sampler, time.perf_counter() - t0
-    return model, sampler, float("nan")  # PyMC compiles inside pm.sample
+            if sampler == "nutpie":
+                try:
+                    import nutpie
+                except ImportError:
+                    sampler = "pymc"
+            t0 = time.perf_counter()
+            model = build_model(spec, PARAMETERISATION)
+        if sampler == "nutpie":
+            with phase(on_phase, "compile"):
+                compiled = nutpie.compile_pymc_model(model)
+            return compiled, sampler, time.perf_counter() - t0
+    return model, sampler, float("nan")  # PyMC compiles inside pm.sample (no "compile" phase)
 
 
 def draw(compiled, sampler: str, draws: int, tune: int, chains: int, seed: int, progress: bool,
-         target_accept: float = TARGET_ACCEPT, data: dict | None = None):
+         target_accept: float = TARGET_ACCEPT, data: dict | None = None, verbose: bool = False):
     """Sample a compiled model, optionally with new values of its ``pm.Data`` containers."""
     cores = min(chains, os.cpu_count() or 1)
-    if sampler == "nutpie":
-        import nutpie
+    with library_warnings(verbose):
+        if sampler == "nutpie":
+            import nutpie
 
-        if data:
-            compiled = compiled.with_data(**data)
-        return nutpie.sample(compiled, draws=draws, tune=tune, chains=chains, seed=seed,
-                             progress_bar=progress, target_accept=target_accept, cores=cores)
-    pm = _import_pymc()
-    with compiled:
-        if data:
-            pm.set_data(data)
-        return pm.sample(draws=draws, tune=tune, chains=chains, random_seed=seed, progressbar=progress,
-                         target_accept=target_accept, cores=cores, compute_convergence_checks=False)
+            if data:
+                compiled = compiled.with_data(**data)
+            return nutpie.sample(compiled, draws=draws, tune=tune, chains=chains, seed=seed,
+                                 progress_bar=progress, target_accept=target_accept, cores=cores)
+        pm = _import_pymc()
+        with compiled:
+            if data:
+                pm.set_data(data)
+            return pm.sample(draws=draws, tune=tune, chains=chains, random_seed=seed, progressbar=progress,
+                             target_accept=target_accept, cores=cores, compute_convergence_checks=False)
 
 
 def sample(spec: ModelSpec, draws: int, tune: int, chains: int, seed: int, progress: bool,
-           sampler: str = SAMPLER, target_accept: float = TARGET_ACCEPT):
+           sampler: str = SAMPLER, target_accept: float = TARGET_ACCEPT, on_phase: OnPhase | None = None,
+           verbose: bool = False):
     """Compile and sample. Returns (idata, sampler_used, timings)."""
-    compiled, used, compile_s = compile_model(spec, sampler)
-    t1 = time.perf_counter()
-    idata = draw(compiled, used, draws, tune, chains, seed, progress, target_accept)
-    return idata, used, {"compile_s": compile_s, "sample_s": time.perf_counter() - t1}
+    compiled, used, compile_s = compile_model(spec, sampler, on_phase, verbose)
+    with phase(on_phase, "sample"):
+        t1 = time.perf_counter()
+        idata = draw(compiled, used, draws, tune, chains, seed, progress, target_accept, verbose=verbose)
+        sample_s = time.perf_counter() - t1
+    return idata, used, {"compile_s": compile_s, "sample_s": sample_s}
 
 
 def spec_meta(spec: ModelSpec) -> dict:
@@ -100,9 +112,11 @@ def spec_meta(spec: ModelSpec) -> dict:
 
 def fit_dataset(ds: Dataset, priors: PriorSet, as_of: int | None, events: list[Event], draws: int = DRAWS,
                 tune: int = TUNE, chains: int = CHAINS, seed: int = SEED, progress: bool = True,
-                horizons=HORIZONS, sampler: str = SAMPLER, target_accept: float = TARGET_ACCEPT) -> FitResult:
+                horizons=HORIZONS, sampler: str = SAMPLER, target_accept: float = TARGET_ACCEPT,
+                on_phase: OnPhase | None = None, verbose: bool = False) -> FitResult:
     """Fit on ``ds`` plus the ``events`` dated up to the as-of year; events dated in the forecast
-    year condition the projection."""
+    year condition the projection. ``on_phase`` hears the phases from "build" to "project"
+    (``inference.progress``); ``verbose`` shows third-party warnings (``library_warnings``)."""
     from forecast.inference.psis import psis
     from forecast.model.builder import NOISE_FLOOR
     from forecast.model.evidence import forecast_year_evidence, merge_events
@@ -110,13 +124,15 @@ def fit_dataset(ds: Dataset, priors: PriorSet, as_of: int | None, events: list[E
     base_spec = build_spec(ds, priors, as_of)
     in_fit = [e for e in events if e.year <= base_spec.as_of]
     spec = build_spec(merge_events(ds, in_fit, base_spec.as_of), priors, as_of)
-    idata, used, timings = sample(spec, draws, tune, chains, seed, progress, sampler, target_accept)
-    diag = compute_diagnostics(idata)
-    post = {v: idata.posterior[v].values for v in idata.posterior.data_vars}
-    d = Draws.from_posterior(post)
-    evidence = forecast_year_evidence(FitSpec.of(spec), post, NOISE_FLOOR, events, d)
-    forecast = project(d, float(spec.barrier[-1]), horizons=tuple(horizons), seed=seed, evidence=evidence)
-    weights, k, ess = psis(forecast.pop("draw_logweight"))
+    idata, used, timings = sample(spec, draws, tune, chains, seed, progress, sampler, target_accept, on_phase,
+                                  verbose)
+    with phase(on_phase, "project"), library_warnings(verbose):
+        diag = compute_diagnostics(idata)
+        post = {v: idata.posterior[v].values for v in idata.posterior.data_vars}
+        d = Draws.from_posterior(post)
+        evidence = forecast_year_evidence(FitSpec.of(spec), post, NOISE_FLOOR, events, d)
+        forecast = project(d, float(spec.barrier[-1]), horizons=tuple(horizons), seed=seed, evidence=evidence)
+        weights, k, ess = psis(forecast.pop("draw_logweight"))
     forecast["weight"] = weights
     return FitResult(spec=spec, idata=idata, forecast=forecast, diagnostics=diag, timings=timings, sampler=used,
                      in_fit=in_fit, pareto_k=k, is_ess=ess)

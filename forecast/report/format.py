@@ -18,14 +18,34 @@ if TYPE_CHECKING:
     from forecast.inference.fitting import FitResult
     from forecast.inference.retry import RetryNote
 
-__all__ = ["format_report", "fit_started", "retry_notice", "fit_finished", "diagnostics_warning", "format_update",
+__all__ = ["format_report", "fit_started", "phase_started", "phase_finished", "retry_notice", "fit_finished",
+           "diagnostics_warning", "format_update",
            "format_undo", "format_history", "format_data_check", "format_data_list", "plot_written", "brief_written",
            "prefilled", "blank_created"]
 
 
 def fit_started(preset: str, root, chains: int, draws: int, tune: int, seed: int) -> str:
     return (f"Fitting preset '{preset}' on {root} ({chains} chains x {draws} draws, "
-            f"{tune} tuning, seed {seed}); compiling the model first...")
+            f"{tune} tuning, seed {seed})")
+
+
+# How long nutpie's numba compile takes, as measured in the README's "Speed" section (2-core machine).
+COMPILE_NOTE = "usually ~45-50 s the first time on a 2-core machine, ~20 s once numba's cache is warm"
+PHASE_STARTS = {"load": "Loading data and priors", "build": "Building the model",
+                "compile": f"Compiling the model ({COMPILE_NOTE})", "sample": "Sampling",
+                "project": "Checking convergence and projecting", "save": "Saving the fit"}
+PHASE_ENDS = {"load": "Loaded data and priors", "build": "Built the model", "compile": "Compiled the model",
+              "sample": "Sampled", "project": "Checked convergence and projected", "save": "Saved the fit"}
+
+
+def phase_started(phase: str) -> str:
+    """The line announcing a fit phase (``inference.progress.PHASES``)."""
+    return PHASE_STARTS[phase] + "..."
+
+
+def phase_finished(phase: str, seconds: float) -> str:
+    """The line closing a fit phase, with its elapsed time."""
+    return f"{PHASE_ENDS[phase]} in {seconds:.1f} s"
 
 
 def retry_notice(note: "RetryNote") -> str:

@@ -11,6 +11,7 @@ from forecast.defaults import CHAINS, DRAWS, HORIZONS, PRESET, SAMPLER, SEED, TA
 from typing import Callable
 
 from forecast.inference.fitting import PARAMETERISATION, FitResult, fit_dataset
+from forecast.inference.progress import OnPhase, phase
 from forecast.inference.retry import RetryNote, with_retry
 from forecast.model.fitspec import FitSpec
 from forecast.store import ledger as L
@@ -22,22 +23,26 @@ from forecast.workspace import Workspace, content_hash
 def fit(ws: Workspace, preset: str = PRESET, as_of: int | None = None, draws: int = DRAWS, tune: int = TUNE,
         chains: int = CHAINS, seed: int = SEED, progress: bool = True, horizons=HORIZONS, sampler: str = SAMPLER,
         save: bool = True, events=None, ledger_head: str | None = None, out=None,
-        target_accept: float = TARGET_ACCEPT) -> FitResult:
+        target_accept: float = TARGET_ACCEPT, on_phase: OnPhase | None = None, verbose: bool = False) -> FitResult:
     """Fit on the workspace's data plus ``events`` (default: the ledger's events in force, and its
-    head). Saved to ``out`` (default ``state/posterior.nc``, under the workspace lock) unless not ``save``."""
+    head). Saved to ``out`` (default ``state/posterior.nc``, under the workspace lock) unless not ``save``.
+    ``on_phase`` hears each phase start and end (``inference.progress``); ``verbose`` shows the
+    third-party warnings otherwise silenced (``inference.library_warnings``)."""
     from forecast.data.loaders import load_dataset
     from forecast.model.builder import NOISE_FLOOR
     from forecast.model.priors import load_preset
 
     t_start = time.perf_counter()
-    ds = load_dataset(ws.data_dir)
-    priors = load_preset(ws.priors_dir, preset)
-    if events is None:
-        records, ledger_head = L.read(ws)
-        events = L.active_events(records)
-    chash = content_hash(ws)
+    with phase(on_phase, "load"):
+        ds = load_dataset(ws.data_dir)
+        priors = load_preset(ws.priors_dir, preset)
+        if events is None:
+            records, ledger_head = L.read(ws)
+            events = L.active_events(records)
+        chash = content_hash(ws)
     result = fit_dataset(ds, priors, as_of, events, draws=draws, tune=tune, chains=chains, seed=seed,
-                         progress=progress, horizons=horizons, sampler=sampler, target_accept=target_accept)
+                         progress=progress, horizons=horizons, sampler=sampler, target_accept=target_accept,
+                         on_phase=on_phase, verbose=verbose)
     result.timings["total_s"] = time.perf_counter() - t_start
     if not save:
         return result
@@ -54,14 +59,15 @@ def fit(ws: Workspace, preset: str = PRESET, as_of: int | None = None, draws: in
         spec=FitSpec.of(spec), noise_floor=NOISE_FLOOR, ledger_head=ledger_head or L.EMPTY_HEAD,
         ledger_in_fit=tuple(e.id for e in result.in_fit), pareto_k=result.pareto_k, is_ess=result.is_ess,
         update_path="fit", dyad=ds.config, fit_file=str(out_path.relative_to(ws.state_dir)))
-    if out is None:  # a user's fit: serialise with updates (a refit already holds the lock)
-        from filelock import FileLock
+    with phase(on_phase, "save"):
+        if out is None:  # a user's fit: serialise with updates (a refit already holds the lock)
+            from filelock import FileLock
 
-        ws.state_dir.mkdir(parents=True, exist_ok=True)
-        with FileLock(str(ws.state_dir / ".lock")):
+            ws.state_dir.mkdir(parents=True, exist_ok=True)
+            with FileLock(str(ws.state_dir / ".lock")):
+                save_fit(ws, result.idata, result.forecast, record, out_path)
+        else:
             save_fit(ws, result.idata, result.forecast, record, out_path)
-    else:
-        save_fit(ws, result.idata, result.forecast, record, out_path)
     return result
 
 
