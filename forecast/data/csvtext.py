@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import difflib
-import io
 import math
 import re
 import unicodedata
