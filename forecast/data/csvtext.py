@@ -25,11 +25,13 @@ import math
 import re
 import unicodedata
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from forecast import defaults
 from forecast.errors import Problem
+
+if TYPE_CHECKING:  # pandas is imported where a frame is built: 'show' must not pay for it
+    import pandas as pd
 
 _DATE = re.compile(r"([0-9]{4})(?:-([0-9]{1,2})(?:-([0-9]{1,2}))?)?", re.ASCII)
 MIN_YEAR = 1900
@@ -171,6 +173,8 @@ def read_text_csv(path: Path, columns: tuple[str, ...], problems: list[Problem],
     if dupes:
         problems.append(Problem(name, f"duplicate column(s) {dupes}", row=1))
         return None
+    import pandas as pd
+
     df = pd.DataFrame(records, columns=header, dtype=str)
     df["_line"] = pd.Series(lines, dtype="int64")
     return df
