@@ -74,3 +74,14 @@ def emit(result, as_json: bool, render) -> None:
         echo_json(result)
     else:
         click.echo(render(result))
+
+
+def emit_written(written, as_json: bool, render) -> None:
+    """Report a written file: JSON of ``written.to_dict()``, or its warnings (red, on stderr) and
+    the text ``render(written)``."""
+    if as_json:
+        echo_json(written.to_dict())
+        return
+    for w in written.warnings:
+        click.secho(f"** {w} **", fg="red", err=True)
+    click.echo(render(written))

@@ -6,7 +6,7 @@ import click
 
 from forecast import defaults as D
 from forecast import api
-from forecast.cli.options import as_of_option, echo_json, handle_errors, json_option, workspace_option
+from forecast.cli.options import as_of_option, emit_written, handle_errors, json_option, workspace_option
 
 
 @click.command()
@@ -42,12 +42,7 @@ def plot(kind, out, dpi, as_of, start, end, workspace, as_json):
 
     api.check_plot_request(kind, out, start, end)  # before the workspace is read
     written = api.open(workspace).write_plot(kind, out, dpi=dpi, as_of=as_of, start=start, end=end)
-    if as_json:
-        echo_json(written.to_dict())
-    else:
-        for f in written.warnings:
-            click.secho(f"** {f} **", fg="red", err=True)
-        click.echo(F.plot_written(written))
+    emit_written(written, as_json, F.plot_written)
 
 
 @click.command()
@@ -79,9 +74,4 @@ def brief(out, allow_failed_diagnostics, since, as_of, workspace, as_json):
     api.check_brief_out(out)  # before the workspace is read
     written = api.open(workspace).write_brief(out, since=since, as_of=as_of,
                                               allow_failed_diagnostics=allow_failed_diagnostics)
-    if as_json:
-        echo_json(written.to_dict())
-    else:
-        for w in written.warnings:
-            click.secho(f"** {w} **", fg="red", err=True)
-        click.echo(F.brief_written(written))
+    emit_written(written, as_json, F.brief_written)

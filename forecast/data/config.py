@@ -110,11 +110,22 @@ def default_lens_text(lens: str, a: str, b: str) -> LensText:
     }[lens]
 
 
-def _text(raw: dict, table: str, key: str, problems: list[Problem], required: bool) -> str | None:
+_MISSING = object()
+
+
+def _present(raw: dict, table: str, key: str, problems: list[Problem], required: bool):
+    """``raw[key]``, or ``_MISSING`` (with a problem when the key is required)."""
     v = raw.get(key)
     if v is None:
         if required:
             problems.append(Problem(CONFIG_FILE, f"missing key '{key}' in [{table}]", field=f"{table}.{key}"))
+        return _MISSING
+    return v
+
+
+def _text(raw: dict, table: str, key: str, problems: list[Problem], required: bool) -> str | None:
+    v = _present(raw, table, key, problems, required)
+    if v is _MISSING:
         return None
     if not isinstance(v, str) or not v.strip():
         problems.append(Problem(CONFIG_FILE, f"'{table}.{key}' must be a non-empty string, got {v!r}",
@@ -124,10 +135,8 @@ def _text(raw: dict, table: str, key: str, problems: list[Problem], required: bo
 
 
 def _int(raw: dict, table: str, key: str, problems: list[Problem], required: bool) -> int | None:
-    v = raw.get(key)
-    if v is None:
-        if required:
-            problems.append(Problem(CONFIG_FILE, f"missing key '{key}' in [{table}]", field=f"{table}.{key}"))
+    v = _present(raw, table, key, problems, required)
+    if v is _MISSING:
         return None
     if isinstance(v, bool) or not isinstance(v, int) or v <= 0 and key != "first_year":
         problems.append(Problem(CONFIG_FILE, f"'{table}.{key}' must be a positive whole number, got {v!r}",
