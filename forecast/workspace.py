@@ -15,6 +15,7 @@ from forecast.errors import WorkspaceError
 STATE_DIR = "state"
 POSTERIOR_FILE = "posterior.nc"
 REFERENCE_DIR = "reference"  # data/reference/: shipped tables read in place, never copied into a workspace
+TEMP_PREFIX = ".forecast-tmp."  # every temporary file this tool writes starts with this; nothing else is cleaned up
 
 
 @dataclass(frozen=True)
@@ -123,15 +124,29 @@ def content_hash(ws: Workspace) -> str:
     return h.hexdigest()
 
 
+def _new_file_mode(path: Path) -> int:
+    """The mode the written file gets: that of the file it replaces, else the usual mode of a new file."""
+    try:
+        return path.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
 def atomic_write(path: Path, write) -> None:
     """Write through ``write(tmp_path)`` to a temporary file beside ``path``,
     fsync it, then ``os.replace`` it into place. A crash leaves either the old
-    file or the new one, never a torn file."""
+    file or the new one, never a torn file. The temporary is named
+    ``TEMP_PREFIX + name + '.*.tmp'``; a replaced file keeps its mode, a new one
+    gets the usual permissions (0666 less the umask)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    mode = _new_file_mode(path)
+    fd, tmp = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
         write(Path(tmp))
+        os.chmod(tmp, mode)
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, path)

@@ -28,7 +28,7 @@ import numpy as np
 
 from forecast.store import ledger as L
 from forecast.store import posterior as store
-from forecast.workspace import Workspace
+from forecast.workspace import TEMP_PREFIX, Workspace
 
 CLI = [sys.executable, "-m", "forecast.cli"]
 N_KILLS = int(os.environ.get("FORECAST_KILL_ITERATIONS", "25"))
@@ -166,7 +166,7 @@ def test_kill_9_at_random_points_is_all_or_nothing(fitted_workspace):
         os.kill(proc.pid, signal.SIGKILL)  # not yet reaped, so the pid is still this process
         counts[classify(ws, proc, event, prev, ids, f"kill {i} after {delay:.3f} s (seed {seed})")] += 1
 
-    leftovers = len([p for p in ws.root.rglob(".*.tmp") if p.is_file()])
+    leftovers = len([p for p in ws.root.rglob(f"{TEMP_PREFIX}*.tmp") if p.is_file()])
     summary = (f"{counts} over {N_KILLS} kills, typical update {typical:.2f} s, seed {seed}; "
                f"{leftovers} orphaned temporary file(s) left by killed writes")
     print(f"\nkill -9 outcomes: {summary}")

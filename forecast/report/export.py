@@ -74,18 +74,12 @@ def check_out_dir(out: str) -> Path:
 
 def write_file(out: str, path: Path, write) -> int:
     """Write through ``write(tmp_path)`` atomically (temporary file beside the target, then
-    os.replace), with the usual permissions of a new file; returns the size in bytes."""
+    os.replace); a replaced file keeps its mode, a new one gets the usual permissions.
+    Returns the size in bytes."""
     from forecast.workspace import atomic_write
 
-    umask = os.umask(0)
-    os.umask(umask)
-
-    def write_readable(tmp):  # mkstemp makes 0600 files; an export gets the usual permissions
-        write(tmp)
-        os.chmod(tmp, 0o666 & ~umask)
-
     try:
-        atomic_write(path, write_readable)
+        atomic_write(path, write)
     except OSError as exc:
         raise write_error(out, exc) from None
     return path.stat().st_size

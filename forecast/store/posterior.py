@@ -19,7 +19,7 @@ import numpy as np
 from forecast.errors import ForecastError, IdentityMismatchError, NoFitError
 from forecast.store import ledger as L
 from forecast.store.record import FitRecord
-from forecast.workspace import Workspace, atomic_write, content_hash
+from forecast.workspace import TEMP_PREFIX, Workspace, atomic_write, content_hash
 
 NOISE_FLOOR_ATTR = "noise_floor"  # the attribute name of FitRecord.noise_floor
 HEADS_DIR = "heads"
@@ -162,8 +162,10 @@ def fit_path(ws: Workspace, stored: StoredForecast) -> Path:
 
 
 def remove_stale_temporaries(ws: Workspace) -> None:
-    """Temporary files left by a killed write (atomic_write's '.<name>.*.tmp'); call under the lock."""
-    for p in [*ws.root.glob(".*.tmp"), *ws.state_dir.rglob(".*.tmp")]:
+    """Temporary files left by a killed write (atomic_write's TEMP_PREFIX names); call under the lock.
+    Only names this tool gives its own temporaries are removed, never a user's file."""
+    pattern = f"{TEMP_PREFIX}*.tmp"
+    for p in [*ws.root.glob(pattern), *ws.state_dir.rglob(pattern)]:
         p.unlink(missing_ok=True)
 
 
