@@ -73,3 +73,54 @@ class UnknownStateError(ForecastError):
 
 class UsageError(ForecastError):
     """Arguments that do not fit together (the CLI exits 2 with usage help, as click does)."""
+
+
+class FileSystemError(ForecastError):
+    """An operating-system error (read-only file system, full disk, file name too long, permission
+    denied, a folder where a file belongs) turned into one line naming the path and the fix.
+    ``errno`` and ``path`` are kept for callers; build one with ``FileSystemError.of(exc, path)``."""
+
+    def __init__(self, message: str, errno: int | None = None, path: str | None = None):
+        super().__init__(message)
+        self.errno, self.path = errno, path
+
+    @classmethod
+    def of(cls, exc: OSError, path=None, unchanged: bool = False) -> "FileSystemError":
+        """The message for ``exc``; ``path`` (default: the file the error names) is the file the
+        user knows about (not a temporary); ``unchanged``: say that this file was left as it was."""
+        import errno as E
+        import os
+        import re
+
+        code = exc.errno
+        if code is None:  # h5py and others put the C errno in the text only
+            m = re.search(r"errno\s*=\s*(\d+)", str(exc))
+            code = int(m.group(1)) if m else None
+        where = os.fspath(path) if path is not None else (exc.filename and os.fsdecode(exc.filename))
+        where = where or "a file"
+        kept = f" ({where} was left as it was)" if unchanged else ""
+        folder = os.path.dirname(os.path.abspath(where)) if where != "a file" else "its folder"
+        if code == E.EROFS:
+            text = (f"cannot write {where}: the file system is read-only{kept}; run the command on a "
+                    f"writable copy, or remount it read-write")
+        elif code in (E.ENOSPC, E.EDQUOT):
+            text = f"cannot write {where}: no space left on the device{kept}; free some space and run it again"
+        elif code == E.ENAMETOOLONG:
+            name = os.path.basename(where)
+            text = (f"cannot use {where}: the file name is too long ({len(os.fsencode(name))} bytes; file "
+                    f"systems allow at most 255 per name){kept}; choose a shorter name")
+        elif code in (E.EACCES, E.EPERM):
+            text = (f"cannot access {where}: permission denied{kept}; check the owner and permissions of "
+                    f"{folder} (ls -ld), or work in a folder you can write to")
+        elif code == E.EISDIR:
+            text = (f"{where} is a folder where a file is expected{kept}; move it away (mv {where} "
+                    f"{where}.bak) and run the command again")
+        elif code == E.ENOTDIR:
+            text = (f"cannot use {where}: a part of this path is a file, not a folder{kept}; choose "
+                    f"another path")
+        elif code == E.EXDEV:
+            text = f"cannot move a file into {where} across file systems{kept}; use a folder on the same disk"
+        else:
+            reason = exc.strerror or str(exc)
+            text = f"cannot use {where}: {reason}{kept}; check free space and permissions of {folder}"
+        return cls(text, errno=code, path=where)

@@ -10,12 +10,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from forecast.data.config import CONFIG_FILE
-from forecast.errors import WorkspaceError
+from forecast.errors import FileSystemError, WorkspaceError
 
 STATE_DIR = "state"
 POSTERIOR_FILE = "posterior.nc"
 REFERENCE_DIR = "reference"  # data/reference/: shipped tables read in place, never copied into a workspace
 TEMP_PREFIX = ".forecast-tmp."  # every temporary file this tool writes starts with this; nothing else is cleaned up
+LOCK_FILE = ".lock"  # state/.lock: the write lock of update, undo and fit
+TEMP_NAME_CHARS = 64  # a temporary carries at most this much of its target's name (long names stay writable)
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,26 @@ class Workspace:
                 f"{', '.join(m + '/' for m in missing)} "
                 f"(create one with 'forecast init DIR' or pass --workspace DIR)"
             )
+        from forecast.store.ledger import LEDGER_FILE
+
+        for path, want_file in ((self.root / LEDGER_FILE, True), (self.state_dir, False),
+                                (self.state_dir / LOCK_FILE, True)):
+            if path.exists() and path.is_dir() == want_file:
+                what = "a file" if want_file else "a folder"
+                raise WorkspaceError(f"{path} should be {what} but is not; move it away (mv {path} {path}.bak) "
+                                     f"and restore the workspace's own {path.name}")
         return self
+
+    def check_writable(self) -> None:
+        """Before minutes of work (a fit): FileSystemError unless ``state/`` (or, before the first
+        fit, the workspace folder) can be written: a read-only file system or no permission."""
+        import errno
+
+        target = self.state_dir if self.state_dir.is_dir() else self.root
+        if not os.access(target, os.W_OK | os.X_OK):
+            read_only = bool(os.statvfs(target).f_flag & os.ST_RDONLY)
+            code = errno.EROFS if read_only else errno.EACCES
+            raise FileSystemError.of(OSError(code, os.strerror(code), str(target)))
 
     def content_files(self) -> list[Path]:
         """The files whose content defines a fit: workspace.toml, data CSVs and prior TOMLs."""
@@ -92,25 +113,48 @@ def init_workspace(dest: str | os.PathLike, fill=None) -> Workspace:
     The reference tables under ``data/reference/`` stay with the package. ``fill(folder)``, if
     given, then rewrites the new workspace's files before it is moved into place (a blank
     skeleton for another dyad); a failure leaves nothing behind."""
-    dest = Path(dest)
+    dest = Path(dest).expanduser().absolute()
+    for p in (dest, *dest.parents):
+        if p.exists():
+            if not p.is_dir():
+                raise WorkspaceError(f"cannot create a workspace at {dest}: {p} is a file, not a folder; "
+                                     f"choose another folder")
+            break
     if dest.exists() and any(dest.iterdir()):
         raise WorkspaceError(f"{dest} exists and is not empty; choose a new folder")
     src = default_source()
-    tmp = Path(tempfile.mkdtemp(prefix=".forecast-init-", dir=dest.parent if dest.parent.exists() else None))
+    made = [p for p in reversed(dest.parents) if not p.exists()]  # outermost first
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}init.", dir=dest.parent))
+    except OSError as exc:
+        remove_empty_folders(made)
+        raise FileSystemError.of(exc, dest) from None
     try:
         for sub in ("data", "priors"):
             shutil.copytree(src / sub, tmp / sub, ignore=shutil.ignore_patterns("__pycache__", ".*", REFERENCE_DIR))
         shutil.copy2(src / CONFIG_FILE, tmp / CONFIG_FILE)
         if fill is not None:
             fill(tmp)
-        dest.parent.mkdir(parents=True, exist_ok=True)
         if dest.exists():
             dest.rmdir()
         os.replace(tmp, dest)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)
+        remove_empty_folders(made)
+        if isinstance(exc, OSError):
+            raise FileSystemError.of(exc, dest) from None
         raise
     return Workspace(dest.resolve())
+
+
+def remove_empty_folders(folders: list[Path]) -> None:
+    """Remove the folders a failed command created (innermost first), if they are still empty."""
+    for p in reversed(folders):
+        try:
+            p.rmdir()
+        except OSError:
+            return
 
 
 def content_hash(ws: Workspace) -> str:
@@ -138,11 +182,22 @@ def atomic_write(path: Path, write) -> None:
     """Write through ``write(tmp_path)`` to a temporary file beside ``path``,
     fsync it, then ``os.replace`` it into place. A crash leaves either the old
     file or the new one, never a torn file. The temporary is named
-    ``TEMP_PREFIX + name + '.*.tmp'``; a replaced file keeps its mode, a new one
-    gets the usual permissions (0666 less the umask)."""
+    ``TEMP_PREFIX + name + '.*.tmp'`` (at most TEMP_NAME_CHARS of the name); a
+    replaced file keeps its mode, a new one gets the usual permissions (0666 less
+    the umask). Missing parent folders are created. An OSError (read-only file
+    system, full disk, permission denied, name too long, a folder in the way)
+    removes the temporary and is raised as a FileSystemError naming ``path``."""
+    try:
+        _atomic_write(path, write)
+    except OSError as exc:
+        raise FileSystemError.of(exc, path, unchanged=True) from exc
+
+
+def _atomic_write(path: Path, write) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     mode = _new_file_mode(path)
-    fd, tmp = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{path.name[:TEMP_NAME_CHARS]}.", suffix=".tmp",
+                               dir=path.parent)
     os.close(fd)
     try:
         write(Path(tmp))

@@ -66,6 +66,7 @@ def fit(workspace, preset, as_of, draws, tune, chains, seed, sampler, target_acc
     from forecast.report import format as F
 
     project = api.open(workspace)
+    project.workspace.check_writable()  # before minutes of sampling, not at the save
     tty = sys.stderr.isatty()
     if not quiet:
         click.echo(F.fit_started(preset, project.root, chains, draws, tune, seed), err=True)

@@ -48,17 +48,40 @@ def sampling_options(draws: int, tune: int, chains: int, draws_help: str):
     return decorate
 
 
+class Date(click.ParamType):
+    """A calendar date written YYYY-MM-DD (ASCII digits, a real day): anything else is a usage error."""
+
+    name = "YYYY-MM-DD"
+
+    def convert(self, value, param, ctx):
+        import datetime as dt
+        import re
+
+        text = str(value).strip()
+        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
+            self.fail(f"{value!r} is not a date: use YYYY-MM-DD, e.g. 2026-03-01", param, ctx)
+        try:
+            dt.date.fromisoformat(text)
+        except ValueError as exc:
+            self.fail(f"{value!r} is not a real date ({exc}): use YYYY-MM-DD, e.g. 2026-03-01", param, ctx)
+        return text
+
+
 def handle_errors(fn):
-    """ForecastError -> its message and exit 1 (UsageError -> exit 2, as click's own usage errors)."""
+    """ForecastError -> its message and exit 1 (UsageError -> exit 2, as click's own usage errors).
+    An OSError that got this far (a read-only file system, a full disk, a folder where a file
+    belongs...) is the last line of defence: one line naming the path and the fix, exit 1."""
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        from forecast.errors import ForecastError, UsageError
+        from forecast.errors import FileSystemError, ForecastError, UsageError
         try:
             return fn(*args, **kwargs)
         except UsageError as exc:
             raise click.UsageError(str(exc)) from None
         except ForecastError as exc:
             raise click.ClickException(str(exc)) from None
+        except OSError as exc:
+            raise click.ClickException(str(FileSystemError.of(exc))) from None
     return wrapper
 
 

@@ -6,7 +6,7 @@ import click
 
 from forecast import defaults as D
 from forecast import api
-from forecast.cli.options import as_of_option, emit_written, handle_errors, json_option, workspace_option
+from forecast.cli.options import Date, as_of_option, emit_written, handle_errors, json_option, workspace_option
 
 
 @click.command()
@@ -49,7 +49,7 @@ def plot(kind, out, dpi, as_of, start, end, workspace, as_json):
 @click.option("--out", "-o", required=True, help="Output file: .pdf (one A4 page), .md or .html.")
 @click.option("--allow-failed-diagnostics", is_flag=True,
               help="Produce the brief even though the fit failed its diagnostics (marked so on its face).")
-@click.option("--since", default=None,
+@click.option("--since", type=Date(), default=None,
               help="Show the change since this date, YYYY-MM-DD (e.g. the previous brief). "
                    "[default: since the previous update]")
 @as_of_option("Brief only if the stored fit was made as of this year.")

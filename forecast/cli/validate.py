@@ -63,7 +63,7 @@ class Progress:
               help="Origins fitted in parallel. [default: the number of cores]")
 @click.option("--no-single-lens", is_flag=True, help="Skip the single-lens baselines (4x fewer samplings).")
 @click.option("--out", "out", type=click.Path(), default=None,
-              help="Folder for backtest_rows.csv and backtest.json (created if its parent exists).")
+              help="Folder for backtest_rows.csv and backtest.json (created, with its parents, if missing).")
 @json_option("Print the full result as JSON.")
 @quiet_option
 @handle_errors

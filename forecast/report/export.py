@@ -1,10 +1,13 @@
 """Output files of ``forecast plot``, ``brief`` and ``backtest``: checks of the ``--out`` path
 before any work is done, and the atomic write.
 
-The format comes from the suffix. A bad path (unknown suffix, missing folder, a folder
-given as the file, no write permission) is refused with a message naming the path and
-the fix; ``write_file`` then writes through ``workspace.atomic_write`` (temporary file in
-the target folder, then ``os.replace``), so a failure never leaves a partial file.
+The format comes from the suffix. A missing folder is created (with its parents) when the
+file is written. A bad path (unknown suffix, a folder given as the file, a file where a
+folder belongs, a name too long, no write permission) is refused before any work with a
+message naming the path and the fix; ``write_file`` then writes through
+``workspace.atomic_write`` (temporary file in the target folder, then ``os.replace``), so a
+failure (read-only file system, full disk) never leaves a partial file, a temporary or a
+folder it created.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from forecast.errors import ForecastError
+from forecast.errors import FileSystemError, ForecastError
 
 PLOT_FORMATS = ("png", "svg", "pdf")
 BRIEF_FORMATS = ("pdf", "md", "html")
@@ -38,37 +41,49 @@ def check_out(out: str, formats=PLOT_FORMATS) -> tuple[Path, str]:
         raise OutputPathError(f"--out {out} has no suffix; the format comes from it: use {_choices(formats)}")
     if suffix not in formats:
         raise OutputPathError(f"--out {out}: unknown suffix '.{suffix}'; use {_choices(formats)}")
-    parent = p.parent.resolve()
-    if not parent.exists():
-        raise OutputPathError(f"--out {out}: the folder {parent} does not exist; create it first "
-                              f"(mkdir -p {parent}) or choose another folder")
-    if not parent.is_dir():
-        raise OutputPathError(f"--out {out}: {parent} is not a folder")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise OutputPathError(f"--out {out}: no permission to write in {parent}; choose a folder you can write to")
+    _check_writable_path(out, p.absolute())
     return p, suffix
 
 
-def write_error(out: str, exc: OSError) -> OutputPathError:
-    """The message for a write that failed anyway (e.g. a read-only file system)."""
-    reason = exc.strerror or str(exc)
-    return OutputPathError(f"--out {out}: cannot write in {Path(out).expanduser().parent.resolve()} ({reason}); "
-                           f"choose a folder you can write to (nothing was written)")
+def _check_writable_path(out: str, p: Path) -> None:
+    """Refuse a path that cannot be created: a name too long, a file where a folder belongs, or
+    no permission to write in the nearest existing folder (the missing ones are created later)."""
+    existing = next(a for a in p.parents if a.exists())
+    try:
+        name_max = os.pathconf(existing, "PC_NAME_MAX") if existing.is_dir() else 255
+    except (OSError, ValueError):
+        name_max = 255
+    for part in p.relative_to(existing).parts:
+        if len(os.fsencode(part)) > name_max:
+            raise OutputPathError(f"--out {out}: the name {part[:40]}... is too long ({len(os.fsencode(part))} "
+                                  f"bytes; this file system allows {name_max}); choose a shorter name")
+    if not existing.is_dir():
+        raise OutputPathError(f"--out {out}: {existing} is a file, not a folder; choose another path")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise OutputPathError(f"--out {out}: no permission to write in {existing} (or it is on a read-only "
+                              f"file system); choose a folder you can write to")
+
+
+def write_error(out: str, exc: FileSystemError | OSError) -> OutputPathError:
+    """The message for a write that failed anyway (a read-only file system, a full disk)."""
+    if isinstance(exc, OSError):
+        exc = FileSystemError.of(exc, Path(out).expanduser())
+    return OutputPathError(f"--out {out}: {exc}")
 
 
 def check_out_dir(out: str) -> Path:
-    """Check an output folder before minutes of work: it may be created if its parent exists, and
-    must be writable (nothing is written until the results are complete). Returns the path."""
-    p = Path(out)
+    """Check an output folder before minutes of work: it is created (with its parents) when the
+    results are written, and must be writable (nothing is written until the results are
+    complete). Returns the path."""
+    p = Path(out).expanduser()
     if p.exists() and not p.is_dir():
         raise OutputPathError(f"--out {out}: exists and is not a folder; give a folder path")
-    if not p.exists():
-        if not p.parent.is_dir():
-            raise OutputPathError(f"--out {out}: the parent folder {p.parent} does not exist; create it first")
-        if not os.access(p.parent, os.W_OK):
-            raise OutputPathError(f"--out {out}: no permission to create a folder in {p.parent}")
-    elif not os.access(p, os.W_OK):
-        raise OutputPathError(f"--out {out}: the folder is not writable; choose another --out")
+    if p.exists():
+        if not os.access(p, os.W_OK | os.X_OK):
+            raise OutputPathError(f"--out {out}: the folder is not writable (permissions, or a read-only "
+                                  f"file system); choose another --out")
+    else:
+        _check_writable_path(out, p.absolute() / "x")
     return p
 
 
@@ -76,11 +91,13 @@ def write_file(out: str, path: Path, write) -> int:
     """Write through ``write(tmp_path)`` atomically (temporary file beside the target, then
     os.replace); a replaced file keeps its mode, a new one gets the usual permissions.
     Returns the size in bytes."""
-    from forecast.workspace import atomic_write
+    from forecast.workspace import atomic_write, remove_empty_folders
 
+    made = [a for a in reversed(path.absolute().parents) if not a.exists()]  # outermost first
     try:
         atomic_write(path, write)
-    except OSError as exc:
+    except (FileSystemError, OSError) as exc:
+        remove_empty_folders(made)
         raise write_error(out, exc) from None
     return path.stat().st_size
 

@@ -229,13 +229,14 @@ def run(ws, years: list[int], settings: Settings = Settings(), jobs: int | None 
 
 
 def write_results(out_dir, result: dict) -> None:
-    """backtest_rows.csv and backtest.json in ``out_dir`` (created if missing), each written atomically."""
+    """backtest_rows.csv and backtest.json in ``out_dir`` (created with its parents if missing), each written
+    atomically."""
     import csv
     import json
 
     from forecast.workspace import atomic_write
 
-    out_dir.mkdir(exist_ok=True)
+    out_dir.mkdir(parents=True, exist_ok=True)
     rows = row_table(result)
 
     def write_csv(tmp):
