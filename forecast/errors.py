@@ -87,7 +87,7 @@ class FileSystemError(ForecastError):
     @classmethod
     def of(cls, exc: OSError, path=None, unchanged: bool = False) -> "FileSystemError":
         """The message for ``exc``; ``path`` (default: the file the error names) is the file the
-        user knows about (not a temporary); ``unchanged``: say that this file was left as it was."""
+        user knows about (not a temporary); ``unchanged``: say that nothing was written."""
         import errno as E
         import os
         import re
@@ -98,7 +98,7 @@ class FileSystemError(ForecastError):
             code = int(m.group(1)) if m else None
         where = os.fspath(path) if path is not None else (exc.filename and os.fsdecode(exc.filename))
         where = where or "a file"
-        kept = f" ({where} was left as it was)" if unchanged else ""
+        kept = ", nothing was written" if unchanged else ""
         folder = os.path.dirname(os.path.abspath(where)) if where != "a file" else "its folder"
         if code == E.EROFS:
             text = (f"cannot write {where}: the file system is read-only{kept}; run the command on a "

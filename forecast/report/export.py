@@ -34,6 +34,7 @@ def check_out(out: str, formats=PLOT_FORMATS) -> tuple[Path, str]:
     """(path, format) for an --out value, or OutputPathError with the fix."""
     p = Path(out).expanduser()
     suffix = p.suffix.lower().lstrip(".")
+    _check_name_lengths(out, p.absolute())
     if p.is_dir():
         raise OutputPathError(f"--out {out} is a folder, not a file: give a file name such as "
                               f"{p / ('figure.' + formats[0])}")
@@ -45,10 +46,21 @@ def check_out(out: str, formats=PLOT_FORMATS) -> tuple[Path, str]:
     return p, suffix
 
 
-def _check_writable_path(out: str, p: Path) -> None:
-    """Refuse a path that cannot be created: a name too long, a file where a folder belongs, or
-    no permission to write in the nearest existing folder (the missing ones are created later)."""
-    existing = next(a for a in p.parents if a.exists())
+def _exists(p: Path) -> bool:
+    try:
+        os.lstat(p)
+    except OSError:  # missing, or a name too long to look up
+        return False
+    return True
+
+
+def _nearest_existing(p: Path) -> Path:
+    return next(a for a in p.parents if _exists(a))
+
+
+def _check_name_lengths(out: str, p: Path) -> None:
+    """Refuse a file or folder name longer than the file system allows (usually 255 bytes)."""
+    existing = _nearest_existing(p)
     try:
         name_max = os.pathconf(existing, "PC_NAME_MAX") if existing.is_dir() else 255
     except (OSError, ValueError):
@@ -57,6 +69,12 @@ def _check_writable_path(out: str, p: Path) -> None:
         if len(os.fsencode(part)) > name_max:
             raise OutputPathError(f"--out {out}: the name {part[:40]}... is too long ({len(os.fsencode(part))} "
                                   f"bytes; this file system allows {name_max}); choose a shorter name")
+
+
+def _check_writable_path(out: str, p: Path) -> None:
+    """Refuse a path that cannot be created: a file where a folder belongs, or no permission to
+    write in the nearest existing folder (the missing ones are created when the file is written)."""
+    existing = _nearest_existing(p)
     if not existing.is_dir():
         raise OutputPathError(f"--out {out}: {existing} is a file, not a folder; choose another path")
     if not os.access(existing, os.W_OK | os.X_OK):
@@ -76,6 +94,7 @@ def check_out_dir(out: str) -> Path:
     results are written, and must be writable (nothing is written until the results are
     complete). Returns the path."""
     p = Path(out).expanduser()
+    _check_name_lengths(out, p.absolute() / "x")
     if p.exists() and not p.is_dir():
         raise OutputPathError(f"--out {out}: exists and is not a folder; give a folder path")
     if p.exists():
