@@ -111,7 +111,7 @@ class FileSystemError(ForecastError):
                     f"systems allow at most 255 per name){kept}; choose a shorter name")
         elif code in (E.EACCES, E.EPERM):
             text = (f"cannot access {where}: permission denied{kept}; check the owner and permissions of "
-                    f"{folder} (ls -ld), or work in a folder you can write to")
+                    f"{folder} (ls -ld), or choose a folder you can write to")
         elif code == E.EISDIR:
             text = (f"{where} is a folder where a file is expected{kept}; move it away (mv {where} "
                     f"{where}.bak) and run the command again")

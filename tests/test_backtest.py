@@ -131,9 +131,9 @@ def test_backtest_bad_out(workspace, tmp_path):
     f.write_text("x")
     r = CliRunner().invoke(main, ["backtest", "-w", str(workspace.root), "--out", str(f)])
     assert r.exit_code == 1 and "exists and is not a folder" in r.output
-    r = CliRunner().invoke(main, ["backtest", "-w", str(workspace.root), "--out", str(tmp_path / "no" / "dir")])
-    assert r.exit_code == 1 and "does not exist; create it first" in r.output
-    assert not (tmp_path / "no").exists()
+    r = CliRunner().invoke(main, ["backtest", "-w", str(workspace.root), "--out", str(f / "no" / "dir")])
+    assert r.exit_code == 1 and "is a file, not a folder" in r.output  # a missing folder is created, not this
+    assert f.read_text() == "x"
 
 
 def _alter_after(ws, year: int, outcome_too: bool) -> None:

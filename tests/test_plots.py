@@ -269,13 +269,13 @@ def no_permission_dir(tmp_path):
     return "/sys" if os.path.isdir("/sys") else None
 
 
-@pytest.mark.parametrize("case", ["missing folder", "unknown suffix", "no suffix", "a folder", "no permission"])
+@pytest.mark.parametrize("case", ["file as folder", "unknown suffix", "no suffix", "a folder", "no permission"])
 def test_plot_bad_out_paths(synth, tmp_path, case):
     before = snapshot(synth.root)
-    if case == "missing folder":
-        out = tmp_path / "nope" / "fig.png"
-        want = (f"Error: --out {out}: the folder {tmp_path / 'nope'} does not exist; create it first "
-                f"(mkdir -p {tmp_path / 'nope'}) or choose another folder\n")
+    if case == "file as folder":  # a missing folder is created (test_os_errors); a file in the way is not
+        (tmp_path / "afile").write_text("x")
+        out = tmp_path / "afile" / "fig.png"
+        want = f"Error: --out {out}: {tmp_path / 'afile'} is a file, not a folder; choose another path\n"
     elif case == "unknown suffix":
         out = tmp_path / "fig.jpg"
         want = f"Error: --out {out}: unknown suffix '.jpg'; use .png, .svg or .pdf\n"
