@@ -178,9 +178,10 @@ def check_record(rec, line: int, name: str, names, out: list[Problem]) -> None:
             out.append(problem(name, line, f"expected 'psis' or 'refit', found {shown(rec['path'])}", "path"))
         m = len(out)
         check_event(rec["event"], line, name, names, out)
-        if len(out) == m and isinstance(rec["id"], str) and Event.from_dict(rec["event"]).id != rec["id"]:
+        recomputed = Event.from_dict(rec["event"]).id if len(out) == m else rec["id"]
+        if recomputed != rec["id"]:
             out.append(problem(name, line, f"the id {shown(rec['id'])} is not the hash of this record's event "
-                               f"({Event.from_dict(rec['event']).id}): the record was edited after it was written",
+                               f"({recomputed}): the record was edited after it was written",
                                "id", hint="restore the record as it was, or delete the line, run 'forecast fit' "
                                           "and record the event again with 'forecast update'"))
 
