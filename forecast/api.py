@@ -238,13 +238,14 @@ class Project:
         return undo_last(self.workspace)
 
     def history(self) -> list[dict]:
-        """Every ledger record: seq, op, id, applied_utc, event, path and the headline after it."""
+        """Every ledger record: seq, op, id, applied_utc, event, path, the headline after it and the
+        ledger head after it (the name 'update', 'undo', 'show --json' and the brief give that state)."""
         from forecast.store import ledger as L
 
-        records, _ = L.read(self.workspace)
+        data, records = L.load(self.workspace)
         return [{"seq": i, "op": r["op"], "id": r["id"], "applied_utc": r.get("applied_utc"),
-                 "event": r.get("event"), "path": r.get("path"), "after": r.get("after")}
-                for i, r in enumerate(records, start=1)]
+                 "event": r.get("event"), "path": r.get("path"), "after": r.get("after"), "ledger_head": h}
+                for i, (r, h) in enumerate(zip(records, L.heads(data)), start=1)]
 
     # --- figures and the brief
     def plot(self, kind: str, start: str | None = None, end: str | None = None,
@@ -369,9 +370,13 @@ class Project:
             ds = None
         problems.extend(check_all_presets(ws.priors_dir))
         try:
-            n_updates = len(L.active(L.parse(L.read_bytes(ws))))
+            names = (set(ds.meta.index), set(ds.event_kinds.index)) if ds is not None else None
+            n_updates = len(L.active(L.parse(L.read_bytes(ws), names=names)))
+        except L.LedgerError as exc:
+            problems.extend(exc.problems)
+            n_updates = 0
         except ForecastError as exc:
-            problems.append(Problem(L.LEDGER_FILE, str(exc).split(": ", 1)[-1]))
+            problems.append(Problem(L.LEDGER_FILE, str(exc)))
             n_updates = 0
         if problems:
             raise ValidationError(problems)

@@ -93,7 +93,13 @@ def test_show_names_a_missing_attribute_without_a_traceback(tmp_path):
 
 def add(event_name: str, seq: int) -> dict:
     e = L.Event(type="event", date="1997", name=event_name, source="s")
-    return {"op": "add", "id": e.id, "update": seq, "event": dict(e.__dict__), "applied_utc": f"2026-0{seq}-01"}
+    return {"op": "add", "id": e.id, "update": seq, "event": dict(e.__dict__),
+            "applied_utc": f"2026-0{seq}-01T00:00:00+00:00", "path": "psis", "after": {}}
+
+
+def undo_of(rec: dict, seq: int) -> dict:
+    return {"op": "undo", "id": rec["id"], "update": seq, "applied_utc": f"2026-0{seq}-01T00:00:00+00:00",
+            "after": {}}
 
 
 def test_last_batch_is_the_latest_update_in_force():
@@ -102,12 +108,12 @@ def test_last_batch_is_the_latest_update_in_force():
     batch = L.last_batch(data)
     assert [r["id"] for r in batch.records] == [b["id"], c["id"]]
     assert batch.start == 1 and batch.head_before == L.head_of(L.encode([a]))
-    assert [e.name for e in batch.events] == ["summit", "sanction"] and batch.applied_utc == "2026-02-01"
-    undo = [{"op": "undo", "id": r["id"], "update": 3} for r in (b, c)]
+    assert [e.name for e in batch.events] == ["summit", "sanction"] and batch.applied_utc.startswith("2026-02-01")
+    undo = [undo_of(r, 3) for r in (b, c)]
     after_undo = data + L.encode(undo)
     batch = L.last_batch(after_undo)
     assert [r["id"] for r in batch.records] == [a["id"]] and batch.head_before == L.EMPTY_HEAD
-    assert L.last_batch(after_undo + L.encode([{"op": "undo", "id": a["id"], "update": 4}])) is None
+    assert L.last_batch(after_undo + L.encode([undo_of(a, 4)])) is None
     assert L.last_batch(b"") is None
 
 

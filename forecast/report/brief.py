@@ -208,10 +208,9 @@ def build_brief(ws: Workspace, allow_failed: bool = False, since: str | None = N
     y = r["forecast_year"]
 
     # change since the previous update (or since a date)
-    data = L.read_bytes(ws)
-    records = L.parse(data)
+    data, records = L.load(ws)
     act = L.active(records)
-    batch = L.last_batch(data)
+    batch = L.last_batch(data, records)
     previous, since_text, what_changed = None, "", None
     if since is not None:
         from forecast.report.history import DATE_RE

@@ -86,11 +86,14 @@ def format_update(r: dict) -> str:
     for lens, v in sorted(r["attribution"].items(), key=lambda kv: -abs(kv[1]["delta_logodds"])):
         who = ", ".join(v["events"]) if v["events"] else "(no new evidence on this lens)"
         lines.append(f"  {lens:8} {v['delta_logodds']:+.3f}   {who}")
+    if r.get("ledger_head"):
+        lines.append(f"Ledger head {r['ledger_head']}.")
     return "\n".join(lines)
 
 
 def format_undo(r: dict) -> str:
-    return f"Undone: {', '.join(r['undone'])}. Forecast restored to ledger head {r['restored_head']}."
+    return (f"Undone: {', '.join(r['undone'])}. Ledger head {r['ledger_head']}: the forecast is back to that of "
+            f"ledger head {r['forecast_of_head']}, before the undone update.")
 
 
 def format_history(rows: list[dict]) -> str:
@@ -103,7 +106,8 @@ def format_history(rows: list[dict]) -> str:
                 + f" ({ev['date']})") if ev else f"undo of {row['id']}"
         after = row["after"] or {}
         probs = "  ".join(f"{k.replace('_', ' ')} {pct(v['mean']).strip()}" for k, v in after.items())
-        lines.append(f"{row['seq']:>3} {row['applied_utc']} {row['op']:4} {row['id']} {what:45} -> {probs}")
+        lines.append(f"{row['seq']:>3} {row['applied_utc']} {row['op']:4} {row['id']} {what:45} -> {probs}"
+                     f"  [ledger head {row['ledger_head']}]")
     return "\n".join(lines)
 
 

@@ -152,8 +152,7 @@ def resolve_state(ws: Workspace, stored: StoredForecast, ref: str, opt: str) -> 
         raise ForecastError(f"{opt} {ref}: a year must be a fitted year {first}-{a.as_of} or the forecast "
                             f"year {fy}")
     if DATE_RE.fullmatch(ref):
-        data = L.read_bytes(ws)
-        records = L.parse(data)
+        data, records = L.load(ws)
         created = read_forecast(ws).record.created_utc[:10]
         if created and ref < created and not records:
             raise ForecastError(f"{opt} {ref} is before the stored fit was made ({created})")
@@ -168,8 +167,8 @@ def driver_results(ws: Workspace, stored: StoredForecast, start: str | None = No
     """The waterfall from one log-odds state to another. Default: the latest update in force
     (before -> after); with no update, the last fitted year (in-sample) -> the forecast year."""
     if start is None and end is None:
-        data = L.read_bytes(ws)
-        batch = L.last_batch(data)
+        data, records = L.load(ws)
+        batch = L.last_batch(data, records)
         if batch is not None:
             before = forecast_after(ws, batch.start, data)
             events = [e.label() for e in batch.events]

@@ -1,13 +1,20 @@
 """The append-only update ledger (``ledger.jsonl`` in the workspace).
 
 One JSON object per line, human-readable. Records:
-* ``{"op": "add", "id": ..., "event": {...}, "applied_utc": ..., "path": ..., "after": {...}}``
-* ``{"op": "undo", "id": <id of the undone add>, "applied_utc": ..., "after": {...}}``
+* ``{"op": "add", "id": ..., "update": n, "event": {...}, "applied_utc": ..., "path": ..., "after": {...}}``
+* ``{"op": "undo", "id": <id of the undone add>, "update": n, "applied_utc": ..., "after": {...}}``
 
 An event's id is a hash of its canonical content, so re-applying the same event
-is recognised. The ledger head is the hash of the ledger's bytes; posterior and
-forecast files record the head they reflect. Writes rewrite the whole file
+is recognised. The ledger head is the hash of the ledger's bytes; it is the one name
+of a ledger state (posterior and forecast files record the head they reflect, and
+every command that names a state names its head). Writes rewrite the whole file
 atomically (old bytes + new lines), so a crash never leaves a torn line.
+
+Reading checks every record (``ledger_check``): a JSON object of known keys and types,
+an add's id recomputed from its event, event names known to the workspace, and the
+order (no id added twice while in force, no undo of an add not in force). Anything else
+is a ``LedgerError`` naming the line and the field. Finding the records in force is
+linear in the ledger's length.
 """
 
 from __future__ import annotations
@@ -19,10 +26,13 @@ from pathlib import Path
 
 from forecast.data.events import Event
 from forecast.errors import ForecastError
+from forecast.store.ledger_check import LEDGER_FILE, LedgerError, check_lines, known_names
 from forecast.workspace import Workspace, atomic_write
 
-LEDGER_FILE = "ledger.jsonl"
-EMPTY_HEAD = "0" * 16
+__all__ = ["LEDGER_FILE", "EMPTY_HEAD", "Event", "LedgerError", "Batch", "ledger_path", "read_bytes", "head_of",
+           "parse", "load", "read", "active", "active_events", "head_at", "heads", "last_batch", "encode", "append"]
+
+EMPTY_HEAD = "0" * 16   # the head of an empty (or missing) ledger
 
 
 def ledger_path(ws: Workspace) -> Path:
@@ -30,59 +40,75 @@ def ledger_path(ws: Workspace) -> Path:
 
 
 def read_bytes(ws: Workspace) -> bytes:
+    """The ledger's bytes (b"" when there is none); a folder or an unreadable file is a LedgerError."""
     p = ledger_path(ws)
-    return p.read_bytes() if p.is_file() else b""
+    if not p.exists() and not p.is_symlink():
+        return b""
+    if not p.is_file():
+        raise LedgerError.single(f"{LEDGER_FILE} is not a regular file (a folder?)",
+                                 hint=f"move {p} away: the ledger is a file; without one, no update is recorded")
+    try:
+        return p.read_bytes()
+    except OSError as exc:
+        raise ForecastError(f"{LEDGER_FILE} cannot be read ({exc.strerror or exc}); check its permissions") from None
 
 
 def head_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()[:16] if data else EMPTY_HEAD
 
 
-def parse(data: bytes, name: str = LEDGER_FILE) -> list[dict]:
-    records = []
-    for i, line in enumerate(data.decode("utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            rec = json.loads(line)
-            if rec.get("op") not in ("add", "undo") or "id" not in rec:
-                raise ValueError("needs 'op' (add or undo) and 'id'")
-            if rec["op"] == "add":
-                Event.from_dict(rec["event"])
-        except (ValueError, KeyError, TypeError) as exc:
-            raise ForecastError(f"{name}, line {i}: not a valid ledger record ({exc}); "
-                                f"the ledger is append-only: restore the line or remove it") from None
-        records.append(rec)
-    return records
+def parse(data: bytes, name: str = LEDGER_FILE, names: tuple[set[str], set[str]] | None = None) -> list[dict]:
+    """The ledger's records, each checked (see ``ledger_check``); raises LedgerError.
+    ``names``: the known (indicators, event kinds); None: names are not checked."""
+    return check_lines(data, name, names)
+
+
+def load(ws: Workspace) -> tuple[bytes, list[dict]]:
+    """The ledger's bytes and its checked records (event names against the workspace's data)."""
+    data = read_bytes(ws)
+    return data, parse(data, names=known_names(ws.data_dir))
 
 
 def read(ws: Workspace) -> tuple[list[dict], str]:
-    data = read_bytes(ws)
-    return parse(data), head_of(data)
+    """The checked records (event names against the workspace's data) and the ledger head."""
+    data, records = load(ws)
+    return records, head_of(data)
 
 
 def active(records: list[dict]) -> list[dict]:
-    """The add records still in force, in order (undo removes the latest matching add)."""
-    out: list[dict] = []
+    """The add records still in force, in ledger order (an undo removes the add of its id in force).
+    One pass: the records in force are kept in an insertion-ordered dict keyed by id."""
+    live: dict[str, dict] = {}
     for rec in records:
         if rec["op"] == "add":
-            out.append(rec)
+            live.pop(rec["id"], None)
+            live[rec["id"]] = rec
         else:
-            for j in range(len(out) - 1, -1, -1):
-                if out[j]["id"] == rec["id"]:
-                    del out[j]
-                    break
-    return out
+            live.pop(rec["id"], None)
+    return list(live.values())
 
 
 def active_events(records: list[dict]) -> list[Event]:
     return [Event.from_dict(r["event"]) for r in active(records)]
 
 
+def record_lines(data: bytes) -> list[bytes]:
+    """The ledger's lines that hold records (each with its newline)."""
+    return [ln for ln in data.splitlines(keepends=True) if ln.strip()]
+
+
 def head_at(data: bytes, n_records: int) -> str:
     """The ledger head after its first ``n_records`` records (blank lines are not records)."""
-    lines = [ln for ln in data.splitlines(keepends=True) if ln.strip()]
-    return head_of(b"".join(lines[:n_records]))
+    return head_of(b"".join(record_lines(data)[:n_records]))
+
+
+def heads(data: bytes) -> list[str]:
+    """The ledger head after each record, in order (one pass): ``heads(data)[i] == head_at(data, i + 1)``."""
+    h, out = hashlib.sha256(), []
+    for ln in record_lines(data):
+        h.update(ln)
+        out.append(h.hexdigest()[:16])
+    return out
 
 
 @dataclass(frozen=True)
@@ -103,15 +129,17 @@ class Batch:
         return str(self.records[0].get("applied_utc", ""))
 
 
-def last_batch(data: bytes) -> Batch | None:
-    """The latest update in force (records sharing its ``update`` number), or None if none is."""
-    records = parse(data)
+def last_batch(data: bytes, records: list[dict] | None = None) -> Batch | None:
+    """The latest update in force (records sharing its ``update`` number), or None if none is.
+    ``records``: ``parse(data)`` when the caller has it already."""
+    records = parse(data) if records is None else records
     act = active(records)
     if not act:
         return None
     last = act[-1].get("update")
     batch = [r for r in act if r.get("update") == last] if last is not None else [act[-1]]
-    start = next(i for i, r in enumerate(records) if r is batch[0])
+    first = id(batch[0])
+    start = next(i for i, r in enumerate(records) if id(r) == first)
     return Batch(records=batch, start=start, head_before=head_at(data, start))
 
 

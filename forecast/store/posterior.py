@@ -187,10 +187,11 @@ def forecast_for_head(ws: Workspace, head: str, base: StoredForecast | None = No
 def forecast_after(ws: Workspace, n_records: int, data: bytes | None = None) -> StoredForecast:
     """The forecast as it stood after the ledger's first ``n_records`` records."""
     data = L.read_bytes(ws) if data is None else data
-    found = forecast_for_head(ws, L.head_at(data, n_records))
+    head = L.head_at(data, n_records)
+    found = forecast_for_head(ws, head)
     if found is not None:
         return found
-    raise ForecastError(f"the forecast for the ledger state after {n_records} record(s) is no longer stored "
+    raise ForecastError(f"the forecast for ledger head {head} (after {n_records} record(s)) is no longer stored "
                         f"(a refit replaced it); choose a later date")
 
 

@@ -17,12 +17,12 @@ from forecast.workspace import Workspace
 def undo_last(ws: Workspace) -> dict:
     from filelock import FileLock
 
-    read_forecast(ws)  # no fit: a clear error before anything is written
+    read_forecast(ws)  # no fit, or a ledger that does not check: a clear error before anything is written
+    L.load(ws)
     with FileLock(str(ws.state_dir / ".lock")):
         remove_stale_temporaries(ws)
-        data = L.read_bytes(ws)
-        records = L.parse(data)
-        batch = L.last_batch(data)
+        data, records = L.load(ws)
+        batch = L.last_batch(data, records)
         if batch is None:
             raise ForecastError("nothing to undo: no update is in force (see 'forecast history')")
         prev_head = batch.head_before
@@ -38,5 +38,7 @@ def undo_last(ws: Workspace) -> dict:
         new_head = L.head_of(data + L.encode(new))
         write_forecast_file(head_path(ws, new_head), src.draws, replace(src.record, ledger_head=new_head))
         L.append(ws, new, data)
+        # the ledger is now at a new head (the undo records are part of it); its forecast is the one
+        # recorded for the head before the undone update
         return {"undone": [f"{L.Event.from_dict(t['event']).label()} [{t['id']}]" for t in batch.records],
-                "restored_head": prev_head, "ledger_head": new_head, "after": after}
+                "ledger_head": new_head, "forecast_of_head": prev_head, "after": after}
