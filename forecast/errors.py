@@ -63,6 +63,12 @@ class StoredStateError(IdentityMismatchError):
     """A stored fit or head file lacks an attribute this version needs, or has one it does not know."""
 
 
+class StoredFileError(StoredStateError):
+    """A stored posterior or head file fails its checks when read: no checksum or a checksum that does
+    not match its contents, a missing dataset, a wrong shape, non-finite draws, or an identity that does
+    not match the ledger head it is filed under. The fix is 'forecast fit'."""
+
+
 class WorkspaceError(ForecastError):
     """The workspace folder is missing or malformed."""
 

@@ -17,6 +17,7 @@ from forecast.data.config import Claim, LensText, Side, WorkspaceConfig
 from forecast.errors import StoredStateError
 from forecast.model.fitspec import FitSpec
 from forecast.store import ledger as L
+from forecast.store.integrity import DRAW_SHAPES
 from forecast.store.posterior import read_forecast_file, write_forecast_file
 from forecast.store.record import FORMAT_VERSION, FitRecord
 from forecast.workspace import Workspace, init_workspace
@@ -44,8 +45,11 @@ def record(**changes) -> FitRecord:
 
 
 def draws(n: int = 20) -> dict:
+    """Every dataset a stored forecast holds (store.integrity.DRAW_SHAPES), n = draws x chains of record()."""
     rng = np.random.default_rng(0)
-    return {"improve_next_year": rng.uniform(size=n), "weight": np.full(n, 1.0 / n)}
+    out = {k: rng.uniform(size=(n, *shape)) for k, shape in DRAW_SHAPES.items()}
+    out.update({f"settle_within_{h}y": rng.uniform(size=n) for h in (5, 10)}, weight=np.full(n, 1.0 / n))
+    return out
 
 
 def test_record_round_trips_through_a_file(tmp_path):

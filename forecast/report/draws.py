@@ -13,7 +13,7 @@ import numpy as np
 from forecast.errors import ForecastError
 from forecast.model.projection import weighted_quantile
 from forecast.store.headline import weights
-from forecast.store.posterior import StoredForecast, fit_path
+from forecast.store.posterior import StoredForecast, fit_path, read_posterior_arrays
 from forecast.workspace import Workspace
 
 
@@ -23,19 +23,10 @@ def fit_file(ws: Workspace, stored: StoredForecast) -> Path:
 
 
 def posterior_vars(path: Path, names) -> dict[str, np.ndarray]:
-    """Posterior variables flattened to (draw, ...) via h5py (no ArviZ)."""
-    import h5py
-
-    out = {}
-    with h5py.File(path, "r") as f:
-        g = f["posterior"]
-        for v in names:
-            if v not in g:
-                raise ForecastError(f"{path.name} has no posterior variable '{v}'; it was written by an older "
-                                    f"version: re-run 'forecast fit'")
-            a = np.asarray(g[v])
-            out[v] = a.reshape(a.shape[0] * a.shape[1], *a.shape[2:])
-    return out
+    """Posterior variables flattened to (draw, ...) via h5py (no ArviZ), checked against the file's
+    checksum (``store.posterior.read_posterior_arrays``)."""
+    return {v: a.reshape(a.shape[0] * a.shape[1], *a.shape[2:])
+            for v, a in read_posterior_arrays(path, tuple(names)).items()}
 
 
 def weights_of(stored: StoredForecast) -> np.ndarray:

@@ -10,15 +10,17 @@ from __future__ import annotations
 import numpy as np
 
 from forecast import LENSES
+from forecast.errors import StoredFileError
 from forecast.model.projection import summarise
 from forecast.store.posterior import StoredForecast
 
 
 def weights(stored: StoredForecast) -> np.ndarray:
-    """The stored importance weights (uniform for a forecast stored without them)."""
+    """The stored importance weights (every stored forecast holds them: ``store.integrity``)."""
     w = stored.draws.get("weight")
-    n = len(stored.draws["improve_next_year"])
-    return np.full(n, 1.0 / n) if w is None else np.asarray(w, float)
+    if w is None:
+        raise StoredFileError("the stored forecast has no 'weight' dataset; run 'forecast fit' to store it afresh")
+    return np.asarray(w, float)
 
 
 def probabilities(stored: StoredForecast) -> dict[str, dict]:

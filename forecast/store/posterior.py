@@ -3,8 +3,9 @@
 The file holds the ArviZ groups (posterior, sample_stats, observed data) plus a
 ``forecast`` group with per-draw headline probabilities. Identity attributes
 (content hash, seed, preset, as-of year, library versions, diagnostics) are
-written on the ``forecast`` and ``posterior`` groups. ``read_forecast`` uses
-h5py only, so ``forecast show`` never imports PyMC or ArviZ.
+written on the ``forecast`` and ``posterior`` groups, with checksums (``store.integrity``)
+verified on every read. ``read_forecast`` uses h5py only, so ``forecast show`` never imports
+PyMC or ArviZ.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import numpy as np
 
 from forecast.errors import ForecastError, IdentityMismatchError, NoFitError
 from forecast.store import ledger as L
+from forecast.store.integrity import (CHECKSUM_ATTR, COORDS, POSTERIOR_CHECKSUM_ATTR, check_checksum, check_draws,
+                                      check_variables, forecast_checksum, refuse, variable_checksums)
 from forecast.store.record import FitRecord
 from forecast.workspace import TEMP_PREFIX, Workspace, atomic_write, content_hash
 
@@ -71,7 +74,12 @@ def save_fit(ws: Workspace, idata, forecast: dict[str, np.ndarray], record: FitR
         del idata.forecast
     idata.add_groups({"forecast": ds})
     idata.posterior.attrs.update(attrs)
-    atomic_write(path, lambda tmp: idata.to_netcdf(str(tmp), engine="h5netcdf"))
+
+    def write(tmp: Path) -> None:
+        idata.to_netcdf(str(tmp), engine="h5netcdf")
+        sign_file(tmp)
+
+    atomic_write(path, write)
     return path
 
 
@@ -80,6 +88,7 @@ def write_forecast_file(path: Path, draws: dict[str, np.ndarray], record: FitRec
     import h5py
 
     attrs = _encode_attrs(record)
+    check_draws(path, {k: np.asarray(v) for k, v in draws.items()}, record.draws * record.chains, record.horizons)
 
     def write(tmp: Path) -> None:
         with h5py.File(tmp, "w") as f:
@@ -88,17 +97,64 @@ def write_forecast_file(path: Path, draws: dict[str, np.ndarray], record: FitRec
                 g.create_dataset(k, data=np.asarray(v))
             for k, v in attrs.items():
                 g.attrs[k] = v
+            _sign(f)
 
     atomic_write(path, write)
 
 
-def read_posterior_arrays(path: Path) -> dict[str, np.ndarray]:
-    """The posterior variables the update path needs, shaped (chain, draw, ...), via h5py."""
+def _posterior_arrays(f, names=None) -> dict[str, np.ndarray]:
+    """The named variables of the posterior group (default: every numeric one)."""
     import h5py
 
-    with h5py.File(path, "r") as f:
-        g = f["posterior"]
-        return {v: np.asarray(g[v]) for v in POSTERIOR_VARS}
+    g = f["posterior"]
+    if names is None:
+        return {v: np.asarray(d) for v, d in g.items() if isinstance(d, h5py.Dataset) and d.dtype.kind in "biuf"}
+    missing = [v for v in names if v not in g]
+    if missing:
+        raise refuse(f.filename, f"the posterior variable(s) {', '.join(missing)} are missing")
+    return {v: np.asarray(g[v]) for v in names}
+
+
+def _read_group(g) -> tuple[dict, dict[str, np.ndarray]]:
+    """A forecast group's decoded attributes (all of them, checksums included) and its draws."""
+    attrs = {k: _decode(v) for k, v in g.attrs.items() if not k.startswith("_")}
+    draws = {k: np.asarray(g[k]) for k in g.keys() if k not in COORDS}
+    return attrs, draws
+
+
+def _sign(f) -> None:
+    """Store the checksums of an open, fully written file (posterior variables first, as the
+    forecast group's checksum covers that attribute too)."""
+    g = f["forecast"]
+    if "posterior" in f:
+        g.attrs[POSTERIOR_CHECKSUM_ATTR] = json.dumps(variable_checksums(_posterior_arrays(f)), sort_keys=True)
+    attrs, draws = _read_group(g)
+    g.attrs[CHECKSUM_ATTR] = forecast_checksum(attrs, draws)
+
+
+def sign_file(path: Path) -> None:
+    """(Re)compute and store a file's checksums in place (written files are signed as they are written)."""
+    import h5py
+
+    with h5py.File(path, "r+") as f:
+        _sign(f)
+
+
+def read_posterior_arrays(path: Path, names=POSTERIOR_VARS) -> dict[str, np.ndarray]:
+    """Posterior variables (default: those the update path needs), shaped (chain, draw, ...), via h5py;
+    refused (StoredFileError) unless each is present, matches the checksum stored for it and is finite."""
+    import h5py
+
+    try:
+        with h5py.File(path, "r") as f:
+            if "posterior" not in f or "forecast" not in f:
+                raise refuse(path, "it has no posterior or no forecast group; it was not written by 'forecast fit'")
+            stored = _decode(f["forecast"].attrs.get(POSTERIOR_CHECKSUM_ATTR))
+            post = _posterior_arrays(f, names)
+    except (OSError, KeyError, TypeError, ValueError) as exc:
+        raise refuse(path, f"it cannot be read as netCDF/HDF5 ({exc})") from None
+    check_variables(path, stored, post)
+    return post
 
 
 @dataclass
@@ -141,14 +197,20 @@ def read_forecast_file(path: Path, ws: Workspace) -> StoredForecast:
     try:
         with h5py.File(path, "r") as f:
             if "forecast" not in f:
-                raise ForecastError(f"{path} has no forecast group; it was not written by 'forecast fit' "
-                                    f"(re-run 'forecast fit')")
-            g = f["forecast"]
-            attrs = {k: _decode(v) for k, v in g.attrs.items() if not k.startswith("_")}
-            draws = {k: np.asarray(g[k]) for k in g.keys() if k not in ("sample", "lens", "change", "side")}
-    except OSError as exc:
-        raise ForecastError(f"{path} cannot be read as netCDF/HDF5 ({exc}); re-run 'forecast fit'") from exc
-    return StoredForecast(record=FitRecord.from_attrs(attrs, str(path)), draws=draws)
+                raise refuse(path, "it has no forecast group; it was not written by 'forecast fit'")
+            attrs, draws = _read_group(f["forecast"])
+    except (OSError, KeyError, TypeError, ValueError) as exc:
+        raise refuse(path, f"it cannot be read as netCDF/HDF5 ({exc})") from None
+    computed = forecast_checksum(attrs, draws)
+    stored_checksum = attrs.pop(CHECKSUM_ATTR, None)
+    attrs.pop(POSTERIOR_CHECKSUM_ATTR, None)
+    try:
+        record = FitRecord.from_attrs(attrs, str(path))   # a format version mismatch is refused first
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise refuse(path, f"its identity attributes cannot be read ({exc!r})") from None
+    check_checksum(path, stored_checksum, computed)
+    check_draws(path, draws, record.draws * record.chains, record.horizons)
+    return StoredForecast(record=record, draws=draws)
 
 
 def head_path(ws: Workspace, head: str) -> Path:
@@ -181,7 +243,13 @@ def forecast_for_head(ws: Workspace, head: str, base: StoredForecast | None = No
     if base.record.ledger_head == head:
         return base
     p = head_path(ws, head)
-    return read_forecast_file(p, ws) if p.is_file() else None
+    if not p.is_file():
+        return None
+    found = read_forecast_file(p, ws)
+    if found.record.ledger_head != head:
+        raise refuse(p, f"it is filed under ledger head {head} but holds the forecast for ledger head "
+                        f"{found.record.ledger_head} (a file copied over it?)")
+    return found
 
 
 def forecast_after(ws: Workspace, n_records: int, data: bytes | None = None) -> StoredForecast:

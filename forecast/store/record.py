@@ -3,7 +3,8 @@ of a ledger head (``state/heads/<head>.h5``), typed.
 
 ``to_attrs`` gives the attributes exactly as they are written (names, values and order as since
 format version 2); ``from_attrs`` reads them back and names any attribute that is missing or
-unknown. Readers use the fields (``stored.record.as_of``), never the attribute names.
+unknown. Readers use the fields (``stored.record.as_of``), never the attribute names. The checksums
+stored beside them (``store.integrity``, since format version 4) are not part of the record.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from forecast.data.config import WorkspaceConfig
 from forecast.errors import StoredStateError
 from forecast.model.fitspec import FitSpec
 
-FORMAT_VERSION = 3   # 3: the dyad (workspace.toml) is stored with every fit
+FORMAT_VERSION = 4   # 3: the dyad (workspace.toml) is stored with every fit; 4: checksums (store.integrity)
 OPTIONAL = ("fit_file", "events_in_force")   # absent until the fit is saved / outside head files
 
 

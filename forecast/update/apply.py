@@ -11,6 +11,7 @@ the data plus the ledger.
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -147,7 +148,8 @@ def _write_head(ws: Workspace, head: str, comp: Computed, base: FitRecord, fit_f
 
 def apply(ws: Workspace, events: list[L.Event], dry_run: bool = False, file: str = "command line",
           rows: list[int] | None = None, progress: bool = False) -> dict:
-    """Validate, compute, record (unless dry_run). Returns the report dict."""
+    """Validate, compute, record (unless dry_run). Returns the report dict. A dry run needs no write
+    access: it takes no lock, removes no temporaries and writes no file (a refit is not saved)."""
     from filelock import FileLock
 
     ds = load_dataset(ws.data_dir)
@@ -160,8 +162,9 @@ def apply(ws: Workspace, events: list[L.Event], dry_run: bool = False, file: str
             f"data/ or priors/ changed since the stored fit (hash {before.record.content_hash[:12]}); "
             f"run 'forecast fit' before updating")
     validate_events(ws, ds, events, before.record.forecast_year, file, rows)
-    with FileLock(str(ws.state_dir / ".lock")):
-        remove_stale_temporaries(ws)
+    with nullcontext() if dry_run else FileLock(str(ws.state_dir / ".lock")):
+        if not dry_run:
+            remove_stale_temporaries(ws)
         before, head, warning = current(ws)  # again: another update may have committed meanwhile
         if warning:
             raise ForecastError(warning)
@@ -196,18 +199,18 @@ def apply(ws: Workspace, events: list[L.Event], dry_run: bool = False, file: str
             a = base.record
             # named by the events it was fitted on; the ledger head it serves is recorded in heads/
             tag = L.head_of("".join(sorted(e.id for e in events_now)).encode())
-            refit_path = ws.state_dir / "fits" / (f".dry-{tag}.nc" if dry_run else f"events-{tag}.nc")
-            fit_with_retry(ws, target_accept=resume_target_accept(a.target_accept), preset=a.preset,
-                           as_of=a.as_of, draws=a.draws, tune=a.tune, chains=a.chains, seed=a.seed,
-                           progress=progress, horizons=a.horizons, events=events_now,
-                           ledger_head="refit", out=refit_path)
-            fit_file = refit_path
-            base = read_forecast_file(fit_file, ws)
-            comp = Computed(forecast=base.draws, weights=base.draws.get("weight"), pareto_k=float("nan"),
+            refit_path = ws.state_dir / "fits" / f"events-{tag}.nc"
+            result = fit_with_retry(ws, target_accept=resume_target_accept(a.target_accept), preset=a.preset,
+                                    as_of=a.as_of, draws=a.draws, tune=a.tune, chains=a.chains, seed=a.seed,
+                                    progress=progress, horizons=a.horizons, events=events_now,
+                                    ledger_head="refit", out=refit_path, save=not dry_run)
+            if dry_run:  # nothing saved: the refit's forecast is reported as it came
+                after = StoredForecast(record=a, draws=result.forecast)
+            else:
+                fit_file = refit_path
+                after = base = read_forecast_file(fit_file, ws)
+            comp = Computed(forecast=after.draws, weights=after.draws["weight"], pareto_k=float("nan"),
                             ess=float("nan"))
-            after = base
-            if dry_run:
-                refit_path.unlink(missing_ok=True)
         else:
             after = StoredForecast(record=base.record, draws={**comp.forecast, "weight": comp.weights})
         lens_of = {e.id: (ds.meta.loc[e.name, "lens"] if e.type == "indicator" else ds.event_kinds.loc[e.name, "lens"])
