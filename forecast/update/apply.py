@@ -227,7 +227,7 @@ def apply(ws: Workspace, events: list[L.Event], dry_run: bool = False, file: str
             fit_file = refit_path
             base = read_forecast_file(fit_file, ws)
             comp = Computed(forecast=base.draws, weights=base.draws.get("weight"), pareto_k=float("nan"),
-                            ess=float("nan"))
+                            ess=float("nan"), reweighted=False)
             after = base
             if dry_run:
                 refit_path.unlink(missing_ok=True)
