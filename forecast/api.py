@@ -316,12 +316,13 @@ class Project:
                          seconds=round(time.perf_counter() - t0, 2))
 
     # --- validation
-    def check(self, presets: list[str] | None = None, refit: bool = False) -> dict:
+    def check(self, presets: list[str] | None = None, refit: bool = False, on_section=None) -> dict:
         """MCMC diagnostics, predictive checks, PSIS-LOO, prior sensitivity (``presets``; default
-        every priors/*.toml), lens ablation and the outside view, for the stored fit."""
+        every priors/*.toml), lens ablation and the outside view, for the stored fit. ``on_section``:
+        called with a ``validate.check.SectionEvent`` as each section starts and ends."""
         from forecast.validate.check import run
 
-        return run(self.workspace, list(presets) if presets else None, refit=refit)
+        return run(self.workspace, list(presets) if presets else None, refit=refit, on_section=on_section)
 
     def backtest_years(self, start: int | None = None, end: int | None = None) -> list[int]:
         """The forecast years a backtest from ``start`` to ``end`` covers (validated)."""

@@ -49,6 +49,14 @@ class Progress:
             self.bar.stop()
 
 
+def section_line(event) -> None:
+    """A line on stderr as each section of 'forecast check' starts, and as it ends with its time."""
+    from forecast.validate.check import SECTIONS
+
+    name = SECTIONS[event.section]
+    click.echo(f"{name}..." if event.seconds is None else f"{name}: done in {event.seconds:.1f} s", err=True)
+
+
 @click.command()
 @workspace_option
 @click.option("--from", "start", type=YEAR, default=None,
@@ -97,14 +105,16 @@ def backtest(workspace, start, end, preset, draws, tune, chains, seed, jobs, no_
               help="Presets for the sensitivity table (repeatable). [default: every priors/*.toml]")
 @click.option("--refit", is_flag=True,
               help="Fit the presets whose reweighting is unreliable (Pareto k > 0.7); about a minute each.")
-@json_option()
+@json_option("Print the full result as JSON; the progress lines still go to stderr.")
+@quiet_option
 @handle_errors
-def check(workspace, presets, refit, as_json):
+def check(workspace, presets, refit, as_json, quiet):
     """Check the stored fit: MCMC diagnostics, predictive checks, PSIS-LOO,
     prior sensitivity, lens ablation and the outside view."""
     from forecast.validate.check import format_check
 
-    result = api.open(workspace).check(list(presets) or None, refit=refit)
+    result = api.open(workspace).check(list(presets) or None, refit=refit,
+                                       on_section=None if quiet else section_line)
     if as_json:
         echo_json(result, default=float)  # numpy scalars
     else:

@@ -69,10 +69,7 @@ def format_update(r: dict) -> str:
     lines = [("DRY RUN (nothing recorded): " if r.get("dry_run") else "Recorded: ")
              + "; ".join(f"{e['name']}" + (f" = {e['value']:g}" if e.get("value") is not None else "")
                          + f" ({e['date']}) [{e['id']}]" for e in r["events"])]
-    path = r["path"]
-    if path == "psis":
-        path = f"fast path: Pareto-smoothed importance reweighting (Pareto k {r['pareto_k']:.2f}, ESS {r['ess']:.0f})"
-    lines.append(f"Update path: {path}")
+    lines.append(f"Update path: {r['path_message']}")
     lines.append("")
     lines.append(f"{'':38}{'before (80% interval)':>24}   {'after (80% interval)':>24}   change")
     y = r["forecast_year"]

@@ -29,7 +29,7 @@ KEYS = {"add": ("op", "id", "update", "event", "applied_utc", "path", "after"),
 EVENT_KEYS = ("type", "date", "name", "source", "note", "value")
 EVENT_REQUIRED = ("type", "date", "name", "source")
 EVENT_TYPES = ("indicator", "event")
-PATHS = ("psis", "refit")
+PATHS = ("psis", "refit", "event_shift", "unchanged")
 HEADLINE_STATS = ("mean", "lo80", "hi80")
 ID_RE = re.compile(r"[0-9a-f]{16}")
 

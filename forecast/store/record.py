@@ -46,7 +46,7 @@ class FitRecord:
     ledger_in_fit: tuple[str, ...]        # ids of the ledger events the fit's data include
     pareto_k: float                       # PSIS of the forecast's weights (nan after a refit)
     is_ess: float
-    update_path: str                      # fit, psis or refit
+    update_path: str                      # fit, psis, event_shift, unchanged or refit
     dyad: WorkspaceConfig                 # the workspace's names (workspace.toml): every output reads them
     fit_file: str | None = None           # the posterior behind it, relative to state/
     format_version: int = FORMAT_VERSION

@@ -83,6 +83,8 @@ class Computed:
     weights: np.ndarray
     pareto_k: float
     ess: float
+    reweighted: bool = True   # the draws' weights are not uniform: PSIS reweighting took place
+    shifted: bool = False     # coded events dated in the forecast year shift the simulated futures directly
 
 
 def compute(fit_file: Path, record: FitRecord, ds: Dataset, all_adds: dict[str, L.Event],
@@ -134,7 +136,26 @@ def compute(fit_file: Path, record: FitRecord, ds: Dataset, all_adds: dict[str, 
     out = project(draws, meta.barrier_last, tuple(record.horizons), seed=record.seed, evidence=ev)
     logw += out.pop("draw_logweight")
     weights, k, ess = psis(logw)
-    return Computed(forecast=out, weights=weights, pareto_k=k, ess=ess)
+    return Computed(forecast=out, weights=weights, pareto_k=k, ess=ess, reweighted=bool(np.ptp(logw) > 0),
+                    shifted=ev is not None and ev.shift is not None)
+
+
+def path_message(path: str, comp: Computed | None, reason: str = "") -> str:
+    """What the update did, in words, for the path named by ``fast_path`` or 'refit' (``reason``: why)."""
+    if path == "refit":
+        return f"refit: the model was refitted on the data plus the ledger ({reason})"
+    if path == "event_shift":
+        return ("fast path: direct event shift (the forecast-year event moves every draw's simulated futures; "
+                "no reweighting)")
+    if path == "unchanged":
+        return "fast path: the evidence in force leaves the likelihood as it was (no reweighting, no shift)"
+    also = "; forecast-year events shift the simulated futures directly" if comp.shifted else ""
+    return f"fast path: Pareto-smoothed importance reweighting (Pareto k {comp.pareto_k:.2f}, ESS {comp.ess:.0f}){also}"
+
+
+def fast_path(comp: Computed) -> str:
+    """The name of the fast path ``comp`` took: 'psis', 'event_shift' or 'unchanged'."""
+    return "psis" if comp.reweighted else "event_shift" if comp.shifted else "unchanged"
 
 
 # ----------------------------------------------------------------------- current state
@@ -180,14 +201,16 @@ def apply(ws: Workspace, events: list[L.Event], dry_run: bool = False, file: str
             all_adds[e.id] = e
         fit_file = fit_path(ws, before)
         base = read_forecast_file(fit_file, ws)
-        path = "psis"
         try:
             comp = compute(fit_file, base.record, ds, all_adds, events_now)
-            if not (comp.pareto_k <= PARETO_K_THRESHOLD and comp.ess >= min(MIN_IS_ESS, 0.5 * len(comp.weights))):
-                path = f"refit (Pareto k {comp.pareto_k:.2f}, ESS {comp.ess:.0f})"
-                comp = None
+            path, message = fast_path(comp), path_message(fast_path(comp), comp)
+            if comp.reweighted and not (comp.pareto_k <= PARETO_K_THRESHOLD
+                                        and comp.ess >= min(MIN_IS_ESS, 0.5 * len(comp.weights))):
+                message = path_message("refit", None, f"the reweighting is unreliable: Pareto k "
+                                       f"{comp.pareto_k:.2f}, ESS {comp.ess:.0f}")
+                path, comp = "refit", None
         except NeedsRefit as exc:
-            path, comp = f"refit ({exc})", None
+            path, comp, message = "refit", None, path_message("refit", None, str(exc))
         old_bytes = L.read_bytes(ws)
         stamp = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
         seq = 1 + max((r.get("update", 0) for r in records), default=0)
@@ -210,22 +233,22 @@ def apply(ws: Workspace, events: list[L.Event], dry_run: bool = False, file: str
                 fit_file = refit_path
                 after = base = read_forecast_file(fit_file, ws)
             comp = Computed(forecast=after.draws, weights=after.draws["weight"], pareto_k=float("nan"),
-                            ess=float("nan"))
+                            ess=float("nan"), reweighted=False)
         else:
             after = StoredForecast(record=base.record, draws={**comp.forecast, "weight": comp.weights})
         lens_of = {e.id: (ds.meta.loc[e.name, "lens"] if e.type == "indicator" else ds.event_kinds.loc[e.name, "lens"])
                    for e in fresh}
-        report = transition_report(before, after, fresh, path, comp, lens_of)
+        report = transition_report(before, after, fresh, path, comp, lens_of) | {"path_message": message}
         if dry_run:
             report["dry_run"] = True
             return report
         after_summary = headline(after)
         for r in new_records:
-            r["path"] = path.split(" ")[0]
+            r["path"] = path
             r["after"] = after_summary
         new_bytes = old_bytes + L.encode(new_records)
         new_head = L.head_of(new_bytes)
-        _write_head(ws, new_head, comp, base.record, fit_file, "psis" if path == "psis" else "refit", events_now)
+        _write_head(ws, new_head, comp, base.record, fit_file, path, events_now)
         L.append(ws, new_records, old_bytes)  # the commit point
         report["ledger_head"] = new_head
         return report
@@ -246,5 +269,6 @@ def transition_report(before: StoredForecast, after: StoredForecast, fresh: list
         attribution[lens] = {"delta_logodds": ca[lens] - cb[lens],
                              "events": [e.label() for e in fresh if lens_of[e.id] == lens]}
     return {"noop": False, "path": path, "events": [{"id": e.id, **e.__dict__} for e in fresh],
-            "probabilities": probs, "attribution": attribution, "pareto_k": None if comp is None else comp.pareto_k,
-            "ess": None if comp is None else comp.ess, "forecast_year": after.record.forecast_year}
+            "probabilities": probs, "attribution": attribution,
+            "pareto_k": comp.pareto_k if comp is not None and comp.reweighted else None,
+            "ess": comp.ess if comp is not None and comp.reweighted else None, "forecast_year": after.record.forecast_year}

@@ -21,8 +21,11 @@ Each function computes plain data from the stored fit (no files written here):
 
 from __future__ import annotations
 
+import time
 import warnings
-from dataclasses import replace
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -287,15 +290,45 @@ def outside_view(ctx: Context) -> dict:
             "source": "ICOW territorial claims (see priors: settlement_base_rate rationale)"}
 
 
-def run(ws, presets: list[str] | None = None, ppc_draws: int = PPC_DRAWS, refit: bool = False) -> dict:
+# The sections of a check, in the order they run, with their names for progress lines.
+SECTIONS = {"load": "Reading the stored fit", "mcmc": "MCMC diagnostics table",
+            "predictive": "Posterior predictive checks", "loo": "PSIS-LOO", "sensitivity": "Prior sensitivity",
+            "ablation": "Lens ablation", "outside_view": "Outside view"}
+
+
+@dataclass(frozen=True)
+class SectionEvent:
+    section: str              # a key of SECTIONS
+    seconds: float | None     # None when the section starts; its elapsed wall time when it ends
+
+
+@contextmanager
+def _section(on_section: Callable[[SectionEvent], None] | None, name: str) -> Iterator[None]:
+    if on_section is not None:
+        on_section(SectionEvent(name, None))
+    t0 = time.perf_counter()
+    yield
+    if on_section is not None:
+        on_section(SectionEvent(name, time.perf_counter() - t0))
+
+
+def run(ws, presets: list[str] | None = None, ppc_draws: int = PPC_DRAWS, refit: bool = False,
+        on_section: Callable[[SectionEvent], None] | None = None) -> dict:
+    """Every section of the check; ``on_section`` hears each start and end (with its elapsed time)."""
     from forecast.model.priors import available_presets
 
-    ctx = Context(ws)
+    with _section(on_section, "load"):
+        ctx = Context(ws)
     presets = presets or available_presets(ws.priors_dir)
-    return {"as_of": ctx.record.as_of, "forecast_year": ctx.record.forecast_year, "preset": ctx.record.preset,
-            "interval": INTERVAL_TYPE, "mcmc": mcmc(ctx), "predictive": predictive(ctx, ppc_draws),
-            "loo": loo(ctx), "sensitivity": sensitivity(ctx, presets, refit=refit), "ablation": ablation(ctx),
-            "outside_view": outside_view(ctx)}
+    out = {"as_of": ctx.record.as_of, "forecast_year": ctx.record.forecast_year, "preset": ctx.record.preset,
+           "interval": INTERVAL_TYPE}
+    steps = {"mcmc": lambda: mcmc(ctx), "predictive": lambda: predictive(ctx, ppc_draws), "loo": lambda: loo(ctx),
+             "sensitivity": lambda: sensitivity(ctx, presets, refit=refit), "ablation": lambda: ablation(ctx),
+             "outside_view": lambda: outside_view(ctx)}
+    for name, step in steps.items():
+        with _section(on_section, name):
+            out[name] = step()
+    return out
 
 
 def _p(v: dict) -> str:
