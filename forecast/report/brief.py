@@ -129,17 +129,15 @@ def staleness_sentence(x: LensStaleness) -> str:
     n, k = x.indicators, x.stale
     if n == 0:
         return "No indicator of this lens has enough data for the fit: its contribution rests on the priors."
-    many = "indicators" if n > 1 else "indicator"
+    many = f"{n} indicators" if n > 1 else "1 indicator"
     if k == 0:
-        return (f"Inputs current: {'all ' + str(n) if n > 1 else 'its one'} {many} observed within "
-                f"{STALE_AFTER_YEARS} years of {x.as_of}, so this lens's contribution rests on recent data.")
+        return (f"{'All ' + many if n > 1 else 'Its 1 indicator'} observed in {x.as_of - STALE_AFTER_YEARS} or "
+                f"later: this contribution rests on recent data.")
     if k < n:
-        return (f"Inputs: {k} of {n} {many} last observed in {x.stale_through} or earlier; the model carries "
-                f"{'their states' if k > 1 else 'its state'} forward, so this lens's contribution is more "
-                f"uncertain.")
-    return (f"Inputs stale: {'all ' + str(n) if n > 1 else 'its one'} {many} last observed in {x.stale_through} "
-            f"or earlier; the model carries the lens forward from then, so its contribution is much more "
-            f"uncertain.")
+        return (f"{k} of {many} last observed in {x.stale_through} or earlier; the model carries "
+                f"{'their states' if k > 1 else 'its state'} forward, so this contribution is more uncertain.")
+    return (f"{'All ' + many if n > 1 else 'Its 1 indicator'} last observed in {x.stale_through} or earlier; the "
+            f"model carries the lens forward from then, so this contribution is much more uncertain.")
 
 
 def diagnostics_text(d: dict) -> str:
@@ -291,7 +289,12 @@ def change_note(b: Brief) -> str:
     """What the change column compares with; without an earlier forecast, why it is left out."""
     if b.has_change:
         return f"Change: {b.since}. {b.interval_note}"
-    return f"No change column: nothing earlier to compare with ({b.since}). {b.interval_note}"
+    return f"{no_change_text(b)} {b.interval_note}"
+
+
+def no_change_text(b: Brief) -> str:
+    """Why the brief has no change column: no earlier forecast to compare with."""
+    return f"No change shown: nothing earlier to compare with ({b.since})."
 
 
 def fresh_cells(x: Freshness) -> tuple[str, str, str]:

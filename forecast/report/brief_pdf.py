@@ -6,12 +6,12 @@ import math
 import textwrap
 
 from forecast.errors import ForecastError
-from forecast.report.brief import (Brief, change_note, footer_lines, fresh_cells, freshness_note, lens_items, questions,
-                                   title)
+from forecast.report.brief import (Brief, change_note, footer_lines, fresh_cells, freshness_note, lens_items,
+                                   no_change_text, questions, title)
 from forecast.report.brief_figure import draw_key_figure
 
 KEY_FIGURE_HEIGHT = 2.05   # inches on the page; shrunk (down to MIN_KEY_FIGURE_HEIGHT) when warnings need room
-MIN_KEY_FIGURE_HEIGHT = 1.3
+MIN_KEY_FIGURE_HEIGHT = 1.2
 FRESH_FONT_SIZE = 6.8        # points; the freshness table shrinks to fit its half page, not below the minimum
 MIN_FRESH_FONT_SIZE = 5.6
 FRESH_COLUMN_GAP = 0.08      # inches between the freshness table's columns
@@ -80,6 +80,7 @@ def _page(b: Brief, fh: float):
         for x, h, ha in zip(cols, heads, ["left", "right", "right", "left"]):
             xx = x + (0.55 if ha == "right" and h == "mean" else 1.25 if ha == "right" else 0)
             fig.text(xx / W, y[0] / H, h, fontsize=7.5, color=S.GREY, ha=ha, va="baseline")
+        table_top = y[0]
         for h in b.headlines:
             y[0] -= 10 * 1.45 / 72
             fig.text(cols[0] / W, y[0] / H, h.label, fontsize=9.5, ha="left", va="baseline")
@@ -88,7 +89,13 @@ def _page(b: Brief, fh: float):
             fig.text((cols[2] + 1.25) / W, y[0] / H, f"{h.lo80} to {h.hi80}", fontsize=9.5, ha="right", va="baseline")
             if b.has_change:
                 fig.text(cols[3] / W, y[0] / H, h.change or "n/a", fontsize=9.5, ha="left", va="baseline")
-        para(change_note(b), 7.5, 125, color=S.GREY)
+        if b.has_change:
+            para(change_note(b), 7.5, 125, color=S.GREY)
+        else:  # the free column beside the table says why there is no change, the note below is one line
+            for i, part in enumerate(textwrap.wrap(no_change_text(b), 34)):
+                fig.text(cols[3] / W, (table_top - 10 * 1.45 / 72 - i * 7.5 * 1.35 / 72) / H, part, fontsize=7.5,
+                         color=S.GREY, ha="left", va="baseline")
+            para(b.interval_note, 7.5, 125, color=S.GREY)
         if b.what_changed:
             para(b.what_changed, 8.5)
         space(0.08)
@@ -98,7 +105,7 @@ def _page(b: Brief, fh: float):
         space(0.08)
         text("The three lenses now", 11, "bold")
         for t in lens_items(b):
-            para(f"- {t}", 8.5, indent="   ")
+            para(f"- {t}", 8.2, 117, indent="   ")
         space(0.1)
         text("Key figure: how far the data moved each probability", 11, "bold")
         fig_top = y[0] - 0.05
