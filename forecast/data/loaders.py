@@ -148,7 +148,7 @@ def check_display_name(text: str, name: str, line: int, seen: dict[str, int], pr
     MAX_DISPLAY_NAME characters, one per indicator (case-insensitive)."""
     if text == "":
         problems.append(Problem(name, "empty display_name", line, "display_name",
-                                hint="give a short name for people, e.g. 'Japanese cabinet approval'"))
+                                hint="give a short name for people, e.g. 'Cabinet approval'"))
         return False
     if len(text) > MAX_DISPLAY_NAME:
         problems.append(Problem(name, f"display_name '{text}' has {len(text)} characters, more than "

@@ -7,7 +7,7 @@ scientific notation.
   never ``2.23e+04``.
 * ``value_text``: a number with the unit of its metadata where the unit reads as one (``55.3%``,
   ``22,341 persons``, ``2.1 US$ bn``; a ratio, a count or a long unit description is left off).
-* ``event_label``: a ledger event in those words (``Japanese cabinet approval = 45 (2026-03)``).
+* ``event_label``: a ledger event in those words (``Cabinet approval = 45 (2026-03)``).
 """
 
 from __future__ import annotations
