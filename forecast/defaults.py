@@ -32,6 +32,8 @@ MIN_IS_ESS = 200  # ...or half the draws for small fits: below this the reweight
 
 # --- briefing exports
 PLOT_DPI = 200  # resolution of PNG output (and of raster parts in SVG/PDF)
+STALE_AFTER_YEARS = 2  # an input whose latest value is more than this many years before the data year is stale
+MAX_DISPLAY_NAME = 40  # characters of an indicator's display_name (a brief table cell, a plot label)
 
 # --- inputs
 MAX_CSV_BYTES = 10_000_000  # a data file or an 'update --file' batch larger than this is refused unread

@@ -41,6 +41,11 @@ EVENTS = [
 ]
 
 
+def display_name(indicator: str) -> str:
+    """A short name for people: 'visitors_alp_bet_thousand' -> 'Visitors alp bet thousand'."""
+    return indicator.replace("_", " ").capitalize()
+
+
 def _csv(rows) -> str:
     buf = io.StringIO()
     csv.writer(buf, lineterminator="\n").writerows(rows)
@@ -63,11 +68,11 @@ def generate(seed: int = 11) -> dict[str, str]:
     states = {"power": np.linspace(-1.2, 1.2, n) + 0.3 * rng.standard_normal(n),
               "trust": _ar1(rng, n), "a": _ar1(rng, n), "b": _ar1(rng, n)}
     meta = [["indicator", "lens", "side", "role", "unit", "transform", "direction", "min", "max", "higher_means",
-             "description", "citation"]]
+             "description", "citation", "display_name"]]
     values = [["year", "indicator", "value", "source", "approximate"]]
     for name, (lens, side, unit, tr, lo, hi, level, load, noise, f) in INDICATORS.items():
         meta.append([name, lens, side, "state", unit, tr, "1", str(lo), str(hi), f"more {name}",
-                     f"Generated series {name}.", SRC])
+                     f"Generated series {name}.", SRC, display_name(name)])
         x = states[f] + noise / max(load, 1e-9) * rng.standard_normal(n)
         if tr == "log":
             v = level * np.exp(load * x)

@@ -154,12 +154,12 @@ def test_change_since_previous_update_and_since_a_date(bws, tmp_path):
     from forecast.report.brief import build_brief
 
     b = build_brief(bws)
-    assert b.since == f"since the previous update (japan_cabinet_approval = 45 ({IN_FORECAST_YEAR}))"
+    assert b.since == f"since the previous update (Japanese cabinet approval = 45 ({IN_FORECAST_YEAR}))"
     for h in b.headlines:
         d = round(100 * (after["probabilities"][h.key]["mean"] - before["probabilities"][h.key]["mean"]), 1)
         assert h.change == (f"{d:+.1f} pp" if d else "0.0 pp")
         assert h.mean == pct(after["probabilities"][h.key]["mean"]).strip()
-    assert b.what_changed.startswith(f"Latest update, japan_cabinet_approval = 45 ({IN_FORECAST_YEAR})")
+    assert b.what_changed.startswith(f"Latest update, Japanese cabinet approval = 45 ({IN_FORECAST_YEAR})")
     fresh = {f.indicator: f for f in b.freshness}
     assert fresh["japan_cabinet_approval"].from_ledger and fresh["japan_cabinet_approval"].last_year == FORECAST_YEAR
     # --since a date before the update compares with the fit, like the previous update here
@@ -224,7 +224,7 @@ def test_bom_in_every_data_file_is_read_alike_everywhere(bws, tmp_path):
         if fmt == "pdf":
             check_file(out, "pdf", min_bytes=15_000)
         else:
-            assert "Data freshness" in out.read_text() and "icews_coop_share_jpn_rus" in out.read_text()
+            assert "Data freshness" in out.read_text() and "Share of cooperative events (ICEWS)" in out.read_text()
 
 
 def test_brief_page_is_one_legible_a4_page(failed_ws):

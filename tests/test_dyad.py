@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import json
 import re
-import zlib
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from dyad_data import CLAIM_TOML, DYAD, FIRST, LAST, generate
+from pdftext import pdf_text
 from forecast.cli.main import main
 from forecast.data.config import load_config
 from forecast.data.loaders import load_dataset
@@ -33,21 +33,6 @@ def run(*args, ok: bool = True):
 def no_default_names(text: str, where: str) -> None:
     for word in FORBIDDEN:
         assert word.lower() not in text.lower(), f"'{word}' in {where}"
-
-
-def pdf_text(data: bytes) -> str:
-    """The text drawn in a matplotlib PDF: its Type 42 strings are UTF-16BE literals in TJ arrays."""
-    out = []
-    for m in re.finditer(rb"stream\r?\n(.*?)\r?\nendstream", data, re.S):
-        try:
-            s = zlib.decompress(m.group(1))
-        except zlib.error:
-            continue
-        for block in re.findall(rb"BT(.*?)ET", s, re.S):
-            parts = re.findall(rb"\(((?:\\.|[^\\)])*)\)", block, re.S)
-            raw = b"".join(re.sub(rb"\\(.)", rb"\1", p, flags=re.S) for p in parts)
-            out.append(raw.decode("utf-16-be", "replace") if len(raw) % 2 == 0 else raw.decode("latin-1"))
-    return "\n".join(out)
 
 
 def problems_text(r) -> str:

@@ -396,7 +396,7 @@ def test_history_trajectory_and_latest_update_drivers(synth, tmp_path):
     stored, _ = analysis.load_current(synth)
     tr = history.trajectory_results(synth, stored)
     assert tr.mode == "history" and len(tr.points) == 3
-    assert tr.points[1].label == f"japan_cabinet_approval = 45 ({IN_FORECAST_YEAR})"
+    assert tr.points[1].label == f"Japanese cabinet approval = 45 ({IN_FORECAST_YEAR})"
     show = json.loads(run("show", "-w", synth.root, "--json").output)
     last = tr.points[-1].after["improve_next_year"]
     assert last["mean"] == pytest.approx(show["probabilities"]["improve_next_year"]["mean"])
@@ -404,7 +404,7 @@ def test_history_trajectory_and_latest_update_drivers(synth, tmp_path):
     assert lr.conditioned == 1  # the forecast-year reading weights the projected paths, as in the stored forecast
     assert np.allclose(lr.future_mean[:, 0], lr.forecast_year_state, atol=0.1)
     dr = history.driver_results(synth, stored)
-    assert dr.events == [f"summit_held ({IN_FORECAST_YEAR_DAY})"]
+    assert dr.events == [f"summit held ({IN_FORECAST_YEAR_DAY})"]
     assert dr.new.probability == pytest.approx(show["probabilities"]["improve_next_year"]["mean"])
     lens = dict(dr.steps)
     assert lens["trust"] > 0  # a summit is a positive trust event

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from forecast import LENSES
 from forecast.data.config import CONFIG_FILE, PLACEHOLDER_YEAR, WorkspaceConfig
+from forecast.defaults import MAX_DISPLAY_NAME
 from forecast.errors import Problem
 
 META, VALUES, OUTCOMES, KINDS = "indicators_meta.csv", "indicators.csv", "outcomes.csv", "event_kinds.csv"
@@ -43,8 +44,10 @@ def _lenses(meta, config: WorkspaceConfig | None, problems: list[Problem]) -> No
     state = meta[meta["role"] == "state"]
     if meta.empty:
         problems.append(Problem(META, "no indicators defined yet", field="indicator",
-                                hint="each lens needs at least one state indicator; see the example row and the "
-                                     "README, 'A workspace for another dyad'"))
+                                hint="each lens needs at least one state indicator, each with a display_name (a "
+                                     f"short name for people, at most {MAX_DISPLAY_NAME} characters, shown in the "
+                                     "brief and the plots); see the example row and the README, 'A workspace for "
+                                     "another dyad'"))
     for lens in LENSES:
         if not (state["lens"] == lens).any():
             problems.append(Problem(META, f"lens '{lens}' has no state indicators", field="lens",

@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from forecast import LENSES
+from forecast.defaults import MAX_DISPLAY_NAME
 from forecast.data import guide
 from forecast.data.config import WorkspaceConfig, read_config
 from forecast.data.csvtext import (
@@ -31,7 +32,7 @@ from forecast.errors import Problem, ValidationError
 
 META_COLUMNS = (
     "indicator", "lens", "side", "role", "unit", "transform", "direction",
-    "min", "max", "higher_means", "description", "citation",
+    "min", "max", "higher_means", "description", "citation", "display_name",
 )
 INDICATOR_COLUMNS = ("year", "indicator", "value", "source", "approximate")
 OUTCOME_COLUMNS = ("year", "change", "settlement", "justification", "source")
@@ -83,6 +84,7 @@ def load_meta(path: Path, problems: list[Problem], rejected: set[str] | None = N
     name = path.name
     records = []
     seen: dict[str, int] = {}
+    display_seen: dict[str, int] = {}
     for r in df.to_dict("records"):
         line = r["_line"]
         ok = True
@@ -130,6 +132,8 @@ def load_meta(path: Path, problems: list[Problem], rejected: set[str] | None = N
                 problems.append(Problem(name, f"empty {field}", line, field,
                                         hint="every indicator needs a unit, a description and a publisher citation"))
                 ok = False
+        # a bad display name is reported, but the row is kept (its values are still checked)
+        check_display_name(r["display_name"], name, line, display_seen, problems)
         if ok and None not in (direction, lo, hi):
             records.append({k: v for k, v in r.items() if k != "_line"} | {"direction": direction, "min": lo, "max": hi})
         elif rejected is not None:
@@ -137,6 +141,26 @@ def load_meta(path: Path, problems: list[Problem], rejected: set[str] | None = N
     if not records:
         return None
     return pd.DataFrame.from_records(records).set_index("indicator")
+
+
+def check_display_name(text: str, name: str, line: int, seen: dict[str, int], problems: list[Problem]) -> bool:
+    """A display name is what people read in the brief and the plots: not empty, at most
+    MAX_DISPLAY_NAME characters, one per indicator (case-insensitive)."""
+    if text == "":
+        problems.append(Problem(name, "empty display_name", line, "display_name",
+                                hint="give a short name for people, e.g. 'Cabinet approval'"))
+        return False
+    if len(text) > MAX_DISPLAY_NAME:
+        problems.append(Problem(name, f"display_name '{text}' has {len(text)} characters, more than "
+                                f"{MAX_DISPLAY_NAME}", line, "display_name", hint="shorten it"))
+        return False
+    key = text.casefold()
+    if key in seen:
+        problems.append(Problem(name, f"display_name '{text}' is used twice (first on row {seen[key]})", line,
+                                "display_name", hint="give each indicator its own display name"))
+        return False
+    seen[key] = line
+    return True
 
 
 def transform_ok(transform: str, v: float) -> bool:

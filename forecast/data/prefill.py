@@ -45,6 +45,14 @@ def _append_rows(path: Path, rows: list[list[str]]) -> None:
     atomic_write(path, lambda tmp: tmp.write_text(text + buf.getvalue(), encoding="utf-8"))
 
 
+def cinc_display_name(a: str, b: str) -> str:
+    """The prefilled indicator's display name, within the loader's limit."""
+    from forecast.defaults import MAX_DISPLAY_NAME
+
+    text = f"Capability (CINC) ratio, {a} to {b}"
+    return text if len(text) <= MAX_DISPLAY_NAME else "Capability (CINC) ratio"
+
+
 def prefill(root: Path, config: WorkspaceConfig, lens: str) -> Prefilled:
     """Add the lens's reference indicator and its values to ``root/data``; refuse to add it twice."""
     if lens not in PREFILL_LENSES:
@@ -74,6 +82,6 @@ def prefill(root: Path, config: WorkspaceConfig, lens: str) -> Prefilled:
         f"{a.name}'s composite material capability larger relative to {b.name}'s",
         (f"Annual COW Composite Index of National Capability of {a.name} (ccode {a.cow_code}) divided by that of "
          f"{b.name} (ccode {b.cow_code}); prefilled by 'forecast data prefill power'."),
-        CINC_CITATION]])
+        CINC_CITATION, cinc_display_name(a.name, b.name)]])
     _append_rows(data / "indicators.csv", [[str(y), name, repr(float(r)), CINC_SOURCE, "0"] for y, r in series])
     return Prefilled(lens, name, series[0][0], series[-1][0], len(series))

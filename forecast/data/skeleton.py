@@ -29,9 +29,9 @@ _SEPARATORS = ("\u2013", " - ", "-")   # en dash first, so names with a hyphen c
 EXAMPLES = {
     "indicators_meta.csv": (META_COLUMNS, [
         "trade_volume,trust,,state,USD bn,log,1,0,100000,More bilateral trade,Annual trade in goods between the "
-        "two sides (exports plus imports).,\"Publisher, table name, URL\"",
+        "two sides (exports plus imports).,\"Publisher, table name, URL\",Bilateral trade",
         "approval_{a},leaders,{a},state,percent,logit_pct,1,0,100,{A}'s leader more popular at home,Annual mean "
-        "share approving of {A}'s leader.,\"Pollster, survey name\"",
+        "share approving of {A}'s leader.,\"Pollster, survey name\",{A}'s leader approval",
     ]),
     "indicators.csv": (INDICATOR_COLUMNS, [
         "2020,trade_volume,123.4,\"Publisher, table name, 2021 release\",0",

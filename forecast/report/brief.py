@@ -18,11 +18,13 @@ from forecast import LENSES, __version__
 from forecast.data.loaders import load_dataset
 from forecast.store import ledger as L
 from forecast.errors import ForecastError
+from forecast.defaults import STALE_AFTER_YEARS
+from forecast.report.lenses import Freshness, LensStaleness, freshness, lens_staleness
+from forecast.report.readable import display_names, event_label, value_text
 from forecast.report.summary import pct, probability_label
-from forecast.store.posterior import StoredForecast, is_stale
+from forecast.store.posterior import is_stale
 from forecast.workspace import Workspace
 
-STALE_AFTER_YEARS = 2   # an indicator whose latest value is more than this many years before the data year
 LENS_SHORT = {"power": "Power shift", "trust": "Trust and interaction", "leaders": "Leaders (two-level games)"}
 
 
@@ -38,20 +40,6 @@ class Headline:
     lo80: str
     hi80: str
     change: str | None   # e.g. "+2.3 pp" or None when there is nothing to compare with
-
-
-@dataclass
-class Freshness:
-    indicator: str
-    lens: str
-    unit: str
-    last_year: int
-    last_value: float
-    age: int
-    stale: bool
-    used: bool
-    approximate: bool
-    from_ledger: bool
 
 
 @dataclass
@@ -71,6 +59,12 @@ class Brief:
     figure: object = None         # probabilities.ProbabilityResults for the key figure
     interval_note: str = ""
     extra: dict = field(default_factory=dict)
+    staleness: list[str] = field(default_factory=list)   # one plain sentence per lens (LENSES order)
+
+    @property
+    def has_change(self) -> bool:
+        """Whether there is an earlier forecast to compare with (else the change column is left out)."""
+        return any(h.change is not None for h in self.headlines)
 
 
 # ------------------------------------------------------------------------------ pieces
@@ -83,32 +77,6 @@ def files_hash(files, root) -> str:
         h.update(f.read_bytes())
         h.update(b"\0")
     return h.hexdigest()
-
-
-def freshness(ws: Workspace, stored: StoredForecast) -> list[Freshness]:
-    """Latest value and its age (years before the fit's data year) for each indicator,
-    ledger readings included; stale when older than STALE_AFTER_YEARS."""
-    as_of = int(stored.record.as_of)
-    used = set(stored.record.indicators_used)
-    ds = load_dataset(ws.data_dir)
-    meta = {name: r for name, r in ds.meta.iterrows()}
-    latest: dict[str, tuple[int, float, bool, bool]] = {}
-    for r in ds.values.itertuples():
-        if r.indicator in meta and (r.indicator not in latest or r.year >= latest[r.indicator][0]):
-            latest[r.indicator] = (int(r.year), float(r.value), bool(r.approximate), False)
-    records, _ = L.read(ws)
-    for e in L.active_events(records):
-        if e.type == "indicator" and e.name in meta and (e.name not in latest or e.year >= latest[e.name][0]):
-            latest[e.name] = (e.year, float(e.value), False, True)
-    out = []
-    for name, m in meta.items():
-        if name not in latest:
-            continue
-        y, v, approx, led = latest[name]
-        age = max(0, as_of - y)  # a ledger reading in the forecast year is as fresh as it gets
-        out.append(Freshness(name, m["lens"], m["unit"], y, v, age, age > STALE_AFTER_YEARS,
-                             name in used or m["role"] != "state", approx, led))
-    return out
 
 
 def _level(s: float) -> str:
@@ -156,6 +124,22 @@ def lens_lines(r: dict) -> list[str]:
     return out
 
 
+def staleness_sentence(x: LensStaleness) -> str:
+    """One plain sentence: how old a lens's inputs are and what that means for the forecast."""
+    n, k = x.indicators, x.stale
+    if n == 0:
+        return "No indicator of this lens has enough data for the fit: its contribution rests on the priors."
+    many = f"{n} indicators" if n > 1 else "1 indicator"
+    if k == 0:
+        return (f"{'All ' + many if n > 1 else 'Its 1 indicator'} observed in {x.as_of - STALE_AFTER_YEARS} or "
+                f"later: this contribution rests on recent data.")
+    if k < n:
+        return (f"{k} of {many} last observed in {x.stale_through} or earlier; the model carries "
+                f"{'their states' if k > 1 else 'its state'} forward, so this contribution is more uncertain.")
+    return (f"{'All ' + many if n > 1 else 'Its 1 indicator'} last observed in {x.stale_through} or earlier; the "
+            f"model carries the lens forward from then, so this contribution is much more uncertain.")
+
+
 def diagnostics_text(d: dict) -> str:
     head = "Diagnostics OK" if d["ok"] else "DIAGNOSTICS FAILED"
     text = (f"{head}: R-hat max {d['rhat_max']:.3f} (< 1.01), bulk ESS min {d['ess_bulk_min']:.0f}, tail ESS min "
@@ -166,8 +150,8 @@ def diagnostics_text(d: dict) -> str:
     return text
 
 
-def _barrier_text(ws: Workspace) -> str:
-    for _, r in load_dataset(ws.data_dir).meta.iterrows():
+def _barrier_text(meta) -> str:
+    for _, r in meta.iterrows():
         if r["role"] == "barrier":
             return f"The legal barrier in force ({r['higher_means'].strip().rstrip('.')})"
     return "The legal barrier in force"
@@ -188,6 +172,8 @@ def build_brief(ws: Workspace, allow_failed: bool = False, since: str | None = N
 
     stored, head, warning = current(ws)
     check_as_of(stored, as_of)
+    ds = load_dataset(ws.data_dir)
+    names = display_names(ds.meta)
     r = build_report(stored, stale=is_stale(ws, stored))
     if warning:
         r["ledger_mismatch"] = warning
@@ -222,7 +208,7 @@ def build_brief(ws: Workspace, allow_failed: bool = False, since: str | None = N
         since_text = f"since {since}"
     elif batch is not None:
         previous = forecast_after(ws, batch.start, data)
-        labels = [e.label() for e in batch.events]
+        labels = [event_label(e, names) for e in batch.events]
         since_text = "since the previous update (" + "; ".join(labels) + ")"
         dr = driver_results(ws, stored)
         steps = dr.steps
@@ -254,17 +240,25 @@ def build_brief(ws: Workspace, allow_failed: bool = False, since: str | None = N
         "tune": r["fit"]["tune"], "fit_created_utc": r["fit"]["created_utc"],
         "update_path": stored.record.update_path,
     }
+    fresh = freshness(ws, stored)
     generated = (now or _dt.datetime.now(_dt.UTC)).isoformat(timespec="seconds")
     return Brief(report=r, generated_utc=generated, headlines=headlines, since=since_text,
-                 drivers=plain_drivers(r, _barrier_text(ws)), what_changed=what_changed, lens_lines=lens_lines(r),
-                 freshness=freshness(ws, stored), diagnostics_ok=bool(d["ok"]), diagnostics_text=diagnostics_text(d),
+                 drivers=plain_drivers(r, _barrier_text(ds.meta)), what_changed=what_changed,
+                 lens_lines=lens_lines(r), freshness=fresh, diagnostics_ok=bool(d["ok"]),
+                 diagnostics_text=diagnostics_text(d),
                  warnings=warnings, footer=footer, figure=fig,
-                 interval_note=f"Intervals: 80% {r['interval']}s of the per-draw probability.")
+                 interval_note=f"Intervals: 80% {r['interval']}s of the per-draw probability.",
+                 staleness=[staleness_sentence(x) for x in lens_staleness(fresh, r["as_of"])])
 
 
 def reproduce_command(f: dict) -> str:
     return (f"forecast fit --preset {f['preset']} --as-of {f['as_of']} --seed {f['seed']} --draws {f['draws']} "
             f"--tune {f['tune']} --chains {f['chains']}")
+
+
+def lens_items(b: Brief) -> list[str]:
+    """Each lens's line followed by its staleness sentence."""
+    return [f"{line} {stale}".strip() for line, stale in zip(b.lens_lines, b.staleness or [""] * len(b.lens_lines))]
 
 
 def footer_lines(b: Brief) -> list[str]:
@@ -290,7 +284,19 @@ def freshness_note() -> str:
             f"~ = approximate value; * = ledger reading; unused = too few values for the fit.")
 
 
+def change_note(b: Brief) -> str:
+    """What the change column compares with; without an earlier forecast, why it is left out."""
+    if b.has_change:
+        return f"Change: {b.since}. {b.interval_note}"
+    return f"{no_change_text(b)} {b.interval_note}"
+
+
+def no_change_text(b: Brief) -> str:
+    """Why the brief has no change column: no earlier forecast to compare with."""
+    return f"No change shown: nothing earlier to compare with ({b.since})."
+
+
 def fresh_cells(x: Freshness) -> tuple[str, str, str]:
-    v = f"{x.last_value:.4g}" + ("~" if x.approximate else "") + ("*" if x.from_ledger else "")
+    v = value_text(x.last_value, x.unit) + ("~" if x.approximate else "") + ("*" if x.from_ledger else "")
     flag = ", ".join(f for f, on in (("STALE", x.stale), ("unused", not x.used)) if on)
     return v, f"{x.age} y", flag

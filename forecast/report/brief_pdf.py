@@ -6,11 +6,15 @@ import math
 import textwrap
 
 from forecast.errors import ForecastError
-from forecast.report.brief import Brief, footer_lines, fresh_cells, freshness_note, questions, title
+from forecast.report.brief import (Brief, change_note, footer_lines, fresh_cells, freshness_note, lens_items,
+                                   no_change_text, questions, title)
 from forecast.report.brief_figure import draw_key_figure
 
 KEY_FIGURE_HEIGHT = 2.05   # inches on the page; shrunk (down to MIN_KEY_FIGURE_HEIGHT) when warnings need room
-MIN_KEY_FIGURE_HEIGHT = 1.3
+MIN_KEY_FIGURE_HEIGHT = 1.2
+FRESH_FONT_SIZE = 6.8        # points; the freshness table shrinks to fit its half page, not below the minimum
+MIN_FRESH_FONT_SIZE = 5.6
+FRESH_COLUMN_GAP = 0.08      # inches between the freshness table's columns
 
 
 def render_pdf_figure(b: Brief):
@@ -72,17 +76,26 @@ def _page(b: Brief, fh: float):
         space(0.02)
         cols = [M, M + 3.05, M + 3.85, M + 5.25]
         y[0] -= 9 * 1.35 / 72
-        for x, h, ha in zip(cols, ["", "mean", "80% interval", "change"], ["left", "right", "right", "left"]):
+        heads = ["", "mean", "80% interval", "change"][:4 if b.has_change else 3]
+        for x, h, ha in zip(cols, heads, ["left", "right", "right", "left"]):
             xx = x + (0.55 if ha == "right" and h == "mean" else 1.25 if ha == "right" else 0)
             fig.text(xx / W, y[0] / H, h, fontsize=7.5, color=S.GREY, ha=ha, va="baseline")
+        table_top = y[0]
         for h in b.headlines:
             y[0] -= 10 * 1.45 / 72
             fig.text(cols[0] / W, y[0] / H, h.label, fontsize=9.5, ha="left", va="baseline")
             fig.text((cols[1] + 0.55) / W, y[0] / H, h.mean, fontsize=10.5, fontweight="bold", ha="right",
                      va="baseline")
             fig.text((cols[2] + 1.25) / W, y[0] / H, f"{h.lo80} to {h.hi80}", fontsize=9.5, ha="right", va="baseline")
-            fig.text(cols[3] / W, y[0] / H, h.change or "n/a", fontsize=9.5, ha="left", va="baseline")
-        para(f"Change: {b.since}. {b.interval_note}", 7.5, 125, color=S.GREY)
+            if b.has_change:
+                fig.text(cols[3] / W, y[0] / H, h.change or "n/a", fontsize=9.5, ha="left", va="baseline")
+        if b.has_change:
+            para(change_note(b), 7.5, 125, color=S.GREY)
+        else:  # the free column beside the table says why there is no change, the note below is one line
+            for i, part in enumerate(textwrap.wrap(no_change_text(b), 34)):
+                fig.text(cols[3] / W, (table_top - 10 * 1.45 / 72 - i * 7.5 * 1.35 / 72) / H, part, fontsize=7.5,
+                         color=S.GREY, ha="left", va="baseline")
+            para(b.interval_note, 7.5, 125, color=S.GREY)
         if b.what_changed:
             para(b.what_changed, 8.5)
         space(0.08)
@@ -91,8 +104,8 @@ def _page(b: Brief, fh: float):
             para(f"{i}. {t}", 8.5, indent="    ")
         space(0.08)
         text("The three lenses now", 11, "bold")
-        for t in b.lens_lines:
-            para(f"- {t}", 8.5, indent="   ")
+        for t in lens_items(b):
+            para(f"- {t}", 8.2, 117, indent="   ")
         space(0.1)
         text("Key figure: how far the data moved each probability", 11, "bold")
         fig_top = y[0] - 0.05
@@ -104,21 +117,23 @@ def _page(b: Brief, fh: float):
         text("Data freshness (latest value per indicator)", 11, "bold")
         half = math.ceil(len(b.freshness) / 2)
         start = y[0]
-        colx = [0.0, 1.66, 2.0, 2.58, 2.88]
+        header = ["indicator", "latest", "value", "age", "flag"]
+        cells = [header] + [[x.display_name or x.indicator, str(x.last_year), *fresh_cells(x)] for x in b.freshness]
+        colx, fs = _columns(cells, (W - 2 * M) / 2 - FRESH_COLUMN_GAP)
         for c, chunk in enumerate((b.freshness[:half], b.freshness[half:])):
             y[0] = start
             x0 = M + c * (W - 2 * M) / 2
-            y[0] -= 7 * 1.4 / 72
-            for dx, hdr in zip(colx, ["indicator", "latest", "value", "age", "flag"]):
-                fig.text((x0 + dx) / W, y[0] / H, hdr, fontsize=6.8, color=S.GREY, ha="left", va="baseline")
+            y[0] -= fs * 1.4 / 72
+            for dx, hdr in zip(colx, header):
+                fig.text((x0 + dx) / W, y[0] / H, hdr, fontsize=fs, color=S.GREY, ha="left", va="baseline")
             for x in chunk:
-                y[0] -= 7 * 1.35 / 72
+                y[0] -= fs * 1.35 / 72
                 v, age, flag = fresh_cells(x)
                 colr = S.FAIL if x.stale else S.BLACK
-                for dx, cell in zip(colx, [x.indicator[:30], str(x.last_year), v, age, flag]):
-                    fig.text((x0 + dx) / W, y[0] / H, cell, fontsize=6.8, ha="left", va="baseline", color=colr,
+                for dx, cell in zip(colx, [x.display_name or x.indicator, str(x.last_year), v, age, flag]):
+                    fig.text((x0 + dx) / W, y[0] / H, cell, fontsize=fs, ha="left", va="baseline", color=colr,
                              fontweight="bold" if x.stale and dx == colx[-1] else "normal")
-        y[0] = start - 7 * 1.4 / 72 - half * 7 * 1.35 / 72
+        y[0] = start - fs * 1.4 / 72 - half * fs * 1.35 / 72
         text(freshness_note(), 6.8, color=S.GREY)
         space(0.12)
         top = y[0]
@@ -134,6 +149,28 @@ def _page(b: Brief, fh: float):
         for line in footer_lines(b):
             para(line, 6.5, 150, color=S.GREY)
     return fig, end, footer_top
+
+
+def _columns(rows: list[list[str]], width: float) -> tuple[list[float], float]:
+    """Left edges (inches) of the freshness table's columns, each as wide as its widest cell, and
+    the font size: FRESH_FONT_SIZE, smaller (down to MIN_FRESH_FONT_SIZE) if the table is wider
+    than ``width``."""
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import TextToPath
+
+    ttp = TextToPath()
+    size = FRESH_FONT_SIZE
+    while True:
+        cols = list(zip(*rows))
+        props = [FontProperties(size=size)] * (len(cols) - 1) + [FontProperties(size=size, weight="bold")]
+        widths = [max(ttp.get_text_width_height_descent(cell, prop, ismath=False)[0] for cell in col) / 72
+                  for col, prop in zip(cols, props)]   # the flag column is drawn in bold
+        xs = [0.0]
+        for w in widths[:-1]:
+            xs.append(xs[-1] + w + FRESH_COLUMN_GAP)
+        if xs[-1] + widths[-1] <= width or size <= MIN_FRESH_FONT_SIZE:
+            return xs, size
+        size = round(size - 0.2, 1)
 
 
 def _rule(fig, M, W, y):

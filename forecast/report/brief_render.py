@@ -6,7 +6,8 @@ from __future__ import annotations
 import base64
 import html
 
-from forecast.report.brief import Brief, footer_lines, fresh_cells, freshness_note, questions, title
+from forecast.report.brief import (Brief, change_note, footer_lines, fresh_cells, freshness_note, lens_items, questions,
+                                   title)
 from forecast.report.brief_figure import figure_bytes, key_figure
 
 
@@ -16,15 +17,16 @@ def render_markdown(b: Brief) -> str:
            f"Data through {r['as_of']}, preset '{r['preset']}'. Generated {b.generated_utc}.", ""]
     for w in b.warnings:
         out += [f"> **{w}**", ""]
+    ch = b.has_change
     out += ["## Headline probabilities", "",
-            "| | mean | 80% interval | change |", "|---|---:|---:|---:|"]
+            "| | mean | 80% interval |" + (" change |" if ch else ""), "|---|---:|---:|" + ("---:|" if ch else "")]
     for h in b.headlines:
-        out.append(f"| {h.label} | **{h.mean}** | {h.lo80} to {h.hi80} | {h.change or 'n/a'} |")
-    out += ["", f"Change: {b.since}. {b.interval_note}"]
+        out.append(f"| {h.label} | **{h.mean}** | {h.lo80} to {h.hi80} |" + (f" {h.change or 'n/a'} |" if ch else ""))
+    out += ["", change_note(b)]
     if b.what_changed:
         out += ["", b.what_changed]
     out += ["", "## Top drivers", ""] + [f"{i}. {t}" for i, t in enumerate(b.drivers, 1)]
-    out += ["", "## The three lenses now", ""] + [f"- {t}" for t in b.lens_lines]
+    out += ["", "## The three lenses now", ""] + [f"- {t}" for t in lens_items(b)]
     png = base64.b64encode(figure_bytes(key_figure(b), "png")).decode()
     out += ["", "## Key figure", "",
             ("Posterior of each headline probability (80% and 95% equal-tailed intervals) against the prior-only "
@@ -32,7 +34,7 @@ def render_markdown(b: Brief) -> str:
     out += ["## Data freshness", "", "| indicator | lens | latest | value | age | flag |", "|---|---|---:|---:|---:|---|"]
     for x in b.freshness:
         v, age, flag = fresh_cells(x)
-        out.append(f"| {x.indicator} | {x.lens} | {x.last_year} | {v} | {age} | {flag} |")
+        out.append(f"| {x.display_name or x.indicator} | {x.lens} | {x.last_year} | {v} | {age} | {flag} |")
     out += ["", freshness_note(), "", "## Diagnostics", "", f"**{b.diagnostics_text}**", "", "---", ""]
     out += [f"<sub>{line}</sub>  " for line in footer_lines(b)]
     return "\n".join(out) + "\n"
@@ -46,12 +48,16 @@ def render_html(b: Brief) -> str:
     r = b.report
     svg = figure_bytes(key_figure(b), "svg").decode()
     svg = svg[svg.index("<svg"):]
+    ch = b.has_change
     rows = "".join(f"<tr><th>{e(h.label)}</th><td class=num><b>{e(h.mean)}</b></td><td class=num>{e(h.lo80)} to "
-                   f"{e(h.hi80)}</td><td class=num>{e(h.change or 'n/a')}</td></tr>" for h in b.headlines)
+                   f"{e(h.hi80)}</td>" + (f"<td class=num>{e(h.change or 'n/a')}</td>" if ch else "") + "</tr>"
+                   for h in b.headlines)
+    change_th = "<th class=num>change</th>" if ch else ""
     fresh = ""
     for x in b.freshness:
         v, age, flag = fresh_cells(x)
-        fresh += (f"<tr{' class=stale' if x.stale else ''}><td>{e(x.indicator)}</td><td>{e(x.lens)}</td>"
+        fresh += (f"<tr{' class=stale' if x.stale else ''}><td>{e(x.display_name or x.indicator)}</td>"
+                  f"<td>{e(x.lens)}</td>"
                   f"<td class=num>{x.last_year}</td><td class=num>{e(v)}</td><td class=num>{e(age)}</td>"
                   f"<td>{e(flag)}</td></tr>")
     warn = "".join(f"<p class=warn>{e(w)}</p>" for w in b.warnings)
@@ -75,12 +81,12 @@ svg {{ width: 100%; height: auto; }}
 <p class=small>Data through {r['as_of']}, preset '{e(r['preset'])}'. Generated {e(b.generated_utc)}.</p>
 {warn}
 <h2>Headline probabilities</h2>
-<table><tr><th></th><th class=num>mean</th><th class=num>80% interval</th><th class=num>change</th></tr>
+<table><tr><th></th><th class=num>mean</th><th class=num>80% interval</th>{change_th}</tr>
 {rows}</table>
-<p class=small>Change: {e(b.since)}. {e(b.interval_note)}</p>
+<p class=small>{e(change_note(b))}</p>
 {f'<p>{e(b.what_changed)}</p>' if b.what_changed else ''}
 <h2>Top drivers</h2><ol>{''.join(f'<li>{e(t)}</li>' for t in b.drivers)}</ol>
-<h2>The three lenses now</h2><ul>{''.join(f'<li>{e(t)}</li>' for t in b.lens_lines)}</ul>
+<h2>The three lenses now</h2><ul>{''.join(f'<li>{e(t)}</li>' for t in lens_items(b))}</ul>
 <h2>Key figure</h2>
 <figure>{svg}<figcaption class=small>Posterior of each headline probability (80% and 95% equal-tailed intervals)
 against the prior-only forecast and the outside view.</figcaption></figure>

@@ -13,6 +13,7 @@ from forecast.errors import ForecastError
 from forecast.model.kernels import ordered_logistic_sf
 from forecast.model.projection import summarise
 from forecast.report.draws import draw_quantiles, fit_file, posterior_vars, weights_of
+from forecast.report.readable import display_names, event_label
 from forecast.report.summary import headline_keys, probability_label
 from forecast.store import ledger as L
 from forecast.store.headline import headline
@@ -53,13 +54,16 @@ def trajectory_results(ws: Workspace, stored: StoredForecast, post: dict | None 
     records, _ = L.read(ws)
     base = read_forecast(ws)
     if records:
+        from forecast.data.loaders import load_dataset
+
+        names = display_names(load_dataset(ws.data_dir).meta)
         pts = [UpdatePoint(0, f"fit ({base.record.created_utc[:10]})", base.record.created_utc, headline(base))]
         for i, r in enumerate(records, start=1):
             if not r.get("after"):
                 continue
             if r["op"] == "add":
                 e = L.Event.from_dict(r["event"])
-                lab = e.label()
+                lab = event_label(e, names)
             else:
                 lab = f"undo {r['id'][:8]}"
             pts.append(UpdatePoint(i, lab, str(r.get("applied_utc", "")), r["after"]))
@@ -171,7 +175,10 @@ def driver_results(ws: Workspace, stored: StoredForecast, start: str | None = No
         batch = L.last_batch(data, records)
         if batch is not None:
             before = forecast_after(ws, batch.start, data)
-            events = [e.label() for e in batch.events]
+            from forecast.data.loaders import load_dataset
+
+            names = display_names(load_dataset(ws.data_dir).meta)
+            events = [event_label(e, names) for e in batch.events]
             old = forecast_state(ws, before, "before the latest update")
             new = forecast_state(ws, stored, "after")
             return DriverResults(old, new, "Latest update: " + "; ".join(events), events)

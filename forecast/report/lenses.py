@@ -11,7 +11,9 @@ from forecast import LENSES
 from forecast.data.loaders import load_dataset
 from forecast.errors import ForecastError
 from forecast.model.kernels import ar1_step, lens_from_factors, measurement_logpdf
+from forecast.defaults import STALE_AFTER_YEARS
 from forecast.report.draws import draw_quantiles, fit_file, posterior_vars, weights_of
+from forecast.report.readable import humanise
 from forecast.store import ledger as L
 from forecast.store.posterior import StoredForecast
 from forecast.workspace import Workspace
@@ -19,10 +21,6 @@ from forecast.workspace import Workspace
 KEY_EVENT_MIN_WEIGHT = 0.8   # |catalogue weight| (state sd) for an event to be labelled on a time axis
 KEY_EVENT_MIN_GAP = 2        # years between two labelled events, so labels never collide
 MAX_KEY_EVENTS = 9
-
-
-def humanise(kind: str) -> str:
-    return kind.replace("_", " ").replace("legal constitutional barrier", "legal barrier")
 
 
 @dataclass
@@ -165,3 +163,70 @@ def lens_results(ws: Workspace, stored: StoredForecast, horizon: int = 10, seed:
         events=event_marks(ws, int(years[-1]) + 1) if events is None else events, as_of=int(a.as_of), q=q,
         conditioned=len(readings), side_names=(dyad.side_a.name, dyad.side_b.name),
         lens_titles={lens: dyad.lens_text(lens).title for lens in LENSES})
+
+
+# ------------------------------------------------------------------------ freshness of the inputs
+@dataclass
+class Freshness:
+    indicator: str
+    lens: str
+    unit: str
+    last_year: int
+    last_value: float
+    age: int
+    stale: bool
+    used: bool
+    approximate: bool
+    from_ledger: bool
+    display_name: str = ""
+    role: str = "state"
+
+
+@dataclass(frozen=True)
+class LensStaleness:
+    """How old a lens's inputs are: its state indicators the fit uses, and how many of them were
+    last observed more than STALE_AFTER_YEARS before the data year ``as_of``."""
+
+    lens: str
+    indicators: int
+    stale: int
+    stale_through: int | None   # the latest last-observed year among the stale ones
+    as_of: int
+
+
+def freshness(ws: Workspace, stored: StoredForecast) -> list[Freshness]:
+    """Latest value and its age (years before the fit's data year) for each indicator,
+    ledger readings included; stale when older than STALE_AFTER_YEARS."""
+    as_of = int(stored.record.as_of)
+    used = set(stored.record.indicators_used)
+    ds = load_dataset(ws.data_dir)
+    meta = {name: r for name, r in ds.meta.iterrows()}
+    latest: dict[str, tuple[int, float, bool, bool]] = {}
+    for r in ds.values.itertuples():
+        if r.indicator in meta and (r.indicator not in latest or r.year >= latest[r.indicator][0]):
+            latest[r.indicator] = (int(r.year), float(r.value), bool(r.approximate), False)
+    records, _ = L.read(ws)
+    for e in L.active_events(records):
+        if e.type == "indicator" and e.name in meta and (e.name not in latest or e.year >= latest[e.name][0]):
+            latest[e.name] = (e.year, float(e.value), False, True)
+    out = []
+    for name, m in meta.items():
+        if name not in latest:
+            continue
+        y, v, approx, led = latest[name]
+        age = max(0, as_of - y)  # a ledger reading in the forecast year is as fresh as it gets
+        out.append(Freshness(name, m["lens"], m["unit"], y, v, age, age > STALE_AFTER_YEARS,
+                             name in used or m["role"] != "state", approx, led,
+                             display_name=str(m.get("display_name", "") or name), role=str(m["role"])))
+    return out
+
+
+def lens_staleness(fresh: list[Freshness], as_of: int) -> list[LensStaleness]:
+    """Per lens (in LENSES order): the state indicators the fit uses and how many are stale."""
+    out = []
+    for lens in LENSES:
+        inputs = [f for f in fresh if f.lens == lens and f.role == "state" and f.used]
+        stale = [f for f in inputs if f.stale]
+        out.append(LensStaleness(lens, len(inputs), len(stale),
+                                 max(f.last_year for f in stale) if stale else None, int(as_of)))
+    return out
