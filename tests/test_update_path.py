@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from types import SimpleNamespace
 
 import pytest
 from click.testing import CliRunner
@@ -63,15 +64,17 @@ def test_unreliable_reweighting_says_refit_and_why(fitted_workspace, monkeypatch
 
     import forecast.store.fit as store_fit
     import forecast.update.apply as A
-    from forecast.store.posterior import current, fit_path
+    from forecast.store.posterior import current, fit_path, read_forecast_file
 
     ws = fitted_workspace
     src = fit_path(ws, current(ws)[0])
     monkeypatch.setattr(A, "psis", lambda logw: (np.full(len(logw), 1 / len(logw)), 0.93, 12.0))
 
-    def fake_refit(ws, out, **kwargs):
-        out.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(src, out)
+    def fake_refit(ws, out, save=True, **kwargs):  # a dry run saves nothing and uses the returned forecast
+        if save:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src, out)
+        return SimpleNamespace(forecast=read_forecast_file(src, ws).draws)
 
     monkeypatch.setattr(store_fit, "fit_with_retry", fake_refit)
     args = ["update", "-w", str(ws.root), "--event", "talks_suspended", "--date", PAST_YEAR_MONTH, "--source", "t"]
