@@ -137,25 +137,39 @@ def _model_point(model, spec, params):
     return point
 
 
+@pytest.fixture(scope="module")
+def centred_logps(spec, priors):
+    """The centred model and ONE compiled function of everything the next test compares: the states
+    and intercepts it reconstructs, each observed node's log density and the joint log density
+    (without Jacobians). The simulated data go in through the model's ``pm.Data``, so the two seeds
+    share one compile (each ``compile_logp`` would be a separate compile of several seconds)."""
+    model = build_model(spec, "centred")
+    parts = list(sbc.log_likelihood(spec, *sbc.simulate_prior(spec, np.random.default_rng(0), priors), by_part=True))
+    outputs = [*model.replace_rvs_by_values([model["factor_state"], model["indicator_intercept"]]),
+               *(model.logp(vars=[model[name]], jacobian=False) for name in parts), model.logp(jacobian=False)]
+    fn = model.compile_fn(outputs, inputs=model.value_vars, on_unused_input="ignore")
+    return model, parts, fn
+
+
 @pytest.mark.parametrize("seed", [3, 4])
-def test_numpy_likelihood_and_prior_equal_the_pymc_model(spec, priors, seed):
+def test_numpy_likelihood_and_prior_equal_the_pymc_model(spec, priors, centred_logps, seed):
     """The SBC simulator's density and its log-likelihood are the centred model's: PyMC's own
     log densities at the simulated point (observed nodes one by one, and the whole joint without
     Jacobians, potentials included) equal the numpy ones."""
+    import pymc as pm
+
+    model, names, fn = centred_logps
     params, data = sbc.simulate_prior(spec, np.random.default_rng(seed), priors)
-    sim_spec = dataclasses.replace(spec, obs_value=data["obs_value"], change=data["change"],
-                                   settlement=data["settlement"])
-    model = build_model(sim_spec, "centred")
+    pm.set_data({"obs_value": data["obs_value"], "change": data["change"], "settlement": data["settlement"]},
+                model=model)
     point = _model_point(model, spec, params)
-    recon = model.compile_fn(model.replace_rvs_by_values([model["factor_state"], model["indicator_intercept"]]),
-                             inputs=model.value_vars, on_unused_input="ignore")(point)
-    assert np.allclose(recon[0], params["factor_state"]) and np.allclose(recon[1], params["indicator_intercept"])
+    eta, intercept, *by_node, joint = fn(point)
+    assert np.allclose(eta, params["factor_state"]) and np.allclose(intercept, params["indicator_intercept"])
     parts = sbc.log_likelihood(spec, params, data, by_part=True)
-    for name, value in parts.items():
-        pymc_value = model.compile_logp(vars=[model[name]], jacobian=False)(point)
-        assert np.isclose(pymc_value, value, rtol=1e-9, atol=1e-9), name
+    assert list(parts) == names
+    for name, pymc_value in zip(names, by_node):
+        assert np.isclose(pymc_value, parts[name], rtol=1e-9, atol=1e-9), name
     assert np.isclose(sbc.log_likelihood(spec, params, data), sum(parts.values()))
-    joint = model.compile_logp(jacobian=False)(point)
     # PyTensor's and SciPy's Beta/Gamma normalising constants agree to ~1e-6; any wrong term is O(1)
     assert np.isclose(joint, _numpy_log_prior(spec, priors, params) + sum(parts.values()), rtol=0, atol=1e-4)
 
