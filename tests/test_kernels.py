@@ -279,14 +279,18 @@ def _random_points(model, n, seed):
 
 
 def _logps(spec, cast_policy):
+    """The model and its log-density with and without Jacobians, the graphs ``model.compile_logp()``
+    and ``model.compile_logp(jacobian=False)`` compile, here compiled once together (a compile of
+    this model takes seconds)."""
     import pytensor
 
     from forecast.model.builder import build_model
 
     with pytensor.config.change_flags(cast_policy=cast_policy):
         model = build_model(spec, "centred")
-        logp, logp_nojac = model.compile_logp(), model.compile_logp(jacobian=False)
-    return model, logp, logp_nojac
+        both = model.compile_fn([model.logp(), model.logp(jacobian=False)], inputs=model.value_vars,
+                                on_unused_input="ignore")
+    return model, lambda point: both(point)[0], lambda point: both(point)[1]
 
 
 def test_whole_model_log_density_equals_pymc(default_spec):

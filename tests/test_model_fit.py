@@ -195,3 +195,35 @@ def test_full_size_default_fit_passes_every_diagnostic(workspace):
     for key in ("improve_next_year", "settle_within_5y", "settle_within_10y"):
         p = report["probabilities"][key]
         assert 0 < p["lo95"] <= p["lo80"] <= p["mean"] <= p["hi80"] <= p["hi95"] < 1
+
+
+def test_session_compile_cache_hits_only_an_equal_spec(spec_inputs):
+    """tests/conftest.py reuses a compiled model only for a spec equal in every field: a changed
+    data value, as-of year or prior makes it compile afresh."""
+    import dataclasses
+
+    from conftest import CompileCache
+
+    ds, pr = spec_inputs
+    compiled = []
+
+    def real(spec, sampler, on_phase, verbose):
+        compiled.append(spec)
+        return object(), "nutpie", 1.0
+
+    cache = CompileCache(real)
+    spec = build_spec(ds, pr)
+    first = cache(spec, "nutpie")
+    heard = []
+    again = cache(build_spec(ds, pr), "nutpie", on_phase=heard.append)
+    assert again[0] is first[0] and len(compiled) == 1 and cache.hits == 1
+    assert [e.phase for e in heard] == ["build", "build", "compile", "compile"]  # the CLI still hears them
+    bumped = spec.obs_value.copy()
+    bumped[0] += 1e-12
+    other_prior = dataclasses.replace(pr, priors={**pr.priors, "loading_tau": dataclasses.replace(
+        pr["loading_tau"], params={k: v * 2 for k, v in pr["loading_tau"].params.items()})})
+    for changed in (dataclasses.replace(spec, obs_value=bumped), build_spec(ds, pr, as_of=2016),
+                    build_spec(ds, other_prior)):
+        assert cache(changed, "nutpie")[0] is not first[0]
+    assert cache(spec, "pymc")[0] is not first[0]
+    assert len(compiled) == 5 and cache.hits == 1
