@@ -313,3 +313,18 @@ def test_an_escaped_os_error_is_one_line_exit_1():
 
     result = CliRunner().invoke(boom, [])
     assert_clean_failure(result, "/ws/ledger.jsonl", os.strerror(errno.EIO))
+
+
+def test_read_only_lock_is_a_named_error_in_the_python_api(fitted_workspace, monkeypatch):
+    """The API, not only the CLI, turns the lock's OSError into FileSystemError (nothing written)."""
+    import forecast
+    from forecast.errors import FileSystemError
+
+    root = fitted_workspace.root
+    before = snapshot(root)
+    monkeypatch.setattr(os, "open", lock_fails(errno.EROFS))
+    project = forecast.open(root)
+    with pytest.raises(FileSystemError, match="read-only.*nothing was written"):
+        project.update(indicator=READING[1], value=float(READING[3]), date=READING[5], source="api test")
+    assert snapshot(root) == before
+    assert not temporaries(root)

@@ -61,10 +61,9 @@ def fit(ws: Workspace, preset: str = PRESET, as_of: int | None = None, draws: in
         update_path="fit", dyad=ds.config, fit_file=str(out_path.relative_to(ws.state_dir)))
     with phase(on_phase, "save"):
         if out is None:  # a user's fit: serialise with updates (a refit already holds the lock)
-            from filelock import FileLock
+            from forecast.store.lock import write_lock
 
-            ws.state_dir.mkdir(parents=True, exist_ok=True)
-            with FileLock(str(ws.state_dir / ".lock")):
+            with write_lock(ws):
                 save_fit(ws, result.idata, result.forecast, record, out_path)
         else:
             save_fit(ws, result.idata, result.forecast, record, out_path)

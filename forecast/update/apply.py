@@ -27,6 +27,7 @@ from forecast.model.kernels import indicator_means, noise_sd, normal_logpdf, ord
 from forecast.model.projection import Draws, project
 from forecast.store import ledger as L
 from forecast.store.headline import contributions, headline, probabilities
+from forecast.store.lock import write_lock
 from forecast.store.posterior import (StoredForecast, current, fit_path, head_path, is_stale, read_forecast_file,
                                       read_posterior_arrays, remove_stale_temporaries, write_forecast_file)
 from forecast.store.record import FitRecord
@@ -171,8 +172,6 @@ def apply(ws: Workspace, events: list[L.Event], dry_run: bool = False, file: str
           rows: list[int] | None = None, progress: bool = False) -> dict:
     """Validate, compute, record (unless dry_run). Returns the report dict. A dry run needs no write
     access: it takes no lock, removes no temporaries and writes no file (a refit is not saved)."""
-    from filelock import FileLock
-
     ds = load_dataset(ws.data_dir)
     # everything that can refuse the update runs before anything is written (not even a lock file)
     before, _, warning = current(ws)
@@ -183,7 +182,7 @@ def apply(ws: Workspace, events: list[L.Event], dry_run: bool = False, file: str
             f"data/ or priors/ changed since the stored fit (hash {before.record.content_hash[:12]}); "
             f"run 'forecast fit' before updating")
     validate_events(ws, ds, events, before.record.forecast_year, file, rows)
-    with nullcontext() if dry_run else FileLock(str(ws.state_dir / ".lock")):
+    with nullcontext() if dry_run else write_lock(ws):
         if not dry_run:
             remove_stale_temporaries(ws)
         before, head, warning = current(ws)  # again: another update may have committed meanwhile

@@ -9,17 +9,16 @@ from dataclasses import replace
 from forecast.errors import ForecastError
 from forecast.store import ledger as L
 from forecast.store.headline import headline
+from forecast.store.lock import write_lock
 from forecast.store.posterior import (forecast_for_head, head_path, read_forecast, remove_stale_temporaries,
                                       write_forecast_file)
 from forecast.workspace import Workspace
 
 
 def undo_last(ws: Workspace) -> dict:
-    from filelock import FileLock
-
     read_forecast(ws)  # no fit, or a ledger that does not check: a clear error before anything is written
     L.load(ws)
-    with FileLock(str(ws.state_dir / ".lock")):
+    with write_lock(ws):
         remove_stale_temporaries(ws)
         data, records = L.load(ws)
         batch = L.last_batch(data, records)
