@@ -297,7 +297,7 @@ def parse_float(text: str, file: str, row: int | None, field: str, problems: lis
     if not math.isfinite(v):
         problems.append(Problem(file, f"'{text}' is not a finite number", row=row, field=field))
         return None
-    return v
+    return v if v != 0 else 0.0  # '-0' is 0: one canonical zero (and one event id)
 
 
 def check_year(year: int | None, file: str, row: int, problems: list[Problem]) -> bool:
