@@ -32,6 +32,7 @@ from forecast.workspace import TEMP_PREFIX, Workspace
 
 N_STRESS = int(os.environ.get("FORECAST_STRESS_KILLS", "200"))
 N_QUICK = 6
+RETIME_EVERY = 25  # kills between re-timings of the three commands
 MAX_IN_FORCE = 10  # above this many events in force, undo: keeps the PSIS weights healthy
 
 
@@ -67,7 +68,7 @@ class Stress:
             f"{e.date},{e.name},{e.value:g},{e.source},{e.note}\n" for _, e in rows), encoding="utf-8")
         return ["update", "--file", str(path)], [e for _, e in rows]
 
-    def run(self, cmd: str, rng: random.Random, delay: float | None, context: str) -> str:
+    def run(self, cmd: str, rng: random.Random, delay: float | None, context: str, count: bool = True) -> str:
         """Run ``cmd`` (killed after ``delay`` s unless None), check the workspace, return the outcome."""
         args, events = self.command(cmd, rng)
         prev = L.read_bytes(self.ws)
@@ -97,7 +98,8 @@ class Stress:
                 assert len({r["update"] for r in new}) == 1, context
                 self.stack.append([e.id for e in events])
             outcome = "finished before kill" if proc.returncode == 0 else "killed after commit"
-        self.counts[(cmd, outcome)] += 1
+        if count:
+            self.counts[(cmd, outcome)] += 1
         T.assert_consistent(self.ws, self.ids, f"{context} ({outcome})")
         self.check_undo_on_copy(f"{context} ({outcome})")
         return outcome
@@ -129,18 +131,24 @@ def stress(ws: Workspace, tmp, n_kills: int, cycle: bool) -> str:
     s = Stress(ws, tmp)
     assert store.read_forecast(ws).attrs["forecast_year"] == T.YEAR
     T.assert_consistent(ws, [], "fresh fit")
-    # typical run time of each command, uninterrupted (they also check the no-kill path)
-    typical = {}
-    for cmd in ("update", "file", "update", "undo"):
-        t0 = time.perf_counter()
-        assert s.run(cmd, random.Random(0), None, f"uninterrupted {cmd}") == "finished before kill"
-        typical[cmd] = time.perf_counter() - t0
-    s.counts.clear()
+    typical: dict[str, float] = {}
 
+    def retime():
+        """Typical run time of each command, uninterrupted (the machine's load changes over a long
+        run, and delays drawn from stale timings would mostly land after the process ended).
+        These runs also check the no-kill path; they are not counted as kills."""
+        for cmd in ("update", "file", "update", "undo"):
+            t0 = time.perf_counter()
+            assert s.run(cmd, random.Random(0), None, f"uninterrupted {cmd}", count=False) == "finished before kill"
+            typical[cmd] = time.perf_counter() - t0
+
+    retime()
     seed = int(os.environ.get("FORECAST_KILL_SEED", random.randrange(2**32)))
     rng = random.Random(seed)
     t0 = time.perf_counter()
     for i in range(n_kills):
+        if i and i % RETIME_EVERY == 0:
+            retime()
         cmd = ["update", "file", "undo"][i % 3] if cycle and (s.stack or i % 3 != 2) else s.choose(rng)
         if cmd == "undo" and not s.stack:
             cmd = "update"
@@ -151,7 +159,7 @@ def stress(ws: Workspace, tmp, n_kills: int, cycle: bool) -> str:
 
     leftovers = len([p for p in ws.root.rglob(f"{TEMP_PREFIX}*.tmp") if p.is_file()])
     per_cmd = Counter(cmd for cmd, _ in s.counts.elements())
-    summary = (f"{n_kills} kills in {wall:.0f} s, seed {seed}; typical run "
+    summary = (f"{n_kills} kills in {wall:.0f} s, seed {seed}; last typical run "
                + ", ".join(f"{c} {t:.2f} s" for c, t in typical.items()) + "; "
                + "; ".join(f"{c}: " + ", ".join(f"{o} {n}" for (cc, o), n in sorted(s.counts.items()) if cc == c)
                            for c in per_cmd)
