@@ -135,10 +135,7 @@ def read_text_csv(path: Path, columns: tuple[str, ...], problems: list[Problem],
         problems.append(Problem(name, f"not valid UTF-8 text ({exc.reason} at byte {exc.start})",
                                 hint="save the file as UTF-8"))
         return None
-    # comment lines become blank lines before parsing: skipped, line numbers kept, and a quote
-    # character in a comment cannot run into the rows that follow it
     parts = [ln[:-1] if ln.endswith("\r") else ln for ln in text.split("\n")]
-    parts = [p if i == 0 or not p.lstrip().startswith("#") else "" for i, p in enumerate(parts)]
     header, records, lines = None, [], []
     for line, rec in split_records(parts, name, problems):
         if header is None:
@@ -185,12 +182,19 @@ def split_records(lines: list[str], name: str, problems: list[Problem]):
 
     Strict: a field is either unquoted (no quote character in it) or quoted from its first
     to its last character (blanks aside; ``""`` inside stands for one quote, a line break is
-    kept). A malformed record is a problem naming its line (for a quote that runs over
+    kept). A line beginning with ``#`` where a record would start is a comment, skipped.
+    A malformed record is a problem naming its line (for a quote that runs over
     lines, the line where it opened) and is skipped; reading carries on at the next line, so
     the rows a bad quote ran into are checked as rows, never swallowed into a field."""
     i, n = 0, len(lines)
     while i < n:
         line = lines[i]
+        if i > 0 and line.lstrip().startswith("#"):
+            # a comment (after the header, where a record starts): skipped before its quotes are
+            # looked at, so they cannot run into the rows that follow; inside a quoted field a
+            # line that begins with '#' is text, kept
+            i += 1
+            continue
         if '"' not in line:
             yield i + 1, line.split(",")
             i += 1
@@ -293,7 +297,7 @@ def parse_float(text: str, file: str, row: int | None, field: str, problems: lis
     if not math.isfinite(v):
         problems.append(Problem(file, f"'{text}' is not a finite number", row=row, field=field))
         return None
-    return v
+    return v if v != 0 else 0.0  # '-0' is 0: one canonical zero (and one event id)
 
 
 def check_year(year: int | None, file: str, row: int, problems: list[Problem]) -> bool:
