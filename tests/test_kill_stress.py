@@ -87,7 +87,7 @@ class Stress:
             outcome = "killed before commit"
         else:
             assert data.startswith(prev), f"{context}: earlier ledger lines were rewritten"
-            new = L.parse(data[len(prev):])
+            new = L.parse(data)[len(L.parse(prev)):]  # whole ledger: an undo is checked against its add
             if cmd == "undo":
                 assert [(r["op"], r["id"]) for r in new] == [("undo", i) for i in self.stack[-1]], context
                 self.stack.pop()

@@ -448,7 +448,7 @@ def test_batch_files_property_long_run(harness, data):
 # ------------------------------------------------------------- examples found, kept
 def test_the_stub_agrees_with_a_real_dry_run(harness, monkeypatch):
     """One reading through the real compute: the same id as with the stub."""
-    args = [f"--indicator={INDICATORS[0]}", "--value= 1.5", f"--date={LAST_DATA_YEAR}-6", "--source=x"]
+    args = [f"--indicator={INDICATORS[0]}", "--value= 1.5", f"--date={LAST_DATA_YEAR + 1}-6", "--source=x"]
     stubbed = outcome(harness, args, log=False)
     monkeypatch.setattr(apply_mod, "compute", harness.real_compute)
     r = harness.run(*args)
