@@ -40,3 +40,23 @@ def test_atomic_write_gives_a_new_file_the_usual_mode(tmp_path):
         assert not [p for p in tmp_path.iterdir() if p.name.startswith(TEMP_PREFIX)]
     finally:
         os.umask(umask)
+
+
+def test_update_and_undo_keep_a_users_tmp_files(fitted_workspace):
+    """The issue's probe end to end: a user's '.my-notes.tmp' survives update and undo (which clean up
+    under the lock), while a stale temporary of the tool's own is removed."""
+    from click.testing import CliRunner
+
+    from forecast.cli.main import main
+
+    root = fitted_workspace.root
+    users = [root / ".my-notes.tmp", root / "state" / ".my-notes.tmp"]
+    stale = root / "state" / f"{TEMP_PREFIX}posterior.nc.dead.tmp"
+    for p in users + [stale]:
+        p.write_text("mine")
+    for args in (["update", "--indicator", "japan_cabinet_approval", "--value", "30", "--date", "2026-03",
+                  "--source", "a poll"], ["undo"]):
+        r = CliRunner().invoke(main, [*args, "-w", str(root)])
+        assert r.exit_code == 0, r.output
+        assert all(p.read_text() == "mine" for p in users), args
+    assert not stale.exists()
