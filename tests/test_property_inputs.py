@@ -45,7 +45,7 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, event, given, note, settings
 from hypothesis import strategies as st
 
-from data_years import FORECAST_YEAR, LAST_DATA_YEAR
+from data_years import FORECAST_YEAR, LAST_DATA_YEAR, needs_forecast_year
 
 from forecast.cli.main import main
 from forecast.data.csvtext import BLANKS
@@ -446,14 +446,18 @@ def test_batch_files_property_long_run(harness, data):
 
 
 # ------------------------------------------------------------- examples found, kept
+@needs_forecast_year
 def test_the_stub_agrees_with_a_real_dry_run(harness, monkeypatch):
-    """One reading through the real compute: the same id as with the stub."""
-    args = [f"--indicator={INDICATORS[0]}", "--value= 1.5", f"--date={LAST_DATA_YEAR + 1}-6", "--source=x"]
+    """One reading through the real compute: the same id as with the stub. (A typical approval
+    reading in the forecast year's first month: the fast path, no refit.)"""
+    args = ["--indicator=japan_cabinet_approval", "--value= 35.0", f"--date={FORECAST_YEAR}-1", "--source=x"]
     stubbed = outcome(harness, args, log=False)
     monkeypatch.setattr(apply_mod, "compute", harness.real_compute)
     r = harness.run(*args)
     assert r.exit_code == 0, r.output
-    assert json.loads(r.stdout)["events"][0]["id"] == stubbed[0]["id"]
+    report = json.loads(r.stdout)
+    assert report["events"][0]["id"] == stubbed[0]["id"]
+    assert report["path"] == "psis", report["path"]
 
 
 # ---------------------------------------- regressions found by the properties (no fit needed)
