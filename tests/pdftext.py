@@ -9,9 +9,12 @@ import zlib
 def pdf_text(data: bytes) -> str:
     """The text drawn in a matplotlib PDF: its Type 42 strings are UTF-16BE literals in TJ arrays."""
     out = []
-    for m in re.finditer(rb"stream\r?\n(.*?)\r?\nendstream", data, re.S):
+    # The line end before 'endstream' is left in the match: a compressed stream may itself end in a
+    # byte '\r', which a pattern '\r?\nendstream' would strip (the page's text then went missing).
+    # decompressobj stops at the end of the zlib data and ignores what follows it.
+    for m in re.finditer(rb"stream\r?\n(.*?)endstream", data, re.S):
         try:
-            s = zlib.decompress(m.group(1))
+            s = zlib.decompressobj().decompress(m.group(1))
         except zlib.error:
             continue
         for block in re.findall(rb"BT(.*?)ET", s, re.S):
