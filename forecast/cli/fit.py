@@ -34,10 +34,10 @@ class PhasePrinter:
             elif self.tty or event.phase in self.LONG:
                 click.echo(F.phase_started(event.phase), err=True)
         elif self.open == event.phase:
-            click.echo(f"{event.seconds:.1f} s", err=True)
+            click.echo(f"{event.seconds:.1f} s" + (f" ({event.detail})" if event.detail else ""), err=True)
         else:  # nutpie leaves the cursor at the end of its finished bar
             after_bar = "\n" if self.bar and event.phase == "sample" else ""
-            click.echo(after_bar + F.phase_finished(event.phase, event.seconds), err=True)
+            click.echo(after_bar + F.phase_finished(event.phase, event.seconds, event.detail), err=True)
         if event.seconds is not None:
             self.open = None
 

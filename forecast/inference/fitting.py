@@ -52,7 +52,9 @@ def _import_pymc():
 def compile_model(spec: ModelSpec, sampler: str = SAMPLER, on_phase: OnPhase | None = None,
                   verbose: bool = False):
     """Build the PyMC model and compile it for ``sampler``. Returns (compiled, sampler_used, seconds).
-    With nutpie the compiled model is reusable with new ``pm.Data`` values (``draw(..., data=...)``).
+    With nutpie the compiled model is reusable with new ``pm.Data`` values (``draw(..., data=...)``),
+    and its native code is cached on disk (``inference.compiled``): the compile phase's end says
+    whether it was loaded from there.
     ``on_phase`` hears the "build" and "compile" phases; ``verbose`` shows third-party warnings."""
     with library_warnings(verbose):
         with phase(on_phase, "build"):
@@ -67,8 +69,10 @@ def compile_model(spec: ModelSpec, sampler: str = SAMPLER, on_phase: OnPhase | N
             t0 = time.perf_counter()
             model = build_model(spec, PARAMETERISATION)
         if sampler == "nutpie":
-            with phase(on_phase, "compile"):
-                compiled = nutpie.compile_pymc_model(model)
+            from forecast.inference.compiled import compile_pymc
+
+            with phase(on_phase, "compile", detail=lambda: info.describe()):
+                compiled, info = compile_pymc(model)
             return compiled, sampler, time.perf_counter() - t0
     return model, sampler, float("nan")  # PyMC compiles inside pm.sample (no "compile" phase)
 

@@ -20,14 +20,16 @@ PHASES = ("load", "build", "compile", "sample", "project", "save")
 class PhaseEvent:
     phase: str                # one of PHASES
     seconds: float | None     # None when the phase starts; its elapsed wall time when it ends
+    detail: str = ""          # at its end, a phase may say more (compile: whether the cache served it)
 
 
 OnPhase = Callable[[PhaseEvent], None]
 
 
 @contextmanager
-def phase(on_phase: OnPhase | None, name: str) -> Iterator[None]:
-    """Report the start and the end (with elapsed seconds) of the phase ``name`` to ``on_phase``."""
+def phase(on_phase: OnPhase | None, name: str, detail: Callable[[], str] | None = None) -> Iterator[None]:
+    """Report the start and the end (with elapsed seconds) of the phase ``name`` to ``on_phase``;
+    ``detail``, called at the end, adds a remark to the end event."""
     if name not in PHASES:
         raise ValueError(f"unknown fit phase {name!r}")
     if on_phase is not None:
@@ -35,4 +37,4 @@ def phase(on_phase: OnPhase | None, name: str) -> Iterator[None]:
     t0 = time.perf_counter()
     yield
     if on_phase is not None:
-        on_phase(PhaseEvent(name, time.perf_counter() - t0))
+        on_phase(PhaseEvent(name, time.perf_counter() - t0, detail() if detail else ""))

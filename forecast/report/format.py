@@ -30,7 +30,8 @@ def fit_started(preset: str, root, chains: int, draws: int, tune: int, seed: int
 
 
 # How long nutpie's numba compile takes, as measured in the README's "Speed" section (2-core machine).
-COMPILE_NOTE = "usually ~45-50 s the first time on a 2-core machine, ~20 s once numba's cache is warm"
+COMPILE_NOTE = ("~35 s the first time a model of this shape is compiled on a 2-core machine, longer on a "
+                "fresh install; ~6 s once its native code is cached")
 PHASE_STARTS = {"load": "Loading data and priors", "build": "Building the model",
                 "compile": f"Compiling the model ({COMPILE_NOTE})", "sample": "Sampling",
                 "project": "Checking convergence and projecting", "save": "Saving the fit"}
@@ -43,9 +44,9 @@ def phase_started(phase: str) -> str:
     return PHASE_STARTS[phase] + "..."
 
 
-def phase_finished(phase: str, seconds: float) -> str:
-    """The line closing a fit phase, with its elapsed time."""
-    return f"{PHASE_ENDS[phase]} in {seconds:.1f} s"
+def phase_finished(phase: str, seconds: float, detail: str = "") -> str:
+    """The line closing a fit phase, with its elapsed time (and the phase's remark, if any)."""
+    return f"{PHASE_ENDS[phase]} in {seconds:.1f} s" + (f" ({detail})" if detail else "")
 
 
 def retry_notice(note: "RetryNote") -> str:
