@@ -70,17 +70,37 @@ def save_fit(ws: Workspace, idata, forecast: dict[str, np.ndarray], record: FitR
               "side": ["side_a", "side_b"]}
     attrs = _encode_attrs(record)
     ds = xr.Dataset(data_vars, coords=coords, attrs=attrs)
-    if "forecast" in idata.groups():
-        del idata.forecast
+    idata = stored_groups(idata)
     idata.add_groups({"forecast": ds})
     idata.posterior.attrs.update(attrs)
 
     def write(tmp: Path) -> None:
-        idata.to_netcdf(str(tmp), engine="h5netcdf")
+        # uncompressed: zlib took ~3 of the ~4.5 s a save cost and kept ~12% of the bytes (posterior
+        # draws are close to incompressible); see benchmarks/results/fit.md
+        idata.to_netcdf(str(tmp), engine="h5netcdf", compress=False)
         sign_file(tmp)
 
     atomic_write(path, write)
     return path
+
+
+def is_transformed_copy(name: str) -> bool:
+    """A sampler-space copy of a constrained variable (``x_log__``, ``x_logodds__``, ``x_ordered__``)."""
+    return name.endswith("__")
+
+
+def stored_groups(idata):
+    """What a stored fit keeps of a sampler's InferenceData: the posterior without its sampler-space
+    copies (each is a transform of a stored constrained variable), the sample stats and the
+    observed data. Warm-up draws are dropped (nothing reads them; they were a third of the file)."""
+    import arviz as az
+
+    groups = {"posterior": idata.posterior.drop_vars([v for v in idata.posterior.data_vars
+                                                      if is_transformed_copy(v)])}
+    for g in ("sample_stats", "observed_data", "constant_data"):
+        if g in idata.groups():
+            groups[g] = idata[g]
+    return az.InferenceData(**groups)
 
 
 def write_forecast_file(path: Path, draws: dict[str, np.ndarray], record: FitRecord) -> None:
