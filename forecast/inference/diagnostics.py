@@ -5,7 +5,17 @@ from __future__ import annotations
 from forecast.defaults import THRESHOLDS
 
 # Deterministics are functions of the free parameters; they are checked through them.
-SKIP = ("lens_state", "improve_logodds", "capacity", "loading", "event_shift")
+# ``state_deviation`` (the sampler's zero-sum coordinates of each state) is checked through
+# ``factor_state``, the states themselves (level + deviations, an invertible linear map).
+SKIP = ("lens_state", "improve_logodds", "capacity", "loading", "event_shift", "state_deviation")
+
+
+def checked_variables(posterior) -> list[str]:
+    """The variables the diagnostics cover: every posterior variable but SKIP and the sampler-space
+    copies ``x_log__``/``x_logodds__``/``x_ordered__`` of constrained ones. Rank-normalised R-hat and
+    bulk/tail ESS are invariant under the elementwise monotone log and logit transforms; the ordered
+    cutpoints are checked as ``cutpoints``."""
+    return [v for v in posterior.data_vars if v not in SKIP and not v.endswith("__")]
 
 
 def compute_diagnostics(idata) -> dict:
@@ -14,7 +24,7 @@ def compute_diagnostics(idata) -> dict:
     import numpy as np
 
     post = idata.posterior
-    names = [v for v in post.data_vars if v not in SKIP]
+    names = checked_variables(post)
     rhat = az.rhat(idata, var_names=names)
     ess_b = az.ess(idata, var_names=names, method="bulk")
     ess_t = az.ess(idata, var_names=names, method="tail")

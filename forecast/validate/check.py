@@ -32,7 +32,7 @@ import numpy as np
 from forecast import LENSES
 from forecast.defaults import PARETO_K_THRESHOLD as K_THRESHOLD
 from forecast.defaults import THRESHOLDS
-from forecast.inference.diagnostics import SKIP
+from forecast.inference.diagnostics import checked_variables
 from forecast.model.evidence import flat, forecast_year_evidence, merge_events
 from forecast.model.kernels import (indicator_means, noise_sd, normal_logpdf, ordered_logistic_draw,
                                     ordered_logistic_logp)
@@ -77,7 +77,7 @@ class Context:
 def mcmc(ctx: Context) -> dict:
     import arviz as az
 
-    names = [v for v in ctx.idata.posterior.data_vars if v not in SKIP and not v.endswith("__")]
+    names = checked_variables(ctx.idata.posterior)
     rhat = az.rhat(ctx.idata, var_names=names)
     essb = az.ess(ctx.idata, var_names=names, method="bulk")
     esst = az.ess(ctx.idata, var_names=names, method="tail")
