@@ -188,3 +188,25 @@ def test_terminal_lines_share_start_and_time():
     plain = printed(False, False, all_events()).splitlines()
     verbose = printed(False, True, all_events()).splitlines()
     assert verbose == plain[:5] + [""] + plain[5:]
+
+
+def test_a_cold_compile_says_so_and_how_long(monkeypatch):
+    """An empty numba kernel cache (a fresh machine): the compile line names the folder being filled
+    and the minutes it takes, instead of the warm estimate."""
+    cold = printed(False, False, [PhaseEvent("compile", None, "cold:/tmp/k/numba")]).strip()
+    assert cold.startswith("Compiling the model (first compile on this machine")
+    assert "/tmp/k/numba" in cold and "min" in cold
+    warm = printed(False, False, [PhaseEvent("compile", None)]).strip()
+    assert warm == F.phase_started("compile") and "first compile on this machine" not in warm
+
+
+def test_the_compile_phase_detects_an_empty_kernel_cache(tmp_path):
+    from forecast.inference import fitting
+    from forecast.inference.compiled import kernel_cache_files
+
+    assert kernel_cache_files(tmp_path) == (str(tmp_path / "numba"), 0)  # no folder yet
+    (tmp_path / "numba").mkdir()
+    for i in range(3):
+        (tmp_path / "numba" / f"k{i}.nbi").write_bytes(b"")
+    assert kernel_cache_files(tmp_path) == (str(tmp_path / "numba"), 3)
+    assert 3 < fitting.COLD_KERNEL_FILES

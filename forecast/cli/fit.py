@@ -29,10 +29,10 @@ class PhasePrinter:
 
         if event.seconds is None:
             if self.tty and not (event.phase == "sample" and self.bar):
-                click.echo(F.phase_started(event.phase) + " ", err=True, nl=False)
+                click.echo(F.phase_started(event.phase, event.detail) + " ", err=True, nl=False)
                 self.open = event.phase
             elif self.tty or event.phase in self.LONG:
-                click.echo(F.phase_started(event.phase), err=True)
+                click.echo(F.phase_started(event.phase, event.detail), err=True)
         elif self.open == event.phase:
             click.echo(f"{event.seconds:.1f} s" + (f" ({event.detail})" if event.detail else ""), err=True)
         else:  # nutpie leaves the cursor at the end of its finished bar

@@ -24,6 +24,9 @@ if TYPE_CHECKING:
     from forecast.inference.retry import RetryNote
 
 PARAMETERISATION = "centred"
+# Fewer files than this in PyTensor's numba cache: the first compile on this machine (the default
+# model's kernels fill ~340 files), announced as such by the compile phase's start.
+COLD_KERNEL_FILES = 150
 
 
 @dataclass
@@ -71,7 +74,11 @@ def compile_model(spec: ModelSpec, sampler: str = SAMPLER, on_phase: OnPhase | N
         if sampler == "nutpie":
             from forecast.inference.compiled import compile_pymc
 
-            with phase(on_phase, "compile", detail=lambda: info.describe()):
+            from forecast.inference.compiled import kernel_cache_files
+
+            folder, n_files = kernel_cache_files()
+            cold = f"cold:{folder}" if n_files < COLD_KERNEL_FILES else ""
+            with phase(on_phase, "compile", detail=lambda: info.describe(), start_detail=cold):
                 compiled, info = compile_pymc(model)
             return compiled, sampler, time.perf_counter() - t0
     return model, sampler, float("nan")  # PyMC compiles inside pm.sample (no "compile" phase)

@@ -20,20 +20,22 @@ PHASES = ("load", "build", "compile", "sample", "project", "save")
 class PhaseEvent:
     phase: str                # one of PHASES
     seconds: float | None     # None when the phase starts; its elapsed wall time when it ends
-    detail: str = ""          # at its end, a phase may say more (compile: whether the cache served it)
+    detail: str = ""          # a phase may say more: at its start (compile: "cold:FOLDER" on a fresh
+                              # machine) and at its end (compile: whether the cache served it)
 
 
 OnPhase = Callable[[PhaseEvent], None]
 
 
 @contextmanager
-def phase(on_phase: OnPhase | None, name: str, detail: Callable[[], str] | None = None) -> Iterator[None]:
+def phase(on_phase: OnPhase | None, name: str, detail: Callable[[], str] | None = None,
+          start_detail: str = "") -> Iterator[None]:
     """Report the start and the end (with elapsed seconds) of the phase ``name`` to ``on_phase``;
-    ``detail``, called at the end, adds a remark to the end event."""
+    ``start_detail`` goes with the start event, and ``detail``, called at the end, with the end event."""
     if name not in PHASES:
         raise ValueError(f"unknown fit phase {name!r}")
     if on_phase is not None:
-        on_phase(PhaseEvent(name, None))
+        on_phase(PhaseEvent(name, None, start_detail))
     t0 = time.perf_counter()
     yield
     if on_phase is not None:

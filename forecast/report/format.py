@@ -39,8 +39,16 @@ PHASE_ENDS = {"load": "Loaded data and priors", "build": "Built the model", "com
               "sample": "Sampled", "project": "Checked convergence and projected", "save": "Saved the fit"}
 
 
-def phase_started(phase: str) -> str:
-    """The line announcing a fit phase (``inference.progress.PHASES``)."""
+# The first compile on a fresh machine (an empty numba kernel cache), as measured by benchmarks/bench_cold.py.
+COLD_COMPILE_NOTE = ("first compile on this machine: ~2.5-3.5 min on 2 cores while numba builds the model's "
+                     "kernels into {folder}; later fits compile in ~6 s")
+
+
+def phase_started(phase: str, detail: str = "") -> str:
+    """The line announcing a fit phase (``inference.progress.PHASES``); a compile on a fresh machine
+    (``detail`` "cold:FOLDER") says so, and how long it takes."""
+    if phase == "compile" and detail.startswith("cold:"):
+        return f"Compiling the model ({COLD_COMPILE_NOTE.format(folder=detail[5:])})..."
     return PHASE_STARTS[phase] + "..."
 
 
