@@ -163,3 +163,40 @@ def test_same_rows_on_a_dask_cluster_and_on_the_local_cluster(workspace, dask_cl
         lines = [line for line in err.splitlines() if line.startswith("backtest origins: ")]
         assert len(lines) == 2 and lines[-1].startswith("backtest origins: 2/2 "), err
         assert "Traceback" not in err
+
+
+# --- the SBC runner: chunks of simulations as tasks
+
+
+@pytest.mark.slow
+def test_sbc_chunks_on_workers_give_the_records_of_one_process(tmp_path):
+    """Two simulations in chunks of one on two local workers, and the same two in this process: the
+    same ranks, seeds and diagnostics. OMP_NUM_THREADS=1 for both, as Dask's workers start: OpenBLAS's
+    thread count at start-up changes the last bits, and MCMC amplifies them (see README)."""
+    script = WORKTREE / "benchmarks" / "sbc.py"
+    env = {**os.environ, "PYTHONPATH": str(WORKTREE), "OMP_NUM_THREADS": "1"}
+    base = ["--sims", "2", "--draws", "100", "--tune", "150", "--chains", "1", "--rank-draws", "50", "--seed", "11"]
+    out = {}
+    for name, extra in (("chunks", ["--chunk", "1", "--jobs", "2"]), ("serial", ["--jobs", "1"])):
+        p = subprocess.run([sys.executable, str(script), *base, *extra, "--out", str(tmp_path / name / "sbc.json")],
+                           capture_output=True, text=True, env=env, check=False)
+        assert p.returncode == 0, p.stdout + p.stderr
+        out[name] = json.loads((tmp_path / name / "sbc.json").read_text())
+    for key in ("ranks", "seeds", "sims"):
+        assert out["chunks"][key] == out["serial"][key], key
+    assert out["chunks"]["per_simulation"]["ess_bulk_min"] == out["serial"]["per_simulation"]["ess_bulk_min"]
+
+
+def test_sbc_runner_refuses_an_unreachable_scheduler(tmp_path, monkeypatch, capsys):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("sbc_script", WORKTREE / "benchmarks" / "sbc.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    monkeypatch.setattr(D, "SCHEDULER_TIMEOUT_S", 1)
+    address = f"tcp://127.0.0.1:{free_port()}"
+    with pytest.raises(SystemExit) as exc:
+        script.main(["--sims", "11", "--chunk", "10", "--scheduler", address, "--out", str(tmp_path / "sbc.json")])
+    assert str(exc.value).startswith(f"error: cannot reach the Dask scheduler at {address} within 1 s")
+    assert "2 chunks of up to 10 simulations on " + address in capsys.readouterr().out
+    assert not (tmp_path / "sbc.json").exists()
