@@ -200,3 +200,27 @@ def test_sbc_runner_refuses_an_unreachable_scheduler(tmp_path, monkeypatch, caps
     assert str(exc.value).startswith(f"error: cannot reach the Dask scheduler at {address} within 1 s")
     assert "2 chunks of up to 10 simulations on " + address in capsys.readouterr().out
     assert not (tmp_path / "sbc.json").exists()
+
+
+def fake_origin(data_dir, priors_dir, year, settings, events) -> dict:
+    """The shape of backtest.origin_forecast's result, without a fit."""
+    diag = {"rhat_max": 1.0, "ess_bulk_min": 500.0, "ess_tail_min": 500.0, "divergences": 0, "bfmi_min": 1.0,
+            "ok": True, "failures": []}
+    model = {"p_improve": 0.4, "lo80": 0.3, "hi80": 0.5, "p_change": [0.1, 0.2, 0.3, 0.25, 0.15],
+             "diagnostics": diag, "scored_quantity": {"rhat": 1.0, "ess_bulk": 500.0, "ok": True}}
+    return {"year": year, "as_of": year - 1, "compile_s": 0.0, "variants": {"model": model}, "seconds": 1.0}
+
+
+def test_backtest_progress_goes_to_stderr_with_json_and_quiet_silences_it(workspace, monkeypatch):
+    from forecast.validate import backtest as B
+
+    monkeypatch.setattr(B, "origin_forecast", fake_origin)
+    args = ["backtest", "-w", str(workspace.root), "--from", str(LAST_DATA_YEAR - 1), "--jobs", "1",
+            "--no-single-lens", "--json"]
+    r = CliRunner().invoke(main, args)
+    assert r.exit_code == 0, r.output
+    assert [row["year"] for row in json.loads(r.stdout)["rows"]] == [LAST_DATA_YEAR - 1, LAST_DATA_YEAR]
+    assert r.stderr.splitlines() == [f"backtest origins: 1/2 {LAST_DATA_YEAR - 1} done (1 s)",
+                                     f"backtest origins: 2/2 {LAST_DATA_YEAR} done (1 s)"]
+    r = CliRunner().invoke(main, [*args, "--quiet"])
+    assert r.exit_code == 0 and r.stderr == "" and json.loads(r.stdout)["rows"]
