@@ -32,8 +32,12 @@ REPO = HERE.parent
 if str(REPO) not in sys.path:  # run as a script from any directory
     sys.path.insert(0, str(REPO))
 
+from forecast import defaults as D
 from forecast.validate import sbc
+from forecast.validate.cluster import Task, default_jobs, run_tasks
+from forecast.validate.sbc_tasks import SBCSettings, fit_chunk, simulate_and_fit
 from forecast.data.loaders import load_dataset
+from forecast.errors import ForecastError
 from forecast.inference.fitting import TARGET_ACCEPT
 from forecast.model.priors import load_preset
 from forecast.model.spec import build_spec
@@ -77,10 +81,6 @@ def read_progress(path: Path) -> list[dict]:
     return out
 
 
-def sim_seed(seed: int, i: int) -> int:
-    return int(np.random.SeedSequence([seed, i]).generate_state(1)[0])
-
-
 def run(args, spec, progress_path: Path, header: dict) -> list[dict]:
     records = read_progress(progress_path) if args.resume else []
     if records:
@@ -95,30 +95,36 @@ def run(args, spec, progress_path: Path, header: dict) -> list[dict]:
     if not todo:
         return records
     priors = sbc.resolved_priors(spec)
-    fitter = sbc.SBCFitter(spec)
-    print(f"compiled in {fitter.compile_s:.1f} s", flush=True)
+    settings = SBCSettings(draws=args.draws, tune=args.tune, chains=args.chains, seed=args.seed,
+                           rank_draws=args.rank_draws, target_accept=args.target_accept)
+    chunks = [tuple(todo[k:k + args.chunk]) for k in range(0, len(todo), args.chunk)]
     t_start = time.perf_counter()
-    for n, i in enumerate(todo, 1):
-        s = sim_seed(args.seed, i)
-        rng = np.random.default_rng(s)
-        truth, data = sbc.simulate_prior(spec, rng, priors)
-        t0 = time.perf_counter()
-        idata = fitter.fit(data, args.draws, args.tune, args.chains, seed=s % (2**31),
-                           target_accept=args.target_accept)
-        fit_s = time.perf_counter() - t0
-        rec = sbc.evaluate(spec, idata, truth, data, args.rank_draws, rng)
-        rec.update({"sim": i, "seed": s, "sample_s": round(fit_s, 2), "settings": header["settings"],
-                    "git": header["git"], "started_utc": header["started_utc"],
-                    "data_summary": {"change_counts": np.bincount(data["change"], minlength=5).tolist(),
-                                     "settlements": int(data["settlement"].sum())}})
+    n_run = 0
+
+    def keep(rec: dict) -> None:  # each record is on disk as soon as it is back here
+        nonlocal n_run
+        rec.update({"settings": header["settings"], "git": header["git"], "started_utc": header["started_utc"]})
         with open(progress_path, "a") as fh:
             fh.write(json.dumps(rec) + "\n")
             fh.flush()
         records.append(rec)
+        n_run += 1
         elapsed = time.perf_counter() - t_start
-        print(f"[{len(records)}/{args.sims}] sim {i}: {fit_s:.1f} s, div {rec['divergences']}, "
+        print(f"[{len(records)}/{args.sims}] sim {rec['sim']}: {rec['sample_s']:.1f} s, div {rec['divergences']}, "
               f"R-hat {rec['rhat_max']:.3f}, ESS {rec['ess_bulk_min']:.0f}, "
-              f"eta {elapsed / n * (len(todo) - n) / 60:.1f} min", flush=True)
+              f"eta {elapsed / n_run * (len(todo) - n_run) / 60:.1f} min", flush=True)
+
+    jobs = args.jobs or default_jobs(len(chunks))
+    if args.scheduler is None and (jobs == 1 or len(chunks) == 1):  # here, one compile, a line per simulation
+        fitter = sbc.SBCFitter(spec)
+        print(f"compiled in {fitter.compile_s:.1f} s", flush=True)
+        for i in todo:
+            keep(simulate_and_fit(spec, priors, fitter, i, settings))
+        return records
+    where = args.scheduler or f"{jobs} local worker processes"
+    print(f"{len(chunks)} chunks of up to {args.chunk} simulations on {where} (one compile per chunk)", flush=True)
+    run_tasks([Task(fit_chunk, (spec, priors, c, settings)) for c in chunks], jobs, args.scheduler,
+              on_done=lambda recs: [keep(r) for r in recs])
     return records
 
 
@@ -258,6 +264,13 @@ def main(argv=None) -> int:
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT, help="results JSON (Markdown table beside it)")
     ap.add_argument("--progress", type=Path, default=None, help="JSONL progress file (default: OUT with .jsonl)")
     ap.add_argument("--resume", action="store_true", help="continue from the progress file")
+    ap.add_argument("--jobs", type=int, default=None,
+                    help="local worker processes (1: in this process) [default: the cores, at most one per chunk]")
+    ap.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                    help="run the chunks on an existing Dask cluster, e.g. tcp://HOST:8786 ('dask scheduler' and "
+                         "'dask worker ADDRESS'; the workers need forecast installed)")
+    ap.add_argument("--chunk", type=int, default=D.SBC_CHUNK,
+                    help="simulations per task: a worker compiles the model once per chunk")
     ap.add_argument("--notes", type=Path, default=None, help="Markdown appended to the table (the analysis)")
     ap.add_argument("--summarise-only", action="store_true",
                     help="write the results from the progress file so far, without sampling")
@@ -290,7 +303,10 @@ def main(argv=None) -> int:
         header["finished_utc"] = last.isoformat(timespec="seconds")
         header["run_wall_s"] = round((last - _dt.datetime.fromisoformat(header["started_utc"])).total_seconds(), 1)
     else:
-        records = run(args, spec, progress_path, header)
+        try:
+            records = run(args, spec, progress_path, header)
+        except ForecastError as exc:  # e.g. a --scheduler that cannot be reached
+            sys.exit(f"error: {exc}")
     if not args.summarise_only:
         header["finished_utc"] = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
         header["run_wall_s"] = round(time.perf_counter() - t0, 1)

@@ -316,13 +316,20 @@ class Project:
                          seconds=round(time.perf_counter() - t0, 2))
 
     # --- validation
-    def check(self, presets: list[str] | None = None, refit: bool = False, on_section=None) -> dict:
+    def check(self, presets: list[str] | None = None, refit: bool = False, on_section=None,
+              jobs: int | None = None, scheduler: str | None = None, on_refit_start=None,
+              on_refit_done=None) -> dict:
         """MCMC diagnostics, predictive checks, PSIS-LOO, prior sensitivity (``presets``; default
         every priors/*.toml), lens ablation and the outside view, for the stored fit. ``on_section``:
-        called with a ``validate.check.SectionEvent`` as each section starts and ends."""
+        called with a ``validate.check.SectionEvent`` as each section starts and ends. The refits
+        (``refit``) run on ``jobs`` local worker processes or on the Dask cluster at ``scheduler``;
+        ``on_refit_start(n)`` and ``on_refit_done(result)``: progress hooks."""
         from forecast.validate.check import run
+        from forecast.validate.refit import Dispatch
 
-        return run(self.workspace, list(presets) if presets else None, refit=refit, on_section=on_section)
+        dispatch = Dispatch(jobs=jobs, scheduler=scheduler, on_start=on_refit_start, on_done=on_refit_done)
+        return run(self.workspace, list(presets) if presets else None, refit=refit, on_section=on_section,
+                   dispatch=dispatch)
 
     def backtest_years(self, start: int | None = None, end: int | None = None) -> list[int]:
         """The forecast years a backtest from ``start`` to ``end`` covers (validated)."""
@@ -335,11 +342,13 @@ class Project:
                  draws: int = D.BACKTEST_DRAWS, tune: int = D.BACKTEST_TUNE, chains: int = D.BACKTEST_CHAINS,
                  seed: int = D.SEED, jobs: int | None = None, single_lens: bool = True,
                  out: str | os.PathLike | None = None, on_start: Callable[[int], None] | None = None,
-                 on_done: Callable[[dict], None] | None = None) -> dict:
+                 on_done: Callable[[dict], None] | None = None, scheduler: str | None = None) -> dict:
         """Rolling-origin backtest (fit through Y-1, predict Y) scored against climatology,
         persistence and the single-lens models. ``out``: a folder for backtest_rows.csv and
-        backtest.json (checked before any fit). ``on_start(n_origins)``, ``on_done(origin)``:
-        progress hooks. Returns the result of 'backtest --json'."""
+        backtest.json (checked before any fit). The origins run on ``jobs`` local worker processes
+        (default: one per core) or on the Dask cluster at ``scheduler`` (e.g. tcp://HOST:8786).
+        ``on_start(n_origins)``, ``on_done(origin)``: progress hooks. Returns the result of
+        'backtest --json'."""
         from forecast.report.export import check_out_dir
         from forecast.validate import backtest as B
 
@@ -349,7 +358,7 @@ class Project:
         years = self.backtest_years(start, end)
         if on_start is not None:
             on_start(len(years))
-        result = B.run(self.workspace, years, settings, jobs, on_done=on_done)
+        result = B.run(self.workspace, years, settings, jobs, on_done=on_done, scheduler=scheduler)
         if out_dir is not None:
             B.write_results(out_dir, result)
         return result

@@ -20,6 +20,10 @@ BACKTEST_DRAWS = 1000
 BACKTEST_TUNE = 1000
 BACKTEST_CHAINS = 2
 
+# --- independent fits on dask.distributed (backtest, check --refit, SBC)
+SCHEDULER_TIMEOUT_S = 10    # seconds to reach a --scheduler (and to see its first worker) before giving up
+SBC_CHUNK = 10              # SBC simulations per task: a worker compiles the model once per chunk
+
 # --- forecast
 HORIZONS = (5, 10)          # settlement horizons, years
 PROJECTION_PATHS = 64       # simulated futures per posterior draw

@@ -130,3 +130,7 @@ class FileSystemError(ForecastError):
             reason = exc.strerror or str(exc)
             text = f"cannot use {where}: {reason}{kept}; check free space and permissions of {folder}"
         return cls(text, errno=code, path=where)
+
+
+class ClusterError(ForecastError):
+    """A Dask scheduler that cannot be reached, or a cluster that cannot run the work."""

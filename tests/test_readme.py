@@ -6,7 +6,8 @@ split, ``#`` comments dropped). Each ``forecast ...`` command runs in-process (C
 current folder in one shared copy of the session's tiny fitted workspace, as a user would type it
 there. Two substitutions keep the cost low, and nothing else is changed:
 
-* ``fit`` and ``backtest`` sample with tiny draws (``TINY``), and ``backtest`` covers one origin;
+* ``fit`` and ``backtest`` sample with tiny draws (``TINY``), and ``backtest`` covers one origin
+  on the local cluster (its ``--scheduler`` example runs against a real cluster in test_cluster.py);
   those run once each in the slow suite, and the default suite checks that they parse (the default
   suite's shared fit is itself ``forecast fit`` with tiny draws).
 * a tiny fit fails its diagnostics, so ``brief`` gets ``--allow-failed-diagnostics``.
@@ -114,9 +115,10 @@ def invocation(argv: tuple[str, ...]) -> list[str]:
     if args[0] == "fit":
         args += TINY
     elif args[0] == "backtest":  # one origin: the last coded year
-        if "--from" in args:
-            j = args.index("--from")
-            del args[j:j + 2]
+        for opt in ("--from", "--scheduler"):  # the README's cluster runs in tests/test_cluster.py
+            if opt in args:
+                j = args.index(opt)
+                del args[j:j + 2]
         args += ["--from", str(LAST_DATA_YEAR), "--to", str(LAST_DATA_YEAR), *TINY[:-1]]
     elif args[0] == "brief":
         args.append("--allow-failed-diagnostics")

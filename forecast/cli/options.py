@@ -21,6 +21,24 @@ workspace_option = click.option(
 quiet_option = click.option("--quiet", "-q", is_flag=True, help="No progress display.")
 
 
+scheduler_option = click.option(
+    "--scheduler", metavar="ADDRESS", default=None,
+    help="Run the fits on an existing Dask cluster, e.g. tcp://HOST:8786 (started with 'dask scheduler' and "
+         "'dask worker ADDRESS'; the workers need forecast installed and the workspace at the same path). "
+         "[default: local worker processes, see --jobs]")
+
+
+def jobs_option(help: str):  # noqa: A002
+    return click.option("--jobs", type=click.IntRange(1, 64), default=None, help=help)
+
+
+def check_jobs_scheduler(jobs: int | None, scheduler: str | None) -> None:
+    """--jobs sizes the local cluster; with --scheduler the cluster's own workers run the fits."""
+    if jobs is not None and scheduler is not None:
+        raise click.UsageError(f"--jobs {jobs} sets the number of local workers; with --scheduler the workers of "
+                               f"the cluster at {scheduler} run the fits: drop --jobs (or start more 'dask worker's)")
+
+
 def json_option(help: str = "Machine-readable output."):  # noqa: A002 - click's own name
     return click.option("--json", "as_json", is_flag=True, help=help)
 

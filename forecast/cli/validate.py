@@ -8,8 +8,9 @@ import click
 
 from forecast import api
 from forecast import defaults as D
-from forecast.cli.options import (YEAR, echo_json, handle_errors, json_option, preset_option, quiet_option,
-                                  sampling_options, workspace_option)
+from forecast.cli.options import (YEAR, check_jobs_scheduler, echo_json, handle_errors, jobs_option, json_option,
+                                  preset_option, quiet_option, sampling_options, scheduler_option,
+                                  workspace_option)
 
 
 class Progress:
@@ -67,15 +68,17 @@ def section_line(event) -> None:
 @preset_option("Prior preset (priors/NAME.toml).")
 @sampling_options(D.BACKTEST_DRAWS, D.BACKTEST_TUNE, D.BACKTEST_CHAINS,
                   "Posterior draws per chain, per origin and variant.")
-@click.option("--jobs", type=click.IntRange(1, 64), default=None,
-              help="Origins fitted in parallel. [default: the number of cores]")
+@jobs_option("Origins fitted in parallel: local worker processes (1: in this process). "
+             "[default: the number of cores]")
+@scheduler_option
 @click.option("--no-single-lens", is_flag=True, help="Skip the single-lens baselines (4x fewer samplings).")
 @click.option("--out", "out", type=click.Path(), default=None,
               help="Folder for backtest_rows.csv and backtest.json (created, with its parents, if missing).")
-@json_option("Print the full result as JSON.")
+@json_option("Print the full result as JSON; the progress lines still go to stderr.")
 @quiet_option
 @handle_errors
-def backtest(workspace, start, end, preset, draws, tune, chains, seed, jobs, no_single_lens, out, as_json, quiet):
+def backtest(workspace, start, end, preset, draws, tune, chains, seed, jobs, scheduler, no_single_lens, out, as_json,
+             quiet):
     """Rolling-origin backtest: fit through Y-1, predict Y, score against baselines.
 
     Scores the model, climatology, persistence and each single-lens model on the
@@ -84,10 +87,11 @@ def backtest(workspace, start, end, preset, draws, tune, chains, seed, jobs, no_
     """
     from forecast.validate.backtest import format_summary
 
-    with Progress("backtest origins", quiet or as_json) as progress:
+    check_jobs_scheduler(jobs, scheduler)
+    with Progress("backtest origins", quiet) as progress:
         result = api.open(workspace).backtest(
             start, end, preset=preset, draws=draws, tune=tune, chains=chains, seed=seed, jobs=jobs,
-            single_lens=not no_single_lens, out=out, on_start=progress.start,
+            single_lens=not no_single_lens, out=out, on_start=progress.start, scheduler=scheduler,
             on_done=lambda o: progress.tick(f"{o['year']} done ({o['seconds']:.0f} s)"))
     if as_json:
         echo_json(result)
@@ -105,16 +109,23 @@ def backtest(workspace, start, end, preset, draws, tune, chains, seed, jobs, no_
               help="Presets for the sensitivity table (repeatable). [default: every priors/*.toml]")
 @click.option("--refit", is_flag=True,
               help="Fit the presets whose reweighting is unreliable (Pareto k > 0.7); about a minute each.")
+@jobs_option("Refits run in parallel: local worker processes (1: in this process). "
+             "[default: the number of cores]")
+@scheduler_option
 @json_option("Print the full result as JSON; the progress lines still go to stderr.")
 @quiet_option
 @handle_errors
-def check(workspace, presets, refit, as_json, quiet):
+def check(workspace, presets, refit, jobs, scheduler, as_json, quiet):
     """Check the stored fit: MCMC diagnostics, predictive checks, PSIS-LOO,
     prior sensitivity, lens ablation and the outside view."""
     from forecast.validate.check import format_check
 
-    result = api.open(workspace).check(list(presets) or None, refit=refit,
-                                       on_section=None if quiet else section_line)
+    check_jobs_scheduler(jobs, scheduler)
+    with Progress("check refits", quiet) as progress:
+        result = api.open(workspace).check(
+            list(presets) or None, refit=refit, on_section=None if quiet else section_line, jobs=jobs,
+            scheduler=scheduler, on_refit_start=progress.start,
+            on_refit_done=lambda r: progress.tick(f"{r['preset']} done ({r['seconds']:.0f} s)"))
     if as_json:
         echo_json(result, default=float)  # numpy scalars
     else:

@@ -10,12 +10,12 @@ every baseline are scored on the same years in the same run:
 * ``power_only``, ``trust_only``, ``leaders_only``: the model refitted with the other
   lenses switched out of the outcome equation (the ``lens_mask`` data, no recompile).
 
-Origins are independent, so they run in parallel worker processes.
+Origins are independent, so they run in parallel as Dask tasks (``validate.cluster``): local
+worker processes by default, or an existing cluster (``--scheduler``).
 """
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import asdict, dataclass
 
@@ -120,31 +120,13 @@ def scored_quantity_diagnostics(per_draw, chains: int) -> dict:
     return {"rhat": round(rhat, 4), "ess_bulk": round(ess, 1), "ok": bool(ok)}
 
 
-def _run_origins(ws, years, settings: Settings, events: list, jobs: int, on_done=None) -> list[dict]:
+def _run_origins(ws, years, settings: Settings, events: list, jobs: int | None, scheduler: str | None = None,
+                 on_done=None) -> list[dict]:
+    """One task per origin (see ``cluster.run_tasks``), results in year order."""
+    from forecast.validate.cluster import Task, run_tasks
+
     args = (str(ws.data_dir), str(ws.priors_dir))
-    results = []
-    if jobs <= 1 or len(years) == 1:
-        for y in years:
-            results.append(origin_forecast(*args, y, settings, events))
-            if on_done:
-                on_done(results[-1])
-        return results
-    import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-
-    # spawn: a fresh interpreter per worker (no forked numba/BLAS state)
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn")) as pool:
-        futures = [pool.submit(origin_forecast, *args, y, settings, events) for y in years]
-        for f in as_completed(futures):
-            results.append(f.result())
-            if on_done:
-                on_done(results[-1])
-    return sorted(results, key=lambda r: r["year"])
-
-
-def default_jobs(n_origins: int) -> int:
-    """Origins in parallel, one worker per core: while one compiles (single-threaded), another samples."""
-    return max(1, min(os.cpu_count() or 1, n_origins))
+    return run_tasks([Task(origin_forecast, (*args, y, settings, events)) for y in years], jobs, scheduler, on_done)
 
 
 def origin_years(outcomes, start: int | None, end: int | None) -> list[int]:
@@ -156,9 +138,11 @@ def origin_years(outcomes, start: int | None, end: int | None) -> list[int]:
     return list(range(start, end + 1))
 
 
-def run(ws, years: list[int], settings: Settings = Settings(), jobs: int | None = None, on_done=None) -> dict:
+def run(ws, years: list[int], settings: Settings = Settings(), jobs: int | None = None, on_done=None,
+        scheduler: str | None = None) -> dict:
     """The whole backtest: per-year rows, scores of the model and every baseline, Brier skill
-    against climatology with a bootstrap interval, and a reliability table."""
+    against climatology with a bootstrap interval, and a reliability table. The origins run on
+    ``jobs`` local worker processes, or on the Dask cluster at ``scheduler``."""
     from forecast.store import ledger as L
     from forecast.data.loaders import load_dataset
     from forecast.model.priors import load_preset
@@ -173,7 +157,7 @@ def run(ws, years: list[int], settings: Settings = Settings(), jobs: int | None 
     records, head = L.read(ws)
     events = L.active_events(records)
     t0 = time.perf_counter()
-    origins = _run_origins(ws, years, settings, events, jobs or default_jobs(len(years)), on_done)
+    origins = _run_origins(ws, years, settings, events, jobs, scheduler, on_done)
     elapsed = time.perf_counter() - t0
 
     rows = []

@@ -39,6 +39,7 @@ from forecast.model.kernels import (indicator_means, noise_sd, normal_logpdf, or
 from forecast.model.projection import INTERVAL_TYPE, Draws, project, summarise
 from forecast.inference.psis import psis
 from forecast.report.summary import headline_keys
+from forecast.validate.refit import Dispatch, Refit, run_refits
 
 PPC_DRAWS = 1000
 
@@ -220,20 +221,18 @@ def prior_log_ratio(ctx: Context, other) -> tuple[np.ndarray, list[str]]:
     return lr, changed
 
 
-def _refit(ctx: Context, preset: str) -> dict:
-    """The preset's headline probabilities from a real fit with the stored fit's settings (not saved)."""
+def _refit_job(ctx: Context, preset: str) -> Refit:
+    """The preset's refit with the stored fit's settings (see ``validate.refit``)."""
     from forecast.inference.retry import resume_target_accept
-    from forecast.store.fit import fit_with_retry
 
     a = ctx.record
-    res = fit_with_retry(ctx.ws, target_accept=resume_target_accept(a.target_accept), preset=preset,
-                         as_of=a.as_of, draws=a.draws, tune=a.tune, chains=a.chains, seed=a.seed,
-                         progress=False, save=False, horizons=tuple(a.horizons))
-    probs = {k: summarise(res.forecast[k], res.forecast["weight"]) for k in headline_keys(ctx.stored)}
-    return {"probabilities": probs, "diagnostics_ok": res.diagnostics["ok"]}
+    return Refit(root=str(ctx.ws.root), preset=preset, as_of=a.as_of, draws=a.draws, tune=a.tune, chains=a.chains,
+                 seed=a.seed, target_accept=resume_target_accept(a.target_accept), horizons=tuple(a.horizons),
+                 keys=tuple(headline_keys(ctx.stored)))
 
 
-def sensitivity(ctx: Context, presets: list[str], n_prior: int = 4000, refit: bool = False) -> dict:
+def sensitivity(ctx: Context, presets: list[str], n_prior: int = 4000, refit: bool = False,
+                dispatch: Dispatch = Dispatch()) -> dict:
     from forecast.model.prior_only import prior_forecast
     from forecast.model.priors import load_preset
 
@@ -246,11 +245,13 @@ def sensitivity(ctx: Context, presets: list[str], n_prior: int = 4000, refit: bo
         other = load_preset(ctx.ws.priors_dir, p)
         lr, changed = prior_log_ratio(ctx, other)
         w, k, ess = psis(np.log(ctx.weights) + lr)
-        row = {"preset": p, "method": "PSIS reweighting of the stored draws", "pareto_k": k, "ess": ess,
-               "reliable": bool(k <= K_THRESHOLD), "changed": changed, "probabilities": _headline(ctx, base, w)}
-        if refit and not row["reliable"]:
-            row |= {"method": "refit (reweighting unreliable)", "reliable": True} | _refit(ctx, p)
-        rows.append(row)
+        rows.append({"preset": p, "method": "PSIS reweighting of the stored draws", "pareto_k": k, "ess": ess,
+                     "reliable": bool(k <= K_THRESHOLD), "changed": changed, "probabilities": _headline(ctx, base, w)})
+    todo = [row for row in rows[1:] if refit and not row["reliable"]]
+    refits = run_refits([_refit_job(ctx, row["preset"]) for row in todo], dispatch)
+    for row, r in zip(todo, refits):
+        row |= {"method": "refit (reweighting unreliable)", "reliable": True,
+                "probabilities": r["probabilities"], "diagnostics_ok": r["diagnostics_ok"]}
     prior = prior_forecast(ctx.ws, ctx.record.preset, barrier_last=float(ctx.record.barrier_last),
                            n_draws=n_prior, horizons=tuple(ctx.record.horizons))
     rows.append({"preset": ctx.record.preset, "method": "prior only (no data)", "pareto_k": None, "ess": None,
@@ -313,8 +314,9 @@ def _section(on_section: Callable[[SectionEvent], None] | None, name: str) -> It
 
 
 def run(ws, presets: list[str] | None = None, ppc_draws: int = PPC_DRAWS, refit: bool = False,
-        on_section: Callable[[SectionEvent], None] | None = None) -> dict:
-    """Every section of the check; ``on_section`` hears each start and end (with its elapsed time)."""
+        on_section: Callable[[SectionEvent], None] | None = None, dispatch: Dispatch = Dispatch()) -> dict:
+    """Every section of the check; ``on_section`` hears each start and end (with its elapsed time);
+    ``dispatch``: where the refits run, and who hears of each one."""
     from forecast.model.priors import available_presets
 
     with _section(on_section, "load"):
@@ -323,8 +325,8 @@ def run(ws, presets: list[str] | None = None, ppc_draws: int = PPC_DRAWS, refit:
     out = {"as_of": ctx.record.as_of, "forecast_year": ctx.record.forecast_year, "preset": ctx.record.preset,
            "interval": INTERVAL_TYPE}
     steps = {"mcmc": lambda: mcmc(ctx), "predictive": lambda: predictive(ctx, ppc_draws), "loo": lambda: loo(ctx),
-             "sensitivity": lambda: sensitivity(ctx, presets, refit=refit), "ablation": lambda: ablation(ctx),
-             "outside_view": lambda: outside_view(ctx)}
+             "sensitivity": lambda: sensitivity(ctx, presets, refit=refit, dispatch=dispatch),
+             "ablation": lambda: ablation(ctx), "outside_view": lambda: outside_view(ctx)}
     for name, step in steps.items():
         with _section(on_section, name):
             out[name] = step()
