@@ -82,6 +82,9 @@ class PaddedSpec(ModelSpec):
             if f.name in DATA_FIELDS or f.name in ORIGIN_FIELDS:
                 continue
             value = getattr(self, f.name)
+            if isinstance(value, PriorSet):  # what the graph reads: not file names or rationales
+                value = sorted((n, e.distribution, repr(e.params), repr(e.elicit), repr(e.update_with))
+                               for n, e in value.priors.items())
             if isinstance(value, np.ndarray):
                 h.update(f"{f.name}:{value.dtype.str}:{value.shape}:".encode())
                 h.update(np.ascontiguousarray(value).tobytes())
