@@ -53,6 +53,11 @@ def test_padded_spec_holds_the_as_of_fit_and_nothing_later(workspace, as_of):
     np.testing.assert_array_equal(pad.event_counts[:, :n], spec.event_counts)
     assert np.all(pad.change[n:] == NO_CHANGE) and np.all(pad.settlement[n:] == 0)
     assert np.all(pad.barrier[n:] == spec.barrier[-1]) and np.all(pad.event_counts[:, n:] == 0)
+    # the state coordinates: level = mean over the fitted years, then one increment per padded year
+    D = pad.state_basis
+    np.testing.assert_allclose(D[:n].sum(axis=0), 0, atol=1e-12)
+    assert np.linalg.matrix_rank(np.c_[np.ones(T), D]) == T
+    np.testing.assert_allclose(np.diff(D[n - 1:], axis=0), np.eye(T - 1)[n - 1:], atol=0)
     # the loading basis: the as-of fit's basis on its indicators and active columns, zero elsewhere
     active = pad.loading_active.astype(bool)
     np.testing.assert_array_equal(pad.loading_basis[np.ix_(pos, active)],

@@ -116,11 +116,16 @@ def build_model(spec: ModelSpec, parameterisation: str = "noncentred"):
             dev = pm.Flat("state_deviation", shape=(len(FACTORS), T - 1))
             # Helmert basis applied without a dense matrix: column j (1..T-1) is
             # (1,...,1 [j times], -j, 0, ...)/sqrt(j(j+1)); component t = sum_{j>t} a_j - t a_t
-            j = np.arange(1, T)
-            a = dev / np.sqrt(j * (j + 1.0))[None, :]
-            tail = pt.concatenate([pt.cumsum(a[:, ::-1], axis=1)[:, ::-1], pt.zeros((len(FACTORS), 1))], axis=1)
-            own = pt.concatenate([pt.zeros((len(FACTORS), 1)), a * j[None, :]], axis=1)
-            eta = pm.Deterministic("factor_state", level[:, None] + tail - own, dims=("factor", "year"))
+            if padded:  # the origin's basis: level = mean over the fitted years (padded.padded_state_basis)
+                state = level[:, None] + pt.dot(dev, pm.Data("state_basis", spec.state_basis).T)
+            else:
+                j = np.arange(1, T)
+                a = dev / np.sqrt(j * (j + 1.0))[None, :]
+                tail = pt.concatenate([pt.cumsum(a[:, ::-1], axis=1)[:, ::-1], pt.zeros((len(FACTORS), 1))],
+                                      axis=1)
+                own = pt.concatenate([pt.zeros((len(FACTORS), 1)), a * j[None, :]], axis=1)
+                state = level[:, None] + tail - own
+            eta = pm.Deterministic("factor_state", state, dims=("factor", "year"))
             innov_sd = ar1_innovation_sd(rho, backend=pt)[:, None]
             pm.Potential("state_prior", pm.logp(pm.Normal.dist(0, 1), eta[:, 0]).sum()
                          + pm.logp(pm.Normal.dist(rho[:, None] * eta[:, :-1], innov_sd), eta[:, 1:]).sum())

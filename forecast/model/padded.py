@@ -26,8 +26,10 @@ directions of the origin's usable indicators, exactly the as-of fit's basis
 columns get a N(0, 1) prior (``loading_active`` = 0) instead of N(0, tau), so they are
 independent prior-only parameters without a funnel. A skipped indicator's intercept
 and noise are likewise prior-only. Latent states of years after as-of have only their
-AR(1) prior; they integrate out, so the posterior up to as-of is the as-of fit's. The
-forecast must be made from the state at ``as_of_index``, never from the last padded year.
+AR(1) prior; they integrate out, so the posterior up to as-of is the as-of fit's. In the
+centred coordinates (``state_basis``) the state level is the mean over the fitted years, as in
+the as-of fit, and each padded year adds one increment. The forecast must be made from the
+state at ``as_of_index``, never from the last padded year.
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ NO_CHANGE = 2  # outcome category of "no change" (change + 2), the placeholder o
 
 # The pm.Data of a padded model: the values that differ between origins (all of the same shape).
 DATA_FIELDS = ("obs_value", "obs_weight", "change", "settlement", "barrier", "year_weight", "event_counts",
-               "loading_basis", "loading_active")
+               "loading_basis", "loading_active", "state_basis")
 # Per-origin values that are not model data (bookkeeping, or not read by the builder).
 ORIGIN_FIELDS = ("as_of", "center", "scale", "skipped")
 
@@ -64,6 +66,7 @@ class PaddedSpec(ModelSpec):
     year_weight: np.ndarray = field(default_factory=_empty)     # (T,) 1 = year <= as_of
     loading_basis: np.ndarray = field(default_factory=_empty)   # (K, C) the origin's zero-sum basis, padded
     loading_active: np.ndarray = field(default_factory=_empty)  # (C,) 1 = a column of the origin's basis
+    state_basis: np.ndarray = field(default_factory=_empty)     # (T, T-1) centred state coordinates
 
     @property
     def as_of_index(self) -> int:
@@ -115,6 +118,30 @@ def padded_loading_basis(indicator_factor: np.ndarray, active: np.ndarray, n_fac
     return np.concatenate(blocks, axis=1), np.concatenate(flags).astype(float)
 
 
+def helmert_columns(n: int) -> np.ndarray:
+    """(n, n-1): column j (1..n-1) is (1, ..., 1 [j times], -j, 0, ...) / sqrt(j (j+1)), the basis the
+    centred model applies to its state deviations (``builder.build_model``)."""
+    H = np.zeros((n, n - 1))
+    for j in range(1, n):
+        H[:j, j - 1] = 1.0
+        H[j, j - 1] = -j
+        H[:, j - 1] /= np.sqrt(j * (j + 1.0))
+    return H
+
+
+def padded_state_basis(n: int, T: int) -> np.ndarray:
+    """(T, T-1) map from the centred model's state deviations to the states over T years, of which
+    the first n are fitted: the Helmert columns over the fitted years (so the state level is their
+    mean, as in the as-of fit, and the intercept shear works as there), then one increment per
+    padded year: eta[t] = eta[n-1] + d[n] + ... + d[t]. Linear and invertible: a constant Jacobian."""
+    D = np.zeros((T, T - 1))
+    D[:n, : n - 1] = helmert_columns(n)
+    for t in range(n, T):
+        D[t] = D[t - 1]
+        D[t, t - 1] = 1.0
+    return D
+
+
 def build_padded_spec(ds: Dataset, priors: PriorSet, as_of: int) -> PaddedSpec:
     """The as-of fit's spec (``build_spec(ds, priors, as_of)``) laid out on the full grid of
     ``ds``: years from the first to the last coded outcome year, every state indicator."""
@@ -163,4 +190,5 @@ def build_padded_spec(ds: Dataset, priors: PriorSet, as_of: int) -> PaddedSpec:
         event_kinds=spec.event_kinds, event_lens=spec.event_lens, event_weight=spec.event_weight,
         event_weight_sd=spec.event_weight_sd, event_counts=counts,
         obs_weight=obs_weight, year_weight=year_weight, loading_basis=basis, loading_active=basis_active,
+        state_basis=padded_state_basis(n, T),
     )
