@@ -26,10 +26,13 @@ directions of the origin's usable indicators, exactly the as-of fit's basis
 columns get a N(0, 1) prior (``loading_active`` = 0) instead of N(0, tau), so they are
 independent prior-only parameters without a funnel. A skipped indicator's intercept
 and noise are likewise prior-only. Latent states of years after as-of have only their
-AR(1) prior; they integrate out, so the posterior up to as-of is the as-of fit's. In the
-centred coordinates (``state_basis``) the state level is the mean over the fitted years, as in
-the as-of fit, and each padded year adds one increment. The forecast must be made from the
-state at ``as_of_index``, never from the last padded year.
+AR(1) prior; they integrate out, so the posterior up to as-of is the as-of fit's. The fitted
+years keep the as-of fit's centred coordinates (``state_basis``: level = mean over the fitted
+years, Helmert deviations); the padded years are written non-centred from the state at as-of,
+eta[n-1+h] = rho^h eta[n-1] + sqrt(1 - rho^2) sum_i rho^(h-i) z_i with z ~ N(0, 1) held in the
+remaining deviation coordinates (``state_future``): prior-only states in centred form would make
+a funnel with rho. The forecast must be made from the state at ``as_of_index``, never from the
+last padded year.
 """
 
 from __future__ import annotations
@@ -49,7 +52,8 @@ NO_CHANGE = 2  # outcome category of "no change" (change + 2), the placeholder o
 
 # The pm.Data of a padded model: the values that differ between origins (all of the same shape).
 DATA_FIELDS = ("obs_value", "obs_weight", "change", "settlement", "barrier", "year_weight", "event_counts",
-               "loading_basis", "loading_active", "state_basis")
+               "loading_basis", "loading_active", "state_basis", "state_future", "state_future_column",
+               "state_paths", "state_ahead", "state_origin")
 # Per-origin values that are not model data (bookkeeping, or not read by the builder).
 ORIGIN_FIELDS = ("as_of", "center", "scale", "skipped")
 
@@ -66,7 +70,12 @@ class PaddedSpec(ModelSpec):
     year_weight: np.ndarray = field(default_factory=_empty)     # (T,) 1 = year <= as_of
     loading_basis: np.ndarray = field(default_factory=_empty)   # (K, C) the origin's zero-sum basis, padded
     loading_active: np.ndarray = field(default_factory=_empty)  # (C,) 1 = a column of the origin's basis
-    state_basis: np.ndarray = field(default_factory=_empty)     # (T, T-1) centred state coordinates
+    state_basis: np.ndarray = field(default_factory=_empty)     # (T, T-1) Helmert over the fitted years
+    state_future: np.ndarray = field(default_factory=_empty)    # (T, T-1) deviation column -> z of a padded year
+    state_future_column: np.ndarray = field(default_factory=_empty)  # (T-1,) 1 = a column holding a z
+    state_paths: np.ndarray = field(default_factory=_empty)     # (T, T) 1 where as_of < j <= t
+    state_ahead: np.ndarray = field(default_factory=_empty)     # (T,) years after as-of (0 up to as-of)
+    state_origin: np.ndarray = field(default_factory=_empty)    # (T,) one-hot at as-of
 
     @property
     def as_of_index(self) -> int:
@@ -129,17 +138,17 @@ def helmert_columns(n: int) -> np.ndarray:
     return H
 
 
-def padded_state_basis(n: int, T: int) -> np.ndarray:
-    """(T, T-1) map from the centred model's state deviations to the states over T years, of which
-    the first n are fitted: the Helmert columns over the fitted years (so the state level is their
-    mean, as in the as-of fit, and the intercept shear works as there), then one increment per
-    padded year: eta[t] = eta[n-1] + d[n] + ... + d[t]. Linear and invertible: a constant Jacobian."""
-    D = np.zeros((T, T - 1))
-    D[:n, : n - 1] = helmert_columns(n)
-    for t in range(n, T):
-        D[t] = D[t - 1]
-        D[t, t - 1] = 1.0
-    return D
+def padded_state_basis(n: int, T: int) -> dict[str, np.ndarray]:
+    """The state coordinates of a padded model with ``n`` fitted years out of ``T`` (the
+    ``state_*`` fields of ``PaddedSpec``; see the module doc)."""
+    t = np.arange(T)
+    basis = np.zeros((T, T - 1))
+    basis[:n, : n - 1] = helmert_columns(n)
+    future = np.zeros((T, T - 1))
+    future[t[n:], t[n:] - 1] = 1.0
+    return {"state_basis": basis, "state_future": future, "state_future_column": future.sum(axis=0),
+            "state_paths": ((t[None, :] >= n) & (t[None, :] <= t[:, None])).astype(float),
+            "state_ahead": np.clip(t - (n - 1), 0, None).astype(float), "state_origin": (t == n - 1).astype(float)}
 
 
 def build_padded_spec(ds: Dataset, priors: PriorSet, as_of: int) -> PaddedSpec:
@@ -190,5 +199,5 @@ def build_padded_spec(ds: Dataset, priors: PriorSet, as_of: int) -> PaddedSpec:
         event_kinds=spec.event_kinds, event_lens=spec.event_lens, event_weight=spec.event_weight,
         event_weight_sd=spec.event_weight_sd, event_counts=counts,
         obs_weight=obs_weight, year_weight=year_weight, loading_basis=basis, loading_active=basis_active,
-        state_basis=padded_state_basis(n, T),
+        **padded_state_basis(n, T),
     )
