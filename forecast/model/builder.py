@@ -59,9 +59,25 @@ def loading_basis(indicator_factor: np.ndarray, n_factors: int) -> np.ndarray:
     return np.concatenate(cols, axis=1)
 
 
+def _observe(name: str, dist, observed, weight, dims: str, **params):
+    """The likelihood of ``observed`` under ``dist(**params)``: an observed variable, or, for a
+    padded spec (``weight`` given, 0/1 per element), the weighted log-density as a Potential, so
+    masked elements contribute nothing (``forecast.model.padded``)."""
+    import pymc as pm
+
+    if weight is None:
+        return dist(name, observed=observed, dims=dims, **params)
+    params.pop("compute_p", None)  # an OrderedLogistic option of the named variable only
+    return pm.Potential(name, (weight * pm.logp(dist.dist(**params), observed)).sum())
+
+
 def build_model(spec: ModelSpec, parameterisation: str = "noncentred"):
+    """The PyMC model of ``spec``; a ``padded.PaddedSpec`` adds its masks and per-origin loading
+    basis as ``pm.Data`` (the model is otherwise the same)."""
     import pymc as pm
     import pytensor.tensor as pt
+
+    from forecast.model.padded import PaddedSpec
 
     if parameterisation not in PARAMETERISATIONS:
         raise ValueError(f"parameterisation must be one of {PARAMETERISATIONS}")
@@ -77,6 +93,9 @@ def build_model(spec: ModelSpec, parameterisation: str = "noncentred"):
         change = pm.Data("change", spec.change, dims="year")
         settlement = pm.Data("settlement", spec.settlement, dims="year")
         barrier = pm.Data("barrier", spec.barrier, dims="year")
+        padded = isinstance(spec, PaddedSpec)
+        obs_weight = pm.Data("obs_weight", spec.obs_weight, dims="obs") if padded else None
+        year_weight = pm.Data("year_weight", spec.year_weight, dims="year") if padded else None
 
         # --- latent dynamics
         rho = to_pymc(P["state_persistence"], dims="factor")
@@ -97,14 +116,30 @@ def build_model(spec: ModelSpec, parameterisation: str = "noncentred"):
             dev = pm.Flat("state_deviation", shape=(len(FACTORS), T - 1))
             # Helmert basis applied without a dense matrix: column j (1..T-1) is
             # (1,...,1 [j times], -j, 0, ...)/sqrt(j(j+1)); component t = sum_{j>t} a_j - t a_t
-            j = np.arange(1, T)
-            a = dev / np.sqrt(j * (j + 1.0))[None, :]
-            tail = pt.concatenate([pt.cumsum(a[:, ::-1], axis=1)[:, ::-1], pt.zeros((len(FACTORS), 1))], axis=1)
-            own = pt.concatenate([pt.zeros((len(FACTORS), 1)), a * j[None, :]], axis=1)
-            eta = pm.Deterministic("factor_state", level[:, None] + tail - own, dims=("factor", "year"))
+            if padded:  # fitted years centred, padded years non-centred from as-of (padded.padded_state_basis)
+                past = level[:, None] + pt.dot(dev, pm.Data("state_basis", spec.state_basis).T)
+                z = pt.dot(dev, pm.Data("state_future", spec.state_future).T)
+                origin = pt.dot(past, pm.Data("state_origin", spec.state_origin))
+                lag = np.clip(np.arange(T)[:, None] - np.arange(T)[None, :], 0, None)
+                paths = rho[:, None, None] ** lag[None] * pm.Data("state_paths", spec.state_paths)[None]
+                future = (rho[:, None] ** pm.Data("state_ahead", spec.state_ahead)[None, :] * origin[:, None]
+                          + ar1_innovation_sd(rho, backend=pt)[:, None] * (paths * z[:, None, :]).sum(axis=2))
+                state = year_weight[None, :] * past + (1.0 - year_weight[None, :]) * future
+            else:
+                j = np.arange(1, T)
+                a = dev / np.sqrt(j * (j + 1.0))[None, :]
+                tail = pt.concatenate([pt.cumsum(a[:, ::-1], axis=1)[:, ::-1], pt.zeros((len(FACTORS), 1))],
+                                      axis=1)
+                own = pt.concatenate([pt.zeros((len(FACTORS), 1)), a * j[None, :]], axis=1)
+                state = level[:, None] + tail - own
+            eta = pm.Deterministic("factor_state", state, dims=("factor", "year"))
             innov_sd = ar1_innovation_sd(rho, backend=pt)[:, None]
-            pm.Potential("state_prior", pm.logp(pm.Normal.dist(0, 1), eta[:, 0]).sum()
-                         + pm.logp(pm.Normal.dist(rho[:, None] * eta[:, :-1], innov_sd), eta[:, 1:]).sum())
+            transitions = pm.logp(pm.Normal.dist(rho[:, None] * eta[:, :-1], innov_sd), eta[:, 1:])
+            if padded:  # AR(1) density over the fitted years; the padded years' z ~ N(0, 1)
+                transitions = transitions * year_weight[None, 1:]
+                pm.Potential("state_padding", (pm.logp(pm.Normal.dist(0, 1), dev)
+                                               * pm.Data("state_future_column", spec.state_future_column)).sum())
+            pm.Potential("state_prior", pm.logp(pm.Normal.dist(0, 1), eta[:, 0]).sum() + transitions.sum())
 
         lens_state = pm.Deterministic(
             "lens_state", lens_from_factors(eta, axis=0, backend=pt), dims=("lens", "year"))
@@ -115,8 +150,14 @@ def build_model(spec: ModelSpec, parameterisation: str = "noncentred"):
         # ZeroSumNormal(tau) of the iid pooled prior), so the common loading scale cannot trade
         # off against the scale of a persistent state. B: orthonormal zero-sum basis per factor.
         # Centred in the log loadings: the data pin them well; the non-centred form left a tau funnel.
-        B = loading_basis(spec.indicator_factor, len(FACTORS))
-        v = pm.Normal("loading_v", 0.0, loading_tau, shape=B.shape[1])
+        if padded:  # the origin's basis; coordinates outside it are prior-only N(0, 1)
+            n_v = spec.loading_basis.shape[1]
+            B = pm.Data("loading_basis", spec.loading_basis)
+            active = pm.Data("loading_active", spec.loading_active)
+            v = pm.Normal("loading_v", 0.0, pt.switch(pt.gt(active, 0), loading_tau, 1.0), shape=n_v)
+        else:
+            B = loading_basis(spec.indicator_factor, len(FACTORS))
+            v = pm.Normal("loading_v", 0.0, loading_tau, shape=B.shape[1])
         log_loading = (B * v[None, :]).sum(1)
         loading = pm.Deterministic("loading", pt.exp(log_loading), dims="indicator")
         if parameterisation == "centred":
@@ -130,7 +171,7 @@ def build_model(spec: ModelSpec, parameterisation: str = "noncentred"):
             intercept = to_pymc(P["indicator_intercept"], dims="indicator")
         noise = noise_sd(to_pymc(P["indicator_noise"], dims="indicator"), NOISE_FLOOR)
         mean = indicator_means(intercept, loading, eta, spec.indicator_factor, spec.obs_indicator, spec.obs_time)
-        pm.Normal("indicator_obs", mean, noise[spec.obs_indicator], observed=obs_value, dims="obs")
+        _observe("indicator_obs", pm.Normal, obs_value, obs_weight, "obs", mu=mean, sigma=noise[spec.obs_indicator])
 
         # --- coded events: each kind shifts its lens in the year it happens (catalogue prior)
         event_counts = pm.Data("event_counts", spec.event_counts, dims=("kind", "year"))
@@ -149,8 +190,8 @@ def build_model(spec: ModelSpec, parameterisation: str = "noncentred"):
         improve_lp = pm.Deterministic("improve_logodds",
                                       improve_logodds((betas * lens_mask)[:, None], lens_state, event_shift, axis=0),
                                       dims="year")
-        pm.OrderedLogistic("change_obs", eta=improve_lp, cutpoints=cutpoints, observed=change, dims="year",
-                           compute_p=False)
+        _observe("change_obs", pm.OrderedLogistic, change, year_weight, "year", eta=improve_lp, cutpoints=cutpoints,
+                 compute_p=False)
 
         # --- settlement hazard
         base = to_pymc(P["settlement_base_rate"])
@@ -159,5 +200,5 @@ def build_model(spec: ModelSpec, parameterisation: str = "noncentred"):
         cap = pm.Deterministic("capacity", capacity(eta, axis=0, backend=pt), dims="year")
         hazard_lp = hazard_logit(logit(base, backend=pt), g_p, g_t, g_c, delta, lens_state[0], lens_state[1], cap,
                                  barrier)
-        pm.Bernoulli("settlement_obs", logit_p=hazard_lp, observed=settlement, dims="year")
+        _observe("settlement_obs", pm.Bernoulli, settlement, year_weight, "year", logit_p=hazard_lp)
     return model

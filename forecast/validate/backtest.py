@@ -10,6 +10,11 @@ every baseline are scored on the same years in the same run:
 * ``power_only``, ``trust_only``, ``leaders_only``: the model refitted with the other
   lenses switched out of the outcome equation (the ``lens_mask`` data, no recompile).
 
+One compilation: every origin's spec is padded to the workspace's full years and indicators
+with masks (``model.padded``), so a worker process compiles the model for its first origin
+and refits it for every later origin and variant with new ``pm.Data`` values. The forecast
+starts from the state at the origin's as-of year; padded later years never enter it.
+
 Origins are independent, so they run in parallel as Dask tasks (``validate.cluster``): local
 worker processes by default, or an existing cluster (``--scheduler``).
 """
@@ -60,30 +65,71 @@ def check_range(first_outcome: int, last_outcome: int, start: int, end: int) -> 
                             f"{last_outcome}; each origin needs six coded years before it): got {start}-{end}")
 
 
-def origin_forecast(data_dir: str, priors_dir: str, year: int, settings: Settings, events: list) -> dict:
-    """Fit on data through ``year - 1`` and predict ``year`` (runs in a worker process)."""
+# One compiled model per process, reused by every origin of the same padded shape (a worker that
+# runs several origins compiles once): structure key -> (compiled, sampler used).
+_COMPILED: dict[tuple[str, str], tuple[object, str]] = {}
+
+
+def origin_spec(data_dir: str, priors_dir: str, year: int, settings: Settings, events: list, padded: bool = True):
+    """The spec of origin ``year``: data through ``year - 1`` (ledger entries known by then), padded
+    to the workspace's full shape (``model.padded``) unless ``padded`` is False (the as-of fit)."""
     from pathlib import Path
 
     from forecast.data.loaders import load_dataset
-    from forecast.inference.diagnostics import compute_diagnostics
-    from forecast.inference.fitting import compile_model, draw
-    from forecast.inference.retry import with_retry
     from forecast.model.evidence import merge_events
+    from forecast.model.padded import build_padded_spec
     from forecast.model.priors import load_preset
-    from forecast.model.projection import Draws, project, summarise
     from forecast.model.spec import build_spec
 
-    t0 = time.perf_counter()
     as_of = year - 1
     ds = load_dataset(Path(data_dir))
     priors = load_preset(Path(priors_dir), settings.preset)
     past_events = [e for e in events if e.year <= as_of]  # ledger entries known by then
-    spec = build_spec(merge_events(ds, past_events, as_of), priors, as_of)
-    compiled, used, compile_s = compile_model(spec, settings.sampler)
+    merged = merge_events(ds, past_events, as_of)
+    return build_padded_spec(merged, priors, as_of) if padded else build_spec(merged, priors, as_of)
+
+
+def compiled_for(spec, sampler: str) -> tuple[object, str, float, bool]:
+    """(compiled, sampler used, compile seconds, compiled now?) for a padded ``spec``: compiled on
+    the first origin of its shape in this process, then reused with new ``pm.Data`` values."""
+    from forecast.inference.fitting import compile_model
+
+    key = (sampler, spec.structure_key())
+    if key in _COMPILED:
+        return (*_COMPILED[key], 0.0, False)
+    compiled, used, seconds = compile_model(spec, sampler)
+    _COMPILED.clear()  # keep one model per process
+    _COMPILED[key] = (compiled, used)
+    return compiled, used, seconds, True
+
+
+def origin_forecast(data_dir: str, priors_dir: str, year: int, settings: Settings, events: list) -> dict:
+    """Fit on data through ``year - 1`` and predict ``year`` (runs in a worker process). Every origin
+    is padded to one shape, so a process compiles the model once and refits it per origin."""
+    t0 = time.perf_counter()
+    spec = origin_spec(data_dir, priors_dir, year, settings, events)
+    compiled, used, compile_s, fresh = compiled_for(spec, settings.sampler)
+    out = {"year": year, "as_of": spec.as_of, "compile_s": round(compile_s, 2), "compiled": fresh,
+           "variants": variant_forecasts(spec, compiled, used, settings)}
+    out["seconds"] = round(time.perf_counter() - t0, 1)
+    return out
+
+
+def variant_forecasts(spec, compiled, used: str, settings: Settings) -> dict:
+    """Sample ``compiled`` (the model of ``spec``, padded or not) once per variant and project
+    the year after ``spec.as_of`` from the state at as-of."""
+    from forecast.inference.diagnostics import compute_diagnostics
+    from forecast.inference.fitting import draw
+    from forecast.inference.retry import with_retry
+    from forecast.model.padded import PaddedSpec
+    from forecast.model.projection import Draws, project, summarise
+
+    padded = isinstance(spec, PaddedSpec)
+    i = spec.as_of_index if padded else spec.n_years - 1
     variants = VARIANTS if settings.single_lens else {"model": VARIANTS["model"]}
-    out: dict = {"year": year, "as_of": as_of, "compile_s": round(compile_s, 2), "variants": {}}
+    out = {}
     for name, mask in variants.items():
-        data = {"lens_mask": np.asarray(mask)}
+        data = (spec.data() if padded else {}) | {"lens_mask": np.asarray(mask)}
         kw = dict(draws=settings.draws, tune=settings.tune, chains=settings.chains, seed=settings.seed,
                   progress=False, data=data)
 
@@ -91,18 +137,19 @@ def origin_forecast(data_dir: str, priors_dir: str, year: int, settings: Setting
             idata = draw(compiled, used, target_accept=target_accept, **kw)
             return idata, compute_diagnostics(idata)
         (idata, diag), _ = with_retry(attempt, lambda r: r[1]["divergences"])  # the policy of every fit
-        d = Draws.from_posterior({v: idata.posterior[v].values for v in POSTERIOR_NEEDED})
+        post = {v: idata.posterior[v].values for v in POSTERIOR_NEEDED}
+        post["factor_state"] = post["factor_state"][..., : i + 1]  # padded years after as-of never enter
+        d = Draws.from_posterior(post)
         d.beta = d.beta * np.asarray(mask)[None, :]
-        proj = project(d, float(spec.barrier[-1]), horizons=(1,), seed=settings.seed)
+        proj = project(d, float(spec.barrier[i]), horizons=(1,), seed=settings.seed)
         s = summarise(proj["improve_next_year"])
-        out["variants"][name] = {
+        out[name] = {
             "p_improve": s["mean"], "lo80": s["lo80"], "hi80": s["hi80"],
             "p_change": proj["change_probs"].mean(axis=0).tolist(),
             "diagnostics": {k: diag[k] for k in ("rhat_max", "ess_bulk_min", "ess_tail_min", "divergences",
                                                  "bfmi_min", "ok", "failures")},
             "scored_quantity": scored_quantity_diagnostics(proj["improve_next_year"], settings.chains),
         }
-    out["seconds"] = round(time.perf_counter() - t0, 1)
     return out
 
 
