@@ -29,7 +29,7 @@ and noise are likewise prior-only. Latent states of years after as-of have only 
 AR(1) prior; they integrate out, so the posterior up to as-of is the as-of fit's. The fitted
 years keep the as-of fit's centred coordinates (``state_basis``: level = mean over the fitted
 years, Helmert deviations); the padded years are written non-centred from the state at as-of,
-eta[n-1+h] = rho^h eta[n-1] + sqrt(1 - rho^2) sum_i rho^(h-i) z_i with z ~ N(0, 1) held in the
+eta[n-1+h] = rho^h eta[n-1] + s(rho) sum_i rho^(h-i) z_i, s = kernels.ar1_innovation_sd, with z ~ N(0, 1) held in the
 remaining deviation coordinates (``state_future``): prior-only states in centred form would make
 a funnel with rho. The forecast must be made from the state at ``as_of_index``, never from the
 last padded year.
