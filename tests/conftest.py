@@ -65,7 +65,7 @@ class CompileCache:
             t0 = time.perf_counter()
             with phase(on_phase, "build"):
                 pass
-            with phase(on_phase, "compile"):
+            with phase(on_phase, "compile", detail=lambda: "reused in memory by the test session"):
                 compiled, used = self.store[key]
             return compiled, used, time.perf_counter() - t0
         self.misses += 1

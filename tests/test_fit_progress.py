@@ -81,9 +81,11 @@ def test_fit_prints_each_phase_with_its_time(tiny_fit):
         assert float(seconds) >= 0
     compiling = [line for line in err if line.startswith("Compiling the model")]
     assert len(compiling) == 1 and "~35 s the first time" in compiling[0] and "2-core" in compiling[0]
-    # the compile line says whether the compile cache served it (forecast.inference.compiled)
+    # the compile line says whether the compile cache served it (forecast.inference.compiled), or,
+    # in this suite, that conftest's in-memory cache did
     compiled_line = next(line for line in err if line.startswith(F.PHASE_ENDS["compile"] + " in "))
-    assert "compile cache" in compiled_line, compiled_line
+    assert "compile cache" in compiled_line or "reused in memory by the test session" in compiled_line, \
+        compiled_line
     # in the order they run
     order = [next(i for i, line in enumerate(err) if line.startswith(F.PHASE_ENDS[p] + " in ")) for p in PHASES]
     assert order == sorted(order)
