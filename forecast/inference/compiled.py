@@ -152,13 +152,14 @@ def callback_key(graph_key: str, kind: str, source: str, n_dim: int, n_expanded:
     return f"forecast-{kind}-{h.hexdigest()}"
 
 
-def _callback(cp, source: str, name: str, kind: str, inner_fn, fn_pt, shared_data, user_data, n_dim: int,
-              n_expanded: int, sig):
-    """One C callback, through PyTensor's cache locator. Returns (cfunc, loaded_from_disk) or None
-    when PyTensor did not give the inner graph a cache key."""
+def _callback(cp, source: str, name: str, kind: str, fn_pt, shared_data, user_data, n_dim: int, n_expanded: int,
+              sig):
+    """One C callback around the PyTensor function ``fn_pt``, through PyTensor's cache locator.
+    Returns (cfunc, loaded_from_disk) or None when PyTensor did not give the graph a cache key."""
     import numba
     from pytensor.link.numba.cache import CACHED_SRC_FUNCTIONS, compile_numba_function_src
 
+    inner_fn = fn_pt.vm.jit_fn
     graph_key = CACHED_SRC_FUNCTIONS.get(inner_fn.py_func)
     if graph_key is None:
         return None
@@ -211,10 +212,9 @@ def compile_pymc(model):
     user_data = cp.make_user_data(shared_vars, shared_data)
     logp_sig, expand_sig = _signatures()
     common = dict(shared_data=shared_data, user_data=user_data, n_dim=n_dim, n_expanded=n_expanded)
-    logp = _callback(cp, LOGP_SRC, "forecast_logp_callback", "logp", logp_fn_pt.vm.jit_fn, logp_fn_pt,
-                     sig=logp_sig, **common)
-    expand = _callback(cp, EXPAND_SRC, "forecast_expand_callback", "expand", expand_fn_pt.vm.jit_fn,
-                       expand_fn_pt, sig=expand_sig, **common)
+    logp = _callback(cp, LOGP_SRC, "forecast_logp_callback", "logp", logp_fn_pt, sig=logp_sig, **common)
+    expand = _callback(cp, EXPAND_SRC, "forecast_expand_callback", "expand", expand_fn_pt, sig=expand_sig,
+                       **common)
     if logp is None or expand is None:
         return nutpie.compile_pymc_model(model), CompileInfo(False, False, "PyTensor gave a graph no cache key")
     dims, coords = cp._prepare_dims_and_coords(model, shape_info)
