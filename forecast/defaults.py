@@ -42,3 +42,10 @@ MAX_DISPLAY_NAME = 40  # characters of an indicator's display_name (a brief tabl
 # --- inputs
 MAX_CSV_BYTES = 10_000_000  # a data file or an 'update --file' batch larger than this is refused unread
 MAX_PROBLEMS_SHOWN = 20     # a validation error lists this many problems, then says how many more
+
+# --- the reference class of territorial claims (forecast reference)
+REF_DRAWS = 1000
+REF_TUNE = 1000
+REF_CHAINS = 2
+REF_BACKTEST_DRAWS = 500
+REF_BACKTEST_TUNE = 500

@@ -14,6 +14,7 @@ from forecast.errors import FileSystemError, WorkspaceError
 
 STATE_DIR = "state"
 POSTERIOR_FILE = "posterior.nc"
+SETTLEMENT_PRIOR_FILE = "settlement_prior.json"  # data/reference/: the settlement prior learned from claims
 REFERENCE_DIR = "reference"  # data/reference/: shipped tables read in place, never copied into a workspace
 TEMP_PREFIX = ".forecast-tmp."  # every temporary file this tool writes starts with this; nothing else is cleaned up
 LOCK_FILE = ".lock"  # state/.lock: the write lock of update, undo and fit
@@ -158,13 +159,18 @@ def remove_empty_folders(folders: list[Path]) -> None:
 
 
 def content_hash(ws: Workspace) -> str:
-    """SHA-256 over the relative names and bytes of workspace.toml and the data and prior files."""
+    """SHA-256 over the relative names and bytes of workspace.toml and the data and prior files, and of
+    the shipped settlement prior learned from the reference class (``reference = ...`` prior entries
+    read it), so a fit made before a new ``forecast reference fit`` is known to be stale."""
     h = hashlib.sha256()
     for f in ws.content_files():
         h.update(f.relative_to(ws.root).as_posix().encode())
         h.update(b"\0")
         h.update(f.read_bytes())
         h.update(b"\0")
+    shipped = reference_dir() / SETTLEMENT_PRIOR_FILE
+    if shipped.is_file():
+        h.update(f"{REFERENCE_DIR}/{SETTLEMENT_PRIOR_FILE}".encode() + b"\0" + shipped.read_bytes() + b"\0")
     return h.hexdigest()
 
 

@@ -15,7 +15,7 @@ import pytest
 from scipy import stats
 
 from forecast.errors import PriorError, Problem, ValidationError
-from forecast.model.priors import (
+from forecast.model.priors import (WITHIN, 
     DISTRIBUTIONS,
     PARAMETERS,
     PriorSpec,
@@ -111,7 +111,7 @@ def test_shipped_preset_is_complete(shipped, name):
         assert len(spec.rationale) >= 20, f"{name}: {pname} has no real rationale"
         assert spec.source_file in ps.files
         support = DISTRIBUTIONS[spec.distribution][1]
-        assert support == PARAMETERS[pname][0], f"{name}: {pname} is {spec.distribution}"
+        assert support in WITHIN[PARAMETERS[pname][0]], f"{name}: {pname} is {spec.distribution}"
 
 
 def test_presets_override_the_default(shipped):
@@ -184,9 +184,9 @@ def test_missing_distribution(priors):
 
 
 @pytest.mark.parametrize("pname, dist, params, support", [
-    ("gamma_power", "Normal", dict(mu=0.0, sigma=0.5), "positive"),
+    ("loading_tau", "Normal", dict(mu=0.0, sigma=0.5), "positive"),
     ("settlement_base_rate", "HalfNormal", dict(sigma=0.1), "unit"),
-    ("beta_trust", "Beta", dict(alpha=2.0, beta=2.0), "real"),
+    ("settlement_base_rate", "Normal", dict(mu=0.0, sigma=1.0), "unit"),
 ])
 def test_distribution_on_wrong_support(priors, pname, dist, params, support):
     write_preset(priors, "custom", entry(pname, distribution=dist, **params))

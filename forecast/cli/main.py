@@ -11,7 +11,7 @@ from __future__ import annotations
 import click
 
 from forecast import __version__
-from forecast.cli import data, fit, report, update, validate
+from forecast.cli import data, fit, reference, report, update, validate
 from forecast.cli.options import handle_errors
 
 
@@ -66,7 +66,7 @@ def init(directory, dyad, blank, first_year, cow_codes, prefill):
 
 
 for command in (fit.fit, fit.show, update.update, update.undo, update.history, report.plot, report.brief,
-                data.data, validate.backtest, validate.check):
+                data.data, validate.backtest, validate.check, reference.reference):
     main.add_command(command)
 
 

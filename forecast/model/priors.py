@@ -28,7 +28,10 @@ DISTRIBUTIONS: dict[str, tuple[tuple[str, ...], str]] = {
     "Gamma": (("alpha", "beta"), "positive"),
     "Exponential": (("lam",), "positive"),
     "Beta": (("alpha", "beta"), "unit"),
+    "LogitNormal": (("mu", "sigma"), "unit"),
 }
+# a distribution fits a parameter whose support contains its own (a positive prior for a real effect)
+WITHIN = {"unit": {"unit"}, "positive": {"positive", "unit"}, "real": {"real", "positive", "unit"}}
 POSITIVE_PARAMS = {"sigma", "alpha", "beta", "lam"}
 
 # model parameter -> (required support, shape) ; shape None = scalar
@@ -42,12 +45,16 @@ PARAMETERS: dict[str, tuple[str, int | None]] = {
     "beta_trust": ("real", None),
     "beta_leaders": ("real", None),
     "settlement_base_rate": ("unit", None),
-    "gamma_power": ("positive", None),
-    "gamma_trust": ("positive", None),
-    "gamma_capacity": ("positive", None),
+    "gamma_power": ("real", None),
+    "gamma_trust": ("real", None),
+    "gamma_capacity": ("real", None),
     "delta_barrier": ("positive", None),
 }
-ENTRY_KEYS = {"distribution", "lens", "rationale", "elicit", "update_with"}
+ENTRY_KEYS = {"distribution", "lens", "rationale", "elicit", "update_with", "reference"}
+# parameter -> (term of the reference-class settlement prior, distribution it takes): an entry with
+# ``reference = "<term>"`` gets its parameters from data/reference/settlement_prior.json
+REFERENCE_TERMS = {"settlement_base_rate": ("level", "LogitNormal"), "gamma_power": ("power", "Normal"),
+                   "gamma_trust": ("trust", "Normal"), "gamma_capacity": ("capacity", "Normal")}
 UPDATE_KEYS = {"trials", "events"}
 ELICIT_KEYS = {"method", "lower", "upper", "mass"}
 LENS_TAGS = ("power", "trust", "leaders", "measurement", "outcome", "outside-view")
@@ -64,6 +71,7 @@ class PriorSpec:
     elicit: dict | None = None
     source_file: str = ""
     update_with: dict | None = None
+    reference: str | None = None  # term of the reference-class settlement prior the parameters come from
 
     def resolved_params(self) -> dict[str, float | list[float]]:
         """Parameters: elicited with PreliZ first if the entry asks for it, then (Beta only)
@@ -81,6 +89,7 @@ class PriorSet:
     description: str
     priors: dict[str, PriorSpec]
     files: tuple[str, ...] = field(default_factory=tuple)
+    reference: "SettlementPrior | None" = None  # noqa: F821 - the summary that entries with ``reference`` read
 
     def __getitem__(self, name: str) -> PriorSpec:
         return self.priors[name]
@@ -117,8 +126,8 @@ def _parse_entry(file: str, name: str, raw, problems: list[Problem]) -> PriorSpe
         return None
     pnames, support = DISTRIBUTIONS[dist]
     want_support, shape = PARAMETERS[name]
-    if support != want_support:
-        ok = [d for d, (_, s) in DISTRIBUTIONS.items() if s == want_support]
+    if support not in WITHIN[want_support]:
+        ok = [d for d, (_, s) in DISTRIBUTIONS.items() if s in WITHIN[want_support]]
         problems.append(Problem(file, f"'{name}' needs a distribution on the {want_support} line, "
                                 f"{dist} is on the {support} line", field=f"{name}.distribution",
                                 hint=f"use one of {', '.join(ok)}"))
@@ -137,7 +146,10 @@ def _parse_entry(file: str, name: str, raw, problems: list[Problem]) -> PriorSpe
                                 hint=f"use one of {', '.join(LENS_TAGS)}"))
     el = raw.get("elicit")
     params: dict = {}
-    if el is not None:
+    ref = raw.get("reference")
+    if ref is not None:
+        _check_reference(file, name, raw, ref, pnames, problems)
+    elif el is not None:
         if not isinstance(el, dict):
             problems.append(Problem(file, f"[{name}.elicit] must be a table", field=f"{name}.elicit"))
         else:
@@ -207,7 +219,27 @@ def _parse_entry(file: str, name: str, raw, problems: list[Problem]) -> PriorSpe
     if len(problems) > n_before:
         return None
     return PriorSpec(name=name, distribution=dist, params=params, lens=lens,
-                     rationale=rationale.strip(), elicit=el, source_file=file, update_with=upd)
+                     rationale=rationale.strip(), elicit=el, source_file=file, update_with=upd, reference=ref)
+
+
+def _check_reference(file: str, name: str, raw: dict, ref, pnames, problems: list[Problem]) -> None:
+    """An entry that takes its parameters from the reference-class settlement prior names the
+    term for its parameter, the distribution the term is moment-matched to, and nothing else."""
+    if name not in REFERENCE_TERMS:
+        problems.append(Problem(file, f"[{name}] cannot take 'reference': only {', '.join(REFERENCE_TERMS)} "
+                                "are learned from the reference class", field=f"{name}.reference"))
+        return
+    term, dist = REFERENCE_TERMS[name]
+    if ref != term:
+        problems.append(Problem(file, f"[{name}] reference must be {term!r}, got {describe(ref)}",
+                                field=f"{name}.reference"))
+    if raw.get("distribution") != dist:
+        problems.append(Problem(file, f"[{name}] with reference = {term!r} needs distribution = {dist!r}",
+                                field=f"{name}.distribution"))
+    given = [k for k in (*pnames, "elicit", "update_with") if k in raw]
+    if given:
+        problems.append(Problem(file, f"[{name}] takes its parameters from the reference class; remove "
+                                f"{', '.join(given)} or remove 'reference'", field=f"{name}.reference"))
 
 
 def _read_toml(path: Path, problems: list[Problem]) -> dict | None:
@@ -311,8 +343,13 @@ def load_preset(priors_dir: Path, preset: str = "default") -> PriorSet:
                                         field=pname))
     if problems:
         raise PriorError(problems)
+    reference = None
+    if any(spec.reference for spec in merged.values()):
+        from forecast.model.prior_reference import resolve_references
+
+        merged, reference = resolve_references(merged)
     return PriorSet(preset=preset, description=description, priors=merged,
-                    files=tuple(f"{n}.toml" for n in chain))
+                    files=tuple(f"{n}.toml" for n in chain), reference=reference)
 
 
 def check_all_presets(priors_dir: Path) -> list[Problem]:
@@ -370,6 +407,8 @@ def to_numpy_draws(spec: PriorSpec, n: int, rng) -> "np.ndarray":  # noqa: F821
         return rng.exponential(1.0 / p["lam"], size=size)
     if d == "Beta":
         return rng.beta(p["alpha"], p["beta"], size=size)
+    if d == "LogitNormal":
+        return 1.0 / (1.0 + np.exp(-rng.normal(p["mu"], p["sigma"], size=size)))
     if d == "TruncatedNormal":
         from scipy.stats import truncnorm
 
@@ -399,6 +438,9 @@ def logpdf(spec: PriorSpec, x) -> "np.ndarray":  # noqa: F821
         return stats.expon.logpdf(x, scale=1.0 / p["lam"])
     if d == "Beta":
         return stats.beta.logpdf(x, p["alpha"], p["beta"])
+    if d == "LogitNormal":
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return stats.norm.logpdf(np.log(x) - np.log1p(-x), p["mu"], p["sigma"]) - np.log(x) - np.log1p(-x)
     if d == "TruncatedNormal":
         a, b = (p["lower"] - p["mu"]) / p["sigma"], (p["upper"] - p["mu"]) / p["sigma"]
         return stats.truncnorm.logpdf(x, a, b, loc=p["mu"], scale=p["sigma"])

@@ -267,7 +267,16 @@ def footer_lines(b: Brief) -> list[str]:
             f"{f['ledger_head']} ({f['ledger_updates']} update(s) in force, path: {f['update_path']})"),
             (f"forecast {f['version']}, preset '{f['preset']}', seed {f['seed']}, {f['sampler']} {f['chains']} x "
             f"{f['draws']} draws, fit created {f['fit_created_utc']}; brief generated {b.generated_utc}"),
-            f"Reproduce: {reproduce_command(f)}, then replay ledger.jsonl with 'forecast update'"]
+            f"Reproduce: {reproduce_command(f)}, then replay ledger.jsonl with 'forecast update'",
+            settlement_source(b.report.get("settlement_evidence"))]
+
+
+def settlement_source(ev: dict | None) -> str:
+    """Where the settlement hazard's coefficients come from, in one line."""
+    if not ev:
+        return "Settlement hazard: expert priors only (priors/), not learned from a reference class."
+    return (f"Settlement hazard: coefficients and base level {ev['sentence']} (ICOW claim {ev['claim']}; "
+            f"reference posterior {ev['reference_posterior_sha256'][:12]}).")
 
 
 def title(b: Brief) -> str:

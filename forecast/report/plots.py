@@ -61,6 +61,9 @@ def draw_probability_panel(ax, panel, text_ax=None):
     if panel.outside_mean is not None:
         ax.axvline(panel.outside_mean, color=S.OUTSIDE["color"], linestyle=S.OUTSIDE["linestyle"],
                    linewidth=S.OUTSIDE["linewidth"], label="outside view")
+    if panel.base_mean is not None:
+        ax.axvline(panel.base_mean, color=S.BASE_RATE["color"], linestyle=S.BASE_RATE["linestyle"],
+                   linewidth=S.BASE_RATE["linewidth"], label="plain base rate")
     ax.axvline(s["mean"], color=S.POSTERIOR["color"], linewidth=1.0)
     ax.set_xlim(g[0], g[-1])
     ax.set_ylim(bottom=0)
@@ -78,6 +81,8 @@ def draw_probability_panel(ax, panel, text_ax=None):
         if panel.outside_mean is not None:
             lines += [("outside view", S.OUTSIDE["color"]),
                       (f"  {S.pct(panel.outside_mean)}: " + panel.outside_label, None)]
+        if panel.base_mean is not None:
+            lines += [("plain base rate", S.BASE_RATE["color"]), (f"  {S.pct(panel.base_mean)}: " + panel.base_label, None)]
         text_ax.axis("off")
         y = 1.0
         for text, colour in lines:
@@ -108,7 +113,10 @@ def plot_probabilities(res):
                    Patch(facecolor="none", edgecolor=S.PRIOR["color"], hatch=S.PRIOR["hatch"], linestyle="--",
                          label="prior only (preset '" + res.preset + "', no data)"),
                    Line2D([], [], color=S.OUTSIDE["color"], linestyle=S.OUTSIDE["linestyle"],
-                          label="outside view (base rate)")]
+                          label="outside view (base rate; settlement: reference-class prediction)")]
+        if any(p.base_mean is not None for p in res.panels):
+            handles.append(Line2D([], [], color=S.BASE_RATE["color"], linestyle=S.BASE_RATE["linestyle"],
+                                  label="plain base rate of the reference class"))
         fig.legend(handles=handles, loc="outside lower center", ncols=2)
         fig.suptitle(f"Headline probabilities for {res.forecast_year}:\nhow far the data moved the forecast "
                      f"(data through {res.as_of})")

@@ -52,6 +52,8 @@ class ProbabilityPanel:
     prior_summary: dict
     outside_mean: float | None     # outside-view base rate
     outside_label: str
+    base_mean: float | None = None  # settlement: the plain base rate of the reference class (no covariates)
+    base_label: str = ""
     grid: np.ndarray | None = None            # probability grid for the densities
     posterior_density: np.ndarray | None = None
     prior_density: np.ndarray | None = None
@@ -85,24 +87,34 @@ def probability_results(ws: Workspace, stored: StoredForecast, n_prior: int = 40
     horizons = a.horizons
     if prior is None:
         prior = prior_forecast(ws, a.preset, a.barrier_last, n_draws=n_prior, seed=a.seed, horizons=horizons)
-    if outside is None:
-        from forecast.model.priors import load_preset
+    from forecast.model.priors import load_preset
 
-        outside = outside_view(load_preset(ws.priors_dir, a.preset), horizons, seed=a.seed)
+    priors = load_preset(ws.priors_dir, a.preset)
+    if outside is None:
+        outside = outside_view(priors, horizons, seed=a.seed)
+    ref = priors.reference if priors["settlement_base_rate"].reference else None
     w = weights_of(stored)
     panels = []
     for key in headline_keys(stored):
+        bm, bl = None, ""
         if key == "improve_next_year":
             om, ol = improvement_base_rate(stored)
+        elif ref is None:
+            om, ol = outside[key]["mean"], "ICOW territorial-claims base rate"
         else:
+            h = int(key.removeprefix("settle_within_").removesuffix("y"))
+            e = ref.evidence
             om = outside[key]["mean"]
-            ol = "ICOW territorial-claims base rate"
+            ol = (f"reference-class prediction for ICOW claim {ref.claim} (pooled model of {e.claim_years:,} "
+                  f"claim-years; its own level and covariates, no lens states)")
+            bm = 1.0 - (1.0 - e.settlements / e.claim_years) ** h
+            bl = f"plain base rate: {e.settlements} settlements in {e.claim_years:,} claim-years, {e.first_year}-{e.last_year}"
         post, pri = np.asarray(stored.draws[key]), np.asarray(prior[key])
-        grid = density_grid(post, pri, extra=(om,))
+        grid = density_grid(post, pri, extra=(om, bm))
         panels.append(ProbabilityPanel(
             key=key, label=probability_label(key, a.forecast_year), posterior=post,
             weights=w, summary=summarise(post, w), prior=pri,
-            prior_summary=summarise(pri), outside_mean=om, outside_label=ol, grid=grid,
+            prior_summary=summarise(pri), outside_mean=om, outside_label=ol, base_mean=bm, base_label=bl, grid=grid,
             posterior_density=bounded_density(post, w, grid, seed=a.seed),
             prior_density=bounded_density(pri, None, grid, seed=a.seed)))
     return ProbabilityResults(forecast_year=a.forecast_year, as_of=a.as_of, preset=a.preset, panels=panels)

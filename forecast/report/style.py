@@ -35,6 +35,7 @@ SIDES = {"side_a": {"color": BLACK, "linestyle": ":"}, "side_b": {"color": SKY_B
 POSTERIOR = {"color": BLUE, "alpha_band": 0.30, "alpha_inner": 0.55, "linestyle": "-"}
 PRIOR = {"color": ORANGE, "alpha": 0.35, "hatch": "xx", "linestyle": "--"}
 OUTSIDE = {"color": BLACK, "linestyle": ":", "linewidth": 1.6}
+BASE_RATE = {"color": "#7f7f7f", "linestyle": "-.", "linewidth": 1.4}
 UP = {"color": GREEN, "hatch": "//"}
 DOWN = {"color": VERMILLION, "hatch": "\\\\"}
 TOTAL = {"color": GREY, "hatch": ""}

@@ -50,6 +50,7 @@ def build_report(stored: StoredForecast, stale: bool) -> dict:
         "change_distribution": {str(c): float(p) for c, p in zip((-2, -1, 0, 1, 2), mean(d["change_probs"]))},
         "lenses": lenses,
         "barrier_settle_contribution": mean(d["barrier_settle"]),
+        "settlement_evidence": a.settlement_evidence,
         "ledger": {"events_in_force": len(a.events)},
         "diagnostics": diag,
         "fit": {"sampler": a.sampler, "chains": a.chains, "draws": a.draws, "tune": a.tune,
@@ -93,6 +94,10 @@ def format_report(r: dict) -> str:
     lines.append(f"  (leaders by side: {dyad['side_a']['name']} {sides['side_a']:+.2f}, {dyad['side_b']['name']} "
                  f"{sides['side_b']:+.2f}; states are in standard deviations of {dyad['first_year']}-{r['as_of']})")
     lines.append(f"  legal barrier: settlement log-odds {r['barrier_settle_contribution']:+.2f}")
+    ev = r.get("settlement_evidence")
+    lines.append(f"Settlement hazard: {ev['sentence']} (ICOW claim {ev['claim']}; reference posterior "
+                 f"{ev['reference_posterior_sha256'][:12]})" if ev else
+                 "Settlement hazard: expert priors only (no prior entry takes the reference class; see priors/)")
     d = r["diagnostics"]
     lines.append("")
     badge = "OK" if d["ok"] else "FAILED"

@@ -16,7 +16,8 @@ from forecast.errors import StoredStateError
 from forecast.model.fitspec import FitSpec
 
 FORMAT_VERSION = 4   # 3: the dyad (workspace.toml) is stored with every fit; 4: checksums (store.integrity)
-OPTIONAL = ("fit_file", "events_in_force")   # absent until the fit is saved / outside head files
+OPTIONAL = ("fit_file", "events_in_force", "settlement_evidence")  # absent until saved / outside head files /
+# when no prior entry takes its parameters from the reference class
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,21 @@ class FitRecord:
     fit_file: str | None = None           # the posterior behind it, relative to state/
     format_version: int = FORMAT_VERSION
     events_in_force: tuple[str, ...] | None = None   # head files: the ledger events in force
+    settlement_evidence: dict | None = None  # settlement priors learned from the reference class: see evidence_of
+
+    @staticmethod
+    def evidence_of(priors) -> dict | None:
+        """The ``settlement_evidence`` of a fit with this PriorSet: where the settlement priors come
+        from (claim-years, settlements, the reference posterior's hash), or None if none does."""
+        ref = priors.reference
+        if ref is None:
+            return None
+        e = ref.evidence
+        return {"claim_years": e.claim_years, "settlements": e.settlements, "claims": e.claims,
+                "first_year": e.first_year, "last_year": e.last_year, "source": e.source, "claim": ref.claim,
+                "as_of": ref.as_of, "reference_posterior_sha256": ref.posterior_sha256,
+                "settlement_prior_sha256": ref.sha256, "sentence": e.sentence(),
+                "priors": sorted(n for n, spec in priors.priors.items() if spec.reference)}
 
     @property
     def headline_keys(self) -> list[str]:
