@@ -49,3 +49,4 @@ REF_TUNE = 1000
 REF_CHAINS = 2
 REF_BACKTEST_DRAWS = 500
 REF_BACKTEST_TUNE = 500
+REF_POSTERIOR_FILE = "settlement_posterior.nc"  # in data/reference/: the stored pooled posterior (identity attrs)

@@ -1,0 +1,143 @@
+"""The reference class as a service for the CLI and notebooks: fit and write the settlement prior,
+run the rolling-origin backtest and write its rows, format both for people.
+
+Compute, then write: ``fit_reference_class`` and ``backtest_reference_class`` compute through the
+model and backtest modules and only then write files (atomically); the formatters return text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from forecast import defaults as D
+
+
+@dataclass
+class ReferenceFitResult:
+    prior: "SettlementPrior"  # noqa: F821
+    posterior_path: Path
+    prior_path: Path
+    kuril_survival: float     # posterior predictive P(no settlement of the claim over its fitted years)
+    diagnostics: dict
+    seconds: float
+    written: list[Path] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {"settlement_prior": self.prior.to_dict(), "posterior_file": str(self.posterior_path),
+                "prior_file": str(self.prior_path), "claim_survival_fitted_years": self.kuril_survival,
+                "diagnostics": self.diagnostics, "seconds": self.seconds}
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def fit_reference_class(out: str | Path | None = None, *, draws: int = D.REF_DRAWS, tune: int = D.REF_TUNE,
+                        chains: int = D.REF_CHAINS, seed: int = D.SEED, progress=None) -> ReferenceFitResult:
+    """Fit the pooled model on every claim-year, summarise it for the Kuril claim as of the year after
+    its profile ends, and write ``settlement_posterior.nc`` and ``settlement_prior.json`` to ``out``
+    (default: the shipped ``data/reference/``)."""
+    from forecast.data.claims import load_claim_years, load_kuril_profile
+    from forecast.data.settlement_prior import Evidence, SettlementPrior, Term
+    from forecast.reference import claim_survival, fit_reference, kuril_terms, save_reference_fit
+    from forecast.workspace import SETTLEMENT_PRIOR_FILE, atomic_write, reference_dir
+
+    say = progress or (lambda line: None)
+    t0 = time.perf_counter()
+    claims = load_claim_years()
+    profile = load_kuril_profile()
+    claim = int(profile.frame["claim"].iloc[0])
+    say(f"reference fit: {len(claims.frame):,} claim-years, {int(claims.frame['settled'].sum())} peaceful "
+        f"settlements; sampling {chains} chains x {draws} draws (about 1-3 min on 2 cores)...")
+    fit = fit_reference(claims, None, draws=draws, tune=tune, chains=chains, seed=seed, progress=progress)
+    as_of = int(profile.frame["year"].max()) + 1
+    terms = kuril_terms(fit, profile, as_of)
+    survival = float(claim_survival(fit, claims.frame, claim))
+    out_dir = Path(out) if out is not None else reference_dir()
+    post_path = out_dir / D.REF_POSTERIOR_FILE
+    atomic_write(post_path, lambda tmp: save_reference_fit(fit, tmp))
+    e = terms.evidence
+    diag = dict(fit.diagnostics) if isinstance(fit.diagnostics, dict) else vars(fit.diagnostics)
+
+    def term(x) -> Term:
+        return Term(mu=round(float(x.mean()), 6), sigma=round(float(x.std()), 6))
+
+    prior = SettlementPrior(
+        claim=claim, as_of=as_of,
+        terms={"level": term(terms.level), "power": term(terms.gamma_power), "trust": term(terms.gamma_trust),
+               "capacity": term(terms.gamma_capacity)},
+        mapping={"level": "claim level (own frailty, issue, region, era, other covariates)",
+                 **{lens if lens != "leaders" else "capacity": cov for lens, cov in terms.mapping}},
+        evidence=Evidence(claim_years=int(e.claim_years), settlements=int(e.settlements), claims=int(e.claims),
+                          first_year=int(e.first_year), last_year=int(e.last_year), source="ICOW"),
+        posterior_sha256=_sha256(post_path), data_sha256=claims.sha256, seed=seed,
+        versions={k: str(v) for k, v in fit.identity.versions.items()},
+        fit={"draws": draws, "tune": tune, "chains": chains, "rhat_max": float(diag["rhat_max"]),
+             "ess_bulk_min": float(diag["ess_bulk_min"]), "divergences": float(diag["divergences"]),
+             "seconds": round(time.perf_counter() - t0, 1)})
+    prior_path = out_dir / SETTLEMENT_PRIOR_FILE
+    text = prior.to_json_text()
+    atomic_write(prior_path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    from forecast.data.settlement_prior import load_settlement_prior
+
+    prior = load_settlement_prior(prior_path)   # what the main model will read, checked
+    return ReferenceFitResult(prior=prior, posterior_path=post_path, prior_path=prior_path, kuril_survival=survival,
+                              diagnostics=diag, seconds=round(time.perf_counter() - t0, 1),
+                              written=[post_path, prior_path])
+
+
+def format_fit(r: ReferenceFitResult) -> str:
+    from forecast.data.settlement_prior import format_prior
+
+    return "\n".join([format_prior(r.prior),
+                      f"Posterior predictive P(no settlement of claim {r.prior.claim} in its fitted years): "
+                      f"{r.kuril_survival:.3f}",
+                      f"Wrote {r.posterior_path} and {r.prior_path}. Refit workspaces ('forecast fit'): their "
+                      f"settlement priors changed."])
+
+
+def backtest_reference_class(origins=None, *, draws: int = D.REF_BACKTEST_DRAWS, tune: int = D.REF_BACKTEST_TUNE,
+                             chains: int = D.REF_CHAINS, seed: int = D.SEED, jobs: int | None = None,
+                             scheduler: str | None = None, out: str | Path | None = None, progress=None) -> dict:
+    """The rolling-origin backtest as JSON-ready data; with ``out``, also its rows (CSV) and JSON."""
+    import json
+
+    from forecast.data.claims import load_claim_years
+    from forecast.reference.backtest import reference_backtest, to_json
+    from forecast.workspace import atomic_write
+
+    claims = load_claim_years()
+    kw = {} if origins is None else {"origins": tuple(origins)}
+    bt = reference_backtest(claims, **kw, draws=draws, tune=tune, chains=chains, seed=seed, progress=progress,
+                            jobs=jobs, scheduler=scheduler)
+    result = to_json(bt)
+    if out is not None:
+        import pandas as pd
+
+        out_dir = Path(out)
+        rows = pd.DataFrame(result["rows"])
+        atomic_write(out_dir / "reference_backtest_rows.csv", lambda tmp: rows.to_csv(tmp, index=False))
+        text = json.dumps(result, indent=2, default=float)
+        atomic_write(out_dir / "reference_backtest.json", lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    return result
+
+
+def format_backtest(result: dict) -> str:
+    """A table of every forecast's scores and the targets."""
+    lines = ["Reference-class backtest (rolling origins; 90% intervals from a bootstrap over whole claims)"]
+    for o in result["origins"]:
+        lines.append(f"  origin {o['origin']}: {o['n_test']:,} test claim-years to {o['end']}, "
+                     f"{o['events_test']} settlements")
+    lines.append(f"{'forecast':10} {'log score':>22} {'Brier':>24} {'AUC':>18} {'cal. slope':>10} {'mean p':>8}")
+    for name, s in result["scores"].items():
+        def iv(k, fmt):
+            v = s[k]
+            return f"{format(v['value'], fmt)} [{format(v['lo'], fmt)}, {format(v['hi'], fmt)}]"
+        lines.append(f"{name:10} {iv('log', '.4f'):>22} {iv('brier', '.5f'):>24} {iv('auc', '.2f'):>18} "
+                     f"{s['cal_slope']['value']:>10.2f} {s['mean_p']['value']:>8.4f}")
+    for t, v in result["targets"].items():
+        lines.append(f"  target {t}: {v['value']:+.3f} (target {v['target']}) {'met' if v['met'] else 'MISSED'}")
+    return "\n".join(lines)
