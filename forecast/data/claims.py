@@ -106,6 +106,7 @@ def _span(years: list[int]) -> str:
 def _load(path: Path) -> ClaimYears:
     problems: list[Problem] = []
     df = read_text_csv(path, CLAIM_COLUMNS, problems)
+    _name_quote_fields(path, problems)
     if df is None:
         raise ValidationError(problems)
     frame = check_rows(df, path.name, problems)
@@ -116,6 +117,23 @@ def _load(path: Path) -> ClaimYears:
         raise ValidationError(problems)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     return ClaimYears(frame=frame, path=path, sha256=digest)
+
+
+def _name_quote_fields(path: Path, problems: list[Problem]) -> None:
+    """Name the field of a quote problem (the CSV reader gives only its line): the field,
+    counted in the header's order, in which the line's first quote opens."""
+    todo = [i for i, p in enumerate(problems) if p.file == path.name and p.row and p.field is None and "quote" in p.message]
+    if not todo:
+        return
+    lines = path.read_bytes().decode("utf-8-sig", errors="replace").split("\n")
+    header = [c.strip() for c in lines[0].split(",")]
+    for i in todo:
+        p = problems[i]
+        text = lines[p.row - 1] if p.row <= len(lines) else ""
+        at = text.find('"')
+        k = text[:at].count(",") if at >= 0 else -1
+        if 0 <= k < len(header):
+            problems[i] = Problem(p.file, p.message, p.row, header[k], p.hint)
 
 
 def _strip(table: ClaimYears) -> ClaimYears:
