@@ -89,9 +89,10 @@ def stand_in_fit(claims, origin, *, draws, tune, chains, seed):
 
 
 def stand_in_predict(fit, history, targets, seed):
-    """Covariates frozen at each claim's last history row; new claims get the training mean."""
+    """Covariates frozen at each claim's last history row; new claims get the training mean. Naive on
+    purpose: it trusts ``history`` to end before the origin, so a backtest that leaks shows."""
     assert list(targets.columns) == list(KEYS)
-    last = history[history["year"] < fit.origin].groupby("claim").tail(1).set_index("claim")
+    last = history.groupby("claim").tail(1).set_index("claim")
     X = np.tile(fit.center, (len(targets), 1))
     known = targets["claim"].isin(last.index).to_numpy()
     X[known] = last.loc[targets["claim"][known], list(COVARIATES)].to_numpy(float)
