@@ -20,6 +20,14 @@ BACKTEST_DRAWS = 1000
 BACKTEST_TUNE = 1000
 BACKTEST_CHAINS = 2
 
+# --- reference-class backtest (forecast reference backtest)
+DEFAULT_REF_ORIGINS = (1900, 1920, 1946, 1960, 1975)  # each scores to the next origin; the last to REF_END
+REF_END = 2001              # last claim-year of the reference extract (ICOW 1.1 ends in 2001)
+REF_BASE_WINDOW = 30        # years of training data behind the trailing base rate (p_base_30y)
+REF_BOOTSTRAP = 2000        # claim-cluster bootstrap replicates
+REF_LEVEL = 0.90            # central percentile interval of every score and skill
+REF_TARGETS = {"log_skill": 0.03, "brier_skill": 0.0, "auc": 0.70, "rate_tolerance": 0.25}  # issue 11
+
 # --- independent fits on dask.distributed (backtest, check --refit, SBC)
 SCHEDULER_TIMEOUT_S = 10    # seconds to reach a --scheduler (and to see its first worker) before giving up
 SBC_CHUNK = 10              # SBC simulations per task: a worker compiles the model once per chunk
