@@ -26,6 +26,7 @@ REF_END = 2001              # last claim-year of the reference extract (ICOW 1.1
 REF_BASE_WINDOW = 30        # years of training data behind the trailing base rate (p_base_30y)
 REF_BOOTSTRAP = 2000        # claim-cluster bootstrap replicates
 REF_LEVEL = 0.90            # central percentile interval of every score and skill
+EXPERT_HAZARD_PRESET = "expert-hazard"  # the settlement hazard from expert priors only (the "prior" baseline)
 REF_TARGETS = {"log_skill": 0.03, "brier_skill": 0.0, "auc": 0.70, "rate_tolerance": 0.25}  # issue 11
 
 # --- independent fits on dask.distributed (backtest, check --refit, SBC)

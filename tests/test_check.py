@@ -34,7 +34,7 @@ def test_check_json_sections(check_json, session_fit):
     assert r["loo"]["change"]["points"] == 34 and np.isfinite(r["loo"]["change"]["elpd_loo"])
     # sensitivity: every preset plus the prior-only row
     presets = [row["preset"] for row in r["sensitivity"]["rows"] if row["method"] != "prior only (no data)"]
-    assert sorted(presets) == ["constructivist", "default", "realist", "two-level"]
+    assert sorted(presets) == ["constructivist", "default", "expert-hazard", "realist", "two-level"]
     assert r["sensitivity"]["rows"][-1]["method"] == "prior only (no data)"
     assert [row["switched_off"] for row in r["ablation"]["rows"]] == [None, "power", "trust", "leaders"]
 

@@ -27,7 +27,7 @@ from forecast.model.priors import (WITHIN,
 )
 from forecast.workspace import default_source
 
-SHIPPED = ("default", "realist", "constructivist", "two-level")
+SHIPPED = ("default", "realist", "constructivist", "two-level", "expert-hazard")
 RATIONALE = "A rationale that is long enough to count as a written sentence."
 
 

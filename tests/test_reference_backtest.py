@@ -311,11 +311,11 @@ def test_progress_line_per_origin(claims):
     assert len(lines) == 2 and lines[0].startswith("origin 1946: ") and "1975-2001" in lines[1]
 
 
-def test_prior_mean_is_the_default_beta_mean():
+def test_prior_mean_is_the_expert_hazard_beta_mean():
     from forecast.model.priors import load_preset
     from forecast.workspace import default_source
 
-    params = load_preset(default_source() / "priors")["settlement_base_rate"].resolved_params()
+    params = load_preset(default_source() / "priors", "expert-hazard")["settlement_base_rate"].resolved_params()
     assert prior_settlement_rate() == pytest.approx(params["alpha"] / (params["alpha"] + params["beta"]))
     assert 0.001 < prior_settlement_rate() < 0.1
 

@@ -157,7 +157,7 @@ def run_origin(job: OriginJob) -> OriginResult:
                         test["settled"].to_numpy(np.int64), p)
 
 
-def prior_settlement_rate(priors_dir: Path | None = None, preset: str = D.PRESET) -> float:
+def prior_settlement_rate(priors_dir: Path | None = None, preset: str = D.EXPERT_HAZARD_PRESET) -> float:
     """Mean of the preset's ``settlement_base_rate`` Beta prior, alpha / (alpha + beta), after its
     elicitation and ``update_with`` (``PriorSpec.resolved_params``). Default: the shipped priors."""
     from forecast.model.priors import load_preset
