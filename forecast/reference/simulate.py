@@ -58,6 +58,18 @@ class SimulatedReference:
     sha256: str
     truth: SimulationTruth
     fit_truth: SimulationTruth
+    center: np.ndarray  # the generating standardisation (whole panel before truncation)
+    scale: np.ndarray
+
+    def truth_for(self, rows: pd.DataFrame) -> SimulationTruth:
+        """The truth in the standardisation a fit on ``rows`` uses (e.g. the rows before an origin)."""
+        return in_fit_scale(self.truth, self.center, self.scale, rows)
+
+
+def in_fit_scale(truth: SimulationTruth, m: np.ndarray, s: np.ndarray, rows: pd.DataFrame) -> SimulationTruth:
+    """``truth`` (generated with standardisation m, s) re-expressed in the standardisation of ``rows``."""
+    m2, s2 = standardisation(raw_covariates(rows))
+    return replace(truth, beta=truth.beta * s2 / s, alpha=float(truth.alpha + np.sum(truth.beta * (m2 - m) / s)))
 
 
 def draw_truth(rng: np.random.Generator) -> SimulationTruth:
@@ -143,7 +155,26 @@ def simulate_claim_years(seed: int, n_claims: int = 400, truth: SimulationTruth 
     frame = frame[list(COLUMNS)].astype({c: np.int64 for c in ints}).reset_index(drop=True)
     floats = [c for c in COLUMNS if c not in ints and c not in ("issue", "region", "ending", "source")]
     frame[floats] = frame[floats].astype(np.float64)
-    m2, s2 = standardisation(raw_covariates(frame))
-    fit_truth = replace(truth, beta=truth.beta * s2 / s, alpha=float(truth.alpha + np.sum(truth.beta * (m2 - m) / s)))
     sha = hashlib.sha256(frame.to_csv(index=False).encode()).hexdigest()
-    return SimulatedReference(frame=frame, sha256=sha, truth=truth, fit_truth=fit_truth)
+    return SimulatedReference(frame=frame, sha256=sha, truth=truth, fit_truth=in_fit_scale(truth, m, s, frame),
+                              center=m, scale=s)
+
+
+RECOVERED = ("alpha", "beta", "sigma_u", "tau")
+
+
+def coverage(fit, truth: SimulationTruth, level: float = 0.9) -> dict[str, bool]:
+    """Whether each true parameter of RECOVERED (beta per covariate, ``beta[name]``) lies inside the fit's
+    central ``level`` posterior interval."""
+    post = fit.idata.posterior
+    lo, hi = (1 - level) / 2, 1 - (1 - level) / 2
+    out = {}
+    for name in RECOVERED:
+        draws = np.asarray(post[name].values, float)
+        draws = draws.reshape((-1,) + draws.shape[2:])
+        q = np.quantile(draws, [lo, hi], axis=0)
+        true = np.atleast_1d(getattr(truth, name))
+        labels = [f"beta[{c}]" for c in fit.covariates] if name == "beta" else [name]
+        for k, label in enumerate(labels):
+            out[label] = bool(q[0].reshape(-1)[k] <= true[k] <= q[1].reshape(-1)[k])
+    return out
