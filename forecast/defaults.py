@@ -49,6 +49,7 @@ REFERENCE_DRAWS = 1000
 REFERENCE_TUNE = 1000
 REFERENCE_CHAINS = 2          # one chain per core on the 2-core machine
 REFERENCE_TARGET_ACCEPT = 0.9
+REFERENCE_LOW_RANK = False    # nutpie's low-rank modified mass matrix
 REFERENCE_NEW_CLAIM_YEARS = 5  # the "new claim" profile: training rows with duration below this
 REFERENCE_KURIL_CLAIM = 82804  # ICOW claimdy of the Kuril claim
 REFERENCE_KURIL_WINDOW_START = 1992  # lens-mapped covariates of the Kuril level: mean over 1992..as_of-1

@@ -13,7 +13,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from forecast.defaults import (REFERENCE_CHAINS, REFERENCE_DRAWS, REFERENCE_NEW_CLAIM_YEARS,
+from forecast.defaults import (REFERENCE_CHAINS, REFERENCE_DRAWS, REFERENCE_LOW_RANK, REFERENCE_NEW_CLAIM_YEARS,
                                REFERENCE_TARGET_ACCEPT, REFERENCE_TUNE, SEED)
 from forecast.reference.design import (COVARIATES, ReferenceDataError, era_index, raw_covariates, standardisation,
                                        standardise, training_rows)
@@ -139,8 +139,9 @@ def diagnose(idata, seconds: float) -> ReferenceDiagnostics:
 
 def fit_reference(claims, origin: int | None = None, *, draws: int = REFERENCE_DRAWS, tune: int = REFERENCE_TUNE,
                   chains: int = REFERENCE_CHAINS, seed: int = SEED, target_accept: float = REFERENCE_TARGET_ACCEPT,
-                  progress: Callable[[str], None] | None = None) -> ReferenceFit:
-    """Fit on the rows of ``claims.frame`` with year < ``origin`` (all rows when None)."""
+                  low_rank: bool = REFERENCE_LOW_RANK, progress: Callable[[str], None] | None = None) -> ReferenceFit:
+    """Fit on the rows of ``claims.frame`` with year < ``origin`` (all rows when None). ``low_rank``: nutpie's
+    low-rank modified mass matrix (for the correlation of alpha, sigma_u and the duration effect)."""
     import os
 
     from forecast.inference.library_warnings import library_warnings
@@ -171,7 +172,8 @@ def fit_reference(claims, origin: int | None = None, *, draws: int = REFERENCE_D
         say(f"reference fit: compiled in {time.perf_counter() - t1:.1f} s ({info.describe()})")
         say(f"reference fit: sampling {chains} chains x {draws} draws after {tune} tuning")
         idata = nutpie.sample(compiled, draws=draws, tune=tune, chains=chains, seed=seed, progress_bar=False,
-                              target_accept=target_accept, cores=min(chains, os.cpu_count() or 1))
+                              target_accept=target_accept, cores=min(chains, os.cpu_count() or 1),
+                              low_rank_modified_mass_matrix=low_rank)
         diagnostics = diagnose(idata, time.perf_counter() - t0)
     say(f"reference fit: {diagnostics.describe()}")
     identity = ReferenceIdentity(data_sha256=str(claims.sha256), seed=int(seed), origin=origin, draws=int(draws),
