@@ -45,7 +45,8 @@ def main(argv=None) -> int:
         seconds = time.perf_counter() - t0
         inside = coverage(fit, sim.fit_truth)
         f = sim.frame
-        row = {"seed": seed, "rows": len(f), "settlements": int(f["settled"].sum()), "claims": int(f["claim"].nunique()),
+        row = {"seed": seed, "rows": len(f), "settlements": int(f["settled"].sum()),
+               "claims": int(f["claim"].nunique()),
                "seconds": round(seconds, 1), "covered": int(sum(inside.values())), "checked": len(inside),
                "missed": [k for k, v in inside.items() if not v], "rhat_max": fit.diagnostics.rhat_max,
                "ess_bulk_min": fit.diagnostics.ess_bulk_min, "divergences": fit.diagnostics.divergences,
