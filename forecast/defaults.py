@@ -52,10 +52,16 @@ MAX_DISPLAY_NAME = 40  # characters of an indicator's display_name (a brief tabl
 MAX_CSV_BYTES = 10_000_000  # a data file or an 'update --file' batch larger than this is refused unread
 MAX_PROBLEMS_SHOWN = 20     # a validation error lists this many problems, then says how many more
 
-# --- the reference class of territorial claims (forecast reference)
-REF_DRAWS = 1000
-REF_TUNE = 1000
-REF_CHAINS = 2
-REF_BACKTEST_DRAWS = 500
+# --- reference class: pooled hazard of peaceful settlement (forecast/reference/)
+REFERENCE_ERA_EDGES = (1816, 1870, 1900, 1920, 1946, 1960, 1975, 2002)  # era k: [edge k, edge k+1); >= 2002: one more
+REFERENCE_DRAWS = 1000
+REFERENCE_TUNE = 1000
+REFERENCE_CHAINS = 4          # measured on the real data: 110 s on 2 cores, sigma_u bulk ESS 152 (2 chains: 98)
+REFERENCE_TARGET_ACCEPT = 0.9
+REFERENCE_LOW_RANK = False    # nutpie's low-rank modified mass matrix
+REFERENCE_NEW_CLAIM_YEARS = 5  # the "new claim" profile: training rows with duration below this
+REFERENCE_KURIL_CLAIM = 82804  # ICOW claimdy of the Kuril claim
+REFERENCE_KURIL_WINDOW_START = 1992  # lens-mapped covariates of the Kuril level: mean over 1992..as_of-1
+REF_BACKTEST_DRAWS = 500      # forecast reference backtest: per origin
 REF_BACKTEST_TUNE = 500
 REF_POSTERIOR_FILE = "settlement_posterior.nc"  # in data/reference/: the stored pooled posterior (identity attrs)

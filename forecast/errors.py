@@ -69,6 +69,11 @@ class StoredFileError(StoredStateError):
     not match the ledger head it is filed under. The fix is 'forecast fit'."""
 
 
+class ReferenceIdentityError(ForecastError):
+    """A stored reference-class posterior that is not what its caller expects (data hash, origin),
+    lacks its identity attributes, or whose draws do not match their stored checksum."""
+
+
 class WorkspaceError(ForecastError):
     """The workspace folder is missing or malformed."""
 

@@ -29,7 +29,7 @@ def reference():
 
 
 @reference.command("fit")
-@sampling_options(D.REF_DRAWS, D.REF_TUNE, D.REF_CHAINS, "Posterior draws per chain.")
+@sampling_options(D.REFERENCE_DRAWS, D.REFERENCE_TUNE, D.REFERENCE_CHAINS, "Posterior draws per chain.")
 @click.option("--out", "out", type=click.Path(file_okay=False), default=None,
               help="Folder for settlement_posterior.nc and settlement_prior.json (created if missing). "
                    "[default: the shipped data/reference/ folder, which every workspace's priors read]")
@@ -55,7 +55,7 @@ def ref_fit(draws, tune, chains, seed, out, as_json, quiet):
 @click.option("--origin", "origins", type=YEAR, multiple=True,
               help="A forecast origin (repeatable): fit on the claim-years before it, score those up to the next "
                    "origin (the last: to 2001). [default: 1900 1920 1946 1960 1975]")
-@sampling_options(D.REF_BACKTEST_DRAWS, D.REF_BACKTEST_TUNE, D.REF_CHAINS, "Posterior draws per chain, per origin.")
+@sampling_options(D.REF_BACKTEST_DRAWS, D.REF_BACKTEST_TUNE, D.REFERENCE_CHAINS, "Posterior draws per chain, per origin.")
 @jobs_option("Origins fitted in parallel: local worker processes (1: in this process). "
              "[default: the number of cores]")
 @scheduler_option

@@ -191,3 +191,15 @@ def bernoulli_logit_logp(y, logit_p):
     """log P(y | logit_p) of a Bernoulli outcome y in {0, 1}, stable in both tails."""
     y = np.asarray(y, float)
     return -(y * np.logaddexp(0.0, -logit_p) + (1.0 - y) * np.logaddexp(0.0, logit_p))
+
+
+# --- reference class: pooled hazard of peaceful settlement (forecast/reference/)
+def reference_hazard_logit(alpha, issue_effect, region_effect, era_level, x, beta, sigma_u, u, backend=np):
+    """Yearly log-odds of peaceful settlement of a claim-year in the pooled reference-class model:
+    alpha + a_issue + a_region + e_era + x @ beta + sigma_u * u.
+
+    ``x`` is (rows, covariates); the other terms are per row (already indexed by the row's issue,
+    region, era and claim). In the builder every term is a tensor without a draw axis; in numpy the
+    draw axis is last: ``beta`` (covariates, draws), per-row terms (rows, draws), ``alpha`` and
+    ``sigma_u`` (draws,), giving (rows, draws)."""
+    return alpha + issue_effect + region_effect + era_level + backend.dot(x, beta) + sigma_u * u

@@ -35,8 +35,8 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def fit_reference_class(out: str | Path | None = None, *, draws: int = D.REF_DRAWS, tune: int = D.REF_TUNE,
-                        chains: int = D.REF_CHAINS, seed: int = D.SEED, progress=None) -> ReferenceFitResult:
+def fit_reference_class(out: str | Path | None = None, *, draws: int = D.REFERENCE_DRAWS, tune: int = D.REFERENCE_TUNE,
+                        chains: int = D.REFERENCE_CHAINS, seed: int = D.SEED, progress=None) -> ReferenceFitResult:
     """Fit the pooled model on every claim-year, summarise it for the Kuril claim as of the year after
     its profile ends, and write ``settlement_posterior.nc`` and ``settlement_prior.json`` to ``out``
     (default: the shipped ``data/reference/``)."""
@@ -100,7 +100,7 @@ def format_fit(r: ReferenceFitResult) -> str:
 
 
 def backtest_reference_class(origins=None, *, draws: int = D.REF_BACKTEST_DRAWS, tune: int = D.REF_BACKTEST_TUNE,
-                             chains: int = D.REF_CHAINS, seed: int = D.SEED, jobs: int | None = None,
+                             chains: int = D.REFERENCE_CHAINS, seed: int = D.SEED, jobs: int | None = None,
                              scheduler: str | None = None, out: str | Path | None = None, progress=None) -> dict:
     """The rolling-origin backtest as JSON-ready data; with ``out``, also its rows (CSV) and JSON."""
     import json

@@ -1,0 +1,216 @@
+"""The pooled reference-class hazard model (forecast/reference/): its log-density against PyMC's, no
+look-ahead in its predictions, the stored posterior's round trip and identity checks, a tiny seeded fit
+with its diagnostics, and a reduced recovery of simulated known parameters (the full one is
+benchmarks/bench_reference_recovery.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from forecast.errors import ReferenceIdentityError
+from forecast.model import kernels as K
+from forecast.model import pytensor_env
+from forecast.reference import (claim_survival, fit_reference, kuril_terms, load_reference_fit, predict_settlement,
+                                save_reference_fit)
+from forecast.reference.design import COVARIATES, era_index, training_rows
+from forecast.reference.fit import design
+from forecast.reference.simulate import COLUMNS, coverage, simulate_claim_years
+
+pytensor_env.configure()
+
+ORIGIN = 1950
+SEED = 7
+
+
+@pytest.fixture(scope="module")
+def sim():
+    return simulate_claim_years(11, n_claims=30)
+
+
+@pytest.fixture(scope="module")
+def fit(sim):
+    return fit_reference(sim, ORIGIN, draws=100, tune=100, chains=2, seed=SEED)
+
+
+def test_simulated_frame_has_interface_a_columns(sim):
+    f = sim.frame
+    assert tuple(f.columns) == COLUMNS
+    assert not f.duplicated(["claim", "year"]).any()
+    assert ((f["ending"] == "peaceful") == (f["settled"] == 1)).all()
+    assert 100 <= len(training_rows(f, ORIGIN)) <= 900
+
+
+# ------------------------------------------------------------------ log-density vs PyMC
+
+def halfnormal_logpdf(x, sd):
+    return np.log(2.0) + K.normal_logpdf(x, 0.0, sd)
+
+
+def numpy_logp(d, v):
+    """The model's log-density in numpy, on the sampler's unconstrained values ``v`` (log-Jacobians included)."""
+    from forecast.reference import model as M
+
+    sig = {n: np.exp(v[f"{n}_log__"]) for n in ("sigma_issue", "sigma_region", "sigma_u", "tau")}
+    lp = K.normal_logpdf(v["alpha"], M.PRIOR_ALPHA_MU, M.PRIOR_ALPHA_SD)
+    lp += K.normal_logpdf(v["beta"], 0.0, M.PRIOR_BETA_SD).sum()
+    for n, sd in (("sigma_issue", M.PRIOR_SIGMA_ISSUE), ("sigma_region", M.PRIOR_SIGMA_REGION),
+                  ("sigma_u", M.PRIOR_SIGMA_U), ("tau", M.PRIOR_TAU)):
+        lp += halfnormal_logpdf(sig[n], sd) + v[f"{n}_log__"]  # log transform's Jacobian
+    for n in ("z_issue", "z_region", "u", "z_era"):
+        lp += K.normal_logpdf(v[n], 0.0, 1.0).sum()
+    era = np.concatenate([[0.0], np.cumsum(sig["tau"] * v["z_era"])])
+    logit_h = K.reference_hazard_logit(v["alpha"], sig["sigma_issue"] * v["z_issue"][d.issue],
+                                       sig["sigma_region"] * v["z_region"][d.region], era[d.era], d.x, v["beta"],
+                                       sig["sigma_u"], v["u"][d.claim])
+    return lp + K.bernoulli_logit_logp(d.y, logit_h).sum()
+
+
+def test_numpy_log_density_equals_pymc(sim):
+    import pytensor
+
+    from forecast.reference.model import build_reference_model
+
+    d = design(training_rows(sim.frame, ORIGIN))[0]
+    assert d.n_eras > 1 and d.y.sum() > 0
+    with pytensor.config.change_flags(cast_policy="numpy+floatX"):
+        model = build_reference_model(d)
+        logp = model.compile_logp()
+    rng = np.random.default_rng(3)
+    start = model.initial_point()
+    for _ in range(3):
+        point = {k: val + rng.normal(0.0, 0.7, np.shape(val)) for k, val in start.items()}
+        mine = numpy_logp(d, point)
+        assert np.isfinite(mine)
+        assert abs(logp(point) - mine) < 1e-8 * max(1.0, abs(mine))
+
+
+def test_kernel_broadcasts_over_draws_last():
+    rng = np.random.default_rng(0)
+    n, k, s = 5, 3, 4
+    args = dict(alpha=rng.normal(size=s), issue_effect=rng.normal(size=(n, s)), region_effect=rng.normal(size=(n, s)),
+                era_level=rng.normal(size=(n, s)), x=rng.normal(size=(n, k)), beta=rng.normal(size=(k, s)),
+                sigma_u=rng.uniform(size=s), u=rng.normal(size=(n, s)))
+    out = K.reference_hazard_logit(**args)
+    j = 2
+    one = K.reference_hazard_logit(args["alpha"][j], args["issue_effect"][:, j], args["region_effect"][:, j],
+                                   args["era_level"][:, j], args["x"], args["beta"][:, j], args["sigma_u"][j],
+                                   args["u"][:, j])
+    np.testing.assert_allclose(out[:, j], one, rtol=1e-14)
+
+
+def test_era_bins():
+    np.testing.assert_array_equal(era_index([1816, 1869, 1870, 1945, 1946, 2001, 2002, 2030]), [0, 0, 1, 3, 4, 6, 7, 7])
+
+
+# ------------------------------------------------------------------ the fit
+
+def test_tiny_fit_reports_diagnostics(fit):
+    dg = fit.diagnostics
+    assert np.isfinite(dg.rhat_max) and dg.rhat_max >= 0.99
+    assert np.isfinite(dg.ess_bulk_min) and dg.ess_bulk_min > 0
+    assert isinstance(dg.divergences, int) and dg.divergences >= 0
+    assert np.isfinite(dg.bfmi_min) and dg.seconds > 0
+    assert "R-hat max" in dg.describe()
+    assert fit.identity.origin == ORIGIN and fit.identity.seed == SEED and fit.identity.draws == 100
+    assert set(fit.identity.versions) == {"pymc", "nutpie", "numpy", "forecast"}
+    assert fit.covariates == COVARIATES and fit.summary.last_year < ORIGIN
+    assert fit.idata.posterior["u"].shape[-1] == len(fit.claims)
+
+
+def test_predictions_are_probabilities_and_seeded(sim, fit):
+    f = sim.frame
+    targets = f[f["year"] >= ORIGIN][["claim", "year"]]
+    p = predict_settlement(fit, f, targets, seed=1)
+    assert p.shape == (len(targets),) and np.all((p > 0) & (p < 1))
+    np.testing.assert_array_equal(p, predict_settlement(fit, f, targets, seed=1))
+    # a row's prediction does not depend on the other rows predicted with it
+    np.testing.assert_array_equal(p[:3], predict_settlement(fit, f, targets.iloc[:3], seed=1))
+    s = claim_survival(fit, f, int(training_rows(f, ORIGIN)["claim"].iloc[0]))
+    assert 0 < s < 1
+
+
+def test_no_look_ahead(sim, fit):
+    """Altering every value but the keys of rows at or after the origin (history and targets) leaves the
+    predictions unchanged; altering a row before the origin changes them (so the test can fail)."""
+    f = sim.frame
+    later = f["year"] >= ORIGIN
+    targets = f[later].copy()
+    p = predict_settlement(fit, f, targets, seed=5)
+    g = f.copy()
+    for c in f.columns:
+        if c in ("claim", "year"):
+            continue
+        if pd.api.types.is_numeric_dtype(f[c]):
+            g.loc[later, c] = f.loc[later, c] * 3 + 1
+        else:
+            g[c] = g[c].astype(object)
+            g.loc[later, c] = "altered"
+    t2 = g[later].copy()
+    np.testing.assert_array_equal(p, predict_settlement(fit, g, t2, seed=5))
+    np.testing.assert_array_equal(p, predict_settlement(fit, g, t2[["claim", "year"]], seed=5))
+    # the last history row of a targeted claim does matter
+    claim = int(targets["claim"].iloc[0])
+    h = f.copy()
+    last = h.index[(h["claim"] == claim) & (h["year"] < ORIGIN)]
+    if len(last):
+        h.loc[last[-1], "recyes10"] += 5
+        assert not np.array_equal(p, predict_settlement(fit, h, targets, seed=5))
+
+
+# ------------------------------------------------------------------ stored posterior
+
+def test_save_load_round_trip_and_identity_errors(tmp_path, sim, fit):
+    path = save_reference_fit(fit, tmp_path / "reference.nc")
+    back = load_reference_fit(path, data_sha256=sim.sha256, origin=ORIGIN)
+    assert back.identity == fit.identity and back.claims == fit.claims and back.summary == fit.summary
+    assert back.diagnostics == fit.diagnostics
+    np.testing.assert_array_equal(back.center, fit.center)
+    f = sim.frame
+    targets = f[f["year"] >= ORIGIN][["claim", "year"]]
+    np.testing.assert_array_equal(predict_settlement(back, f, targets, 2), predict_settlement(fit, f, targets, 2))
+    with pytest.raises(ReferenceIdentityError, match="sha256"):
+        load_reference_fit(path, data_sha256="0" * 64)
+    with pytest.raises(ReferenceIdentityError, match="origin"):
+        load_reference_fit(path, origin=1975)
+    # changed draws are refused
+    import arviz as az
+
+    idata = az.from_netcdf(str(path), engine="h5netcdf")
+    idata.posterior["alpha"] = idata.posterior["alpha"] + 1.0
+    idata.to_netcdf(str(tmp_path / "changed.nc"), engine="h5netcdf")
+    with pytest.raises(ReferenceIdentityError, match="checksum"):
+        load_reference_fit(tmp_path / "changed.nc")
+    # a netCDF without the identity is refused
+    del idata.posterior.attrs["identity"]
+    idata.to_netcdf(str(tmp_path / "bare.nc"), engine="h5netcdf")
+    with pytest.raises(ReferenceIdentityError, match="identity"):
+        load_reference_fit(tmp_path / "bare.nc")
+
+
+def test_kuril_terms_from_a_profile(sim, fit):
+    """kuril_terms on a claim of the simulated class standing in for 82804."""
+    class Profile:  # ClaimYears-compatible (only .frame is read)
+        frame = sim.frame
+
+    claim = int(training_rows(sim.frame, ORIGIN)["claim"].iloc[-1])
+    t = kuril_terms(fit, Profile, ORIGIN, claim=claim)
+    n = 2 * 100
+    assert t.level.shape == t.gamma_power.shape == t.gamma_trust.shape == t.gamma_capacity.shape == (n,)
+    beta = fit.idata.posterior["beta"].values.reshape(n, -1)
+    np.testing.assert_array_equal(t.gamma_capacity, -beta[:, COVARIATES.index("ratfail10")])
+    np.testing.assert_array_equal(t.gamma_trust, beta[:, COVARIATES.index("recyes10")])
+    assert t.mapping[0] == ("power", "log_cinc_ratio") and np.all(np.isfinite(t.level))
+    assert t.evidence.claim_years == fit.summary.claim_years and len(t.evidence.posterior_sha256) == 64
+
+
+# ------------------------------------------------------------------ recovery (reduced)
+
+def test_recovery_reduced(sim, fit):
+    """The true alpha, beta, sigma_u and tau (in the fit's standardisation) lie in their 90% intervals for
+    most parameters of one small simulation (the benchmark runs 20 bigger ones)."""
+    truth = sim.truth_for(training_rows(sim.frame, ORIGIN))
+    inside = coverage(fit, truth)
+    assert len(inside) == len(COVARIATES) + 3
+    assert np.mean(list(inside.values())) >= 0.7, inside
