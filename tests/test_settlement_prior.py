@@ -120,3 +120,20 @@ def test_reference_term_and_distribution_must_match(workspace, ref, dist, field,
     problems = problems_of(workspace.priors_dir, "custom")
     assert_problem(problems, "custom.toml", field, phrase)
     assert isinstance(PriorError(problems), ValidationError)
+
+
+def test_a_blank_workspace_for_another_dyad_takes_the_expert_hazard(tmp_path):
+    """The settlement prior learned for the Kuril claim names that claim: a blank workspace for another
+    dyad gets the expert-hazard entries instead, and keeps every other default entry."""
+    from forecast.data.skeleton import init_blank
+
+    ws, _ = init_blank(tmp_path / "ci", "China-India")
+    blank = load_preset(ws.priors_dir, "default")
+    shipped = load_preset(default_source() / "priors", "default")
+    expert = load_preset(default_source() / "priors", "expert-hazard")
+    assert blank.reference is None and not any(s.reference for s in blank.priors.values())
+    for name in ("settlement_base_rate", "gamma_power", "gamma_trust", "gamma_capacity"):
+        assert blank[name].distribution == expert[name].distribution
+        assert blank[name].resolved_params() == expert[name].resolved_params()
+    for name in ("beta_power", "delta_barrier", "cutpoints"):
+        assert blank[name] == shipped[name]

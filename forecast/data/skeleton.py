@@ -21,6 +21,7 @@ from forecast.data.loaders import (
     META_COLUMNS,
     OUTCOME_COLUMNS,
 )
+from forecast.defaults import EXPERT_HAZARD_PRESET
 from forecast.errors import ForecastError
 
 _SEPARATORS = ("\u2013", " - ", "-")   # en dash first, so names with a hyphen can be written "A\u2013B-C"
@@ -129,12 +130,37 @@ settlement = "Will the territorial dispute be settled?"
 """
 
 
+def toml_blocks(text: str) -> list[tuple[str | None, str]]:
+    """The text cut at each top-level ``[table]`` header: (table name or None for the head, block text)."""
+    blocks: list[tuple[str | None, list[str]]] = [(None, [])]
+    for line in text.splitlines(keepends=True):
+        if line.startswith("[") and not line.startswith("[["):
+            blocks.append((line.strip()[1:-1].strip(), []))
+        blocks[-1][1].append(line)
+    return [(name, "".join(lines)) for name, lines in blocks]
+
+
+def swap_entries(default_text: str, expert_text: str) -> str:
+    """``default_text`` with each prior entry that ``expert_text`` also defines (not [preset]) replaced by
+    the expert file's block."""
+    expert = {name: block for name, block in toml_blocks(expert_text) if name not in (None, "preset")}
+    return "".join(expert.get(name, block) if name is not None else block
+                   for name, block in toml_blocks(default_text))
+
+
 def write_skeleton(root: Path, d: DyadNames, first_year: int | None = None,
                    cow_codes: tuple[int | None, int | None] = (None, None)) -> None:
     """Turn the folder ``root`` (a copy of the default workspace) into a blank one for ``d``:
     a new workspace.toml and the five data files with header and commented examples only.
-    The prior presets are kept."""
+    The prior presets are kept, except that the default's settlement entries learned for the Kuril
+    claim (``reference = ...``) are replaced by the expert-hazard preset's, which name no claim."""
     a, _ = d.ids
+    priors = root / "priors"
+    expert = priors / f"{EXPERT_HAZARD_PRESET}.toml"
+    if expert.is_file():
+        default = priors / "default.toml"
+        default.write_text(swap_entries(default.read_text(encoding="utf-8"), expert.read_text(encoding="utf-8")),
+                           encoding="utf-8")
     (root / CONFIG_FILE).write_text(workspace_toml(d, first_year, cow_codes), encoding="utf-8")
     data = root / "data"
     for f in data.glob("*.csv"):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from forecast import defaults as D
@@ -60,7 +60,7 @@ def fit_reference_class(out: str | Path | None = None, *, draws: int = D.REFEREN
     post_path = out_dir / D.REF_POSTERIOR_FILE
     atomic_write(post_path, lambda tmp: save_reference_fit(fit, tmp))
     e = terms.evidence
-    diag = dict(fit.diagnostics) if isinstance(fit.diagnostics, dict) else vars(fit.diagnostics)
+    diag = {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(fit.diagnostics).items()}
 
     def term(x) -> Term:
         return Term(mu=round(float(x.mean()), 6), sigma=round(float(x.std()), 6))
