@@ -10,7 +10,7 @@ from __future__ import annotations
 import click
 
 from forecast import defaults as D
-from forecast.cli.options import (YEAR, check_jobs_scheduler, echo_json, handle_errors, jobs_option, json_option,
+from forecast.cli.options import (check_jobs_scheduler, echo_json, handle_errors, jobs_option, json_option,
                                   quiet_option, sampling_options, scheduler_option)
 
 
@@ -52,7 +52,7 @@ def ref_fit(draws, tune, chains, seed, out, as_json, quiet):
 
 
 @reference.command("backtest")
-@click.option("--origin", "origins", type=YEAR, multiple=True,
+@click.option("--origin", "origins", type=click.IntRange(1817, 2001), multiple=True,
               help="A forecast origin (repeatable): fit on the claim-years before it, score those up to the next "
                    "origin (the last: to 2001). [default: 1900 1920 1946 1960 1975]")
 @sampling_options(D.REF_BACKTEST_DRAWS, D.REF_BACKTEST_TUNE, D.REFERENCE_CHAINS, "Posterior draws per chain, per origin.")

@@ -1,0 +1,96 @@
+"""``forecast reference fit|backtest|show`` through the CLI (CliRunner, --json parsed), and the
+settlement evidence a fit of the default workspace carries into ``show --json``."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from forecast.cli.main import main
+from forecast.data.settlement_prior import load_settlement_prior
+
+TINY = ["--draws", "30", "--tune", "30", "--chains", "2", "--seed", "3"]
+
+
+def invoke(*args):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def test_show_prints_the_shipped_settlement_prior():
+    r = invoke("reference", "show", "--json")
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.stdout)
+    shipped = load_settlement_prior()
+    assert d["evidence"]["claim_years"] == shipped.evidence.claim_years > 9000
+    assert d["evidence"]["settlements"] == shipped.evidence.settlements > 150
+    assert set(d["terms"]) == {"level", "power", "trust", "capacity"}
+    assert d["sha256"] == shipped.sha256
+    text = invoke("reference", "show")
+    assert text.exit_code == 0 and "learned from" in text.output and "claim-years" in text.output
+
+
+@pytest.fixture(scope="module")
+def tiny_reference(tmp_path_factory):
+    out = tmp_path_factory.mktemp("ref")
+    r = invoke("reference", "fit", *TINY, "--out", out, "--json")
+    return out, r
+
+
+def test_fit_writes_a_checked_settlement_prior_and_its_posterior(tiny_reference):
+    out, r = tiny_reference
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.stdout)
+    prior = load_settlement_prior(out / "settlement_prior.json")
+    assert d["settlement_prior"]["sha256"] == prior.sha256
+    assert (out / "settlement_posterior.nc").is_file()
+    assert prior.fit["draws"] == 30 and prior.seed == 3
+    assert 0.0 <= d["claim_survival_fitted_years"] <= 1.0
+    assert "reference fit:" in r.stderr          # progress on stderr, also with --json
+    assert "Traceback" not in r.output
+
+
+def test_fit_identity_matches_the_stored_posterior(tiny_reference):
+    import hashlib
+
+    out, _ = tiny_reference
+    prior = load_settlement_prior(out / "settlement_prior.json")
+    assert prior.posterior_sha256 == hashlib.sha256((out / "settlement_posterior.nc").read_bytes()).hexdigest()
+
+
+def test_backtest_json_has_a_row_per_test_claim_year(tmp_path):
+    r = invoke("reference", "backtest", "--origin", "1975", "--draws", "30", "--tune", "30", "--chains", "1",
+               "--jobs", "1", "--json", "--out", tmp_path)
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.stdout)
+    rows = d["rows"]
+    assert rows and set(rows[0]) >= {"origin", "claim", "year", "p_settle", "p_base_all", "p_base_30y", "settled"}
+    assert all(row["origin"] == 1975 and 1975 <= row["year"] <= 2001 for row in rows)
+    assert d["origins"][0]["n_test"] == len(rows)
+    assert set(d["targets"]) >= {"log_skill", "brier_skill", "auc", "mean_rate"}
+    assert (tmp_path / "reference_backtest_rows.csv").is_file() and (tmp_path / "reference_backtest.json").is_file()
+    assert "origin 1975" in r.stderr
+
+
+@pytest.mark.parametrize("origins, phrase", [(["1816"], "1816 is not in the range"),
+                                             (["1960", "1946"], "origins must increase strictly")])
+def test_bad_origins_are_usage_errors(tmp_path, origins, phrase):
+    args = [a for o in origins for a in ("--origin", o)]
+    r = invoke("reference", "backtest", *args, "--jobs", "1", "--out", tmp_path)
+    assert r.exit_code == 2, r.output
+    assert "Traceback" not in r.output and phrase in r.output
+    assert not any(tmp_path.iterdir())
+
+
+def test_show_json_of_a_fit_names_its_settlement_evidence(fitted_workspace):
+    r = invoke("show", "-w", fitted_workspace.root, "--json")
+    assert r.exit_code == 0, r.output
+    ev = json.loads(r.stdout)["settlement_evidence"]
+    shipped = load_settlement_prior()
+    assert ev["claim_years"] == shipped.evidence.claim_years
+    assert ev["settlements"] == shipped.evidence.settlements
+    assert ev["reference_posterior_sha256"] == shipped.posterior_sha256
+    assert set(ev["priors"]) == {"settlement_base_rate", "gamma_power", "gamma_trust", "gamma_capacity"}
+    text = invoke("show", "-w", fitted_workspace.root)
+    assert f"learned from {shipped.evidence.claim_years:,} claim-years" in text.output
