@@ -139,7 +139,7 @@ def path_covariates(fit, hist: ClaimHistory | None, years: np.ndarray) -> np.nda
     last history row with duration advanced (``hist``), or the new-claim profile (``hist`` None)."""
     if hist is None:
         return np.tile(np.asarray(fit.new_profile, dtype=float), (len(years), 1))
-    rows = pd.concat([hist.last_row] * len(years), ignore_index=True)
+    rows = hist.last_row.iloc[np.zeros(len(years), dtype=np.int64)]
     raw = raw_covariates(rows, duration=hist.duration + (years - hist.year))
     return standardise(raw, fit.center, fit.scale)
 
