@@ -56,7 +56,9 @@ MAX_PROBLEMS_SHOWN = 20     # a validation error lists this many problems, then 
 REFERENCE_ERA_EDGES = (1816, 1870, 1900, 1920, 1946, 1960, 1975, 2002)  # era k: [edge k, edge k+1); >= 2002: one more
 REFERENCE_DRAWS = 1000
 REFERENCE_TUNE = 1000
-REFERENCE_CHAINS = 4          # gamma frailty, real claim-years, 4 x 1000 (tune 1000), target_accept 0.9: R-hat max 1.003, bulk ESS min 1318 (alpha), E-BFMI min 0.87, 0 divergences, 297 s on 2 shared cores
+# gamma frailty on the real claim-years, 4 chains x 1000 draws (tune 1000), target_accept 0.9: R-hat max 1.003,
+# bulk ESS min 1318 (alpha), E-BFMI min 0.87, 0 divergences, 297 s on 2 cores shared with other jobs
+REFERENCE_CHAINS = 4
 REFERENCE_TARGET_ACCEPT = 0.9
 REFERENCE_LOW_RANK = False    # nutpie's low-rank modified mass matrix
 REFERENCE_NEW_CLAIM_YEARS = 5  # the "new claim" profile: training rows with duration below this
