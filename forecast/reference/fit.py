@@ -68,8 +68,9 @@ class TrainingSummary:
 @dataclass(frozen=True, eq=False)
 class ReferenceFit:
     """A fitted reference model: posterior draws (``idata.posterior`` holds ``model.STORED_VARIABLES``),
-    identity, the covariates with their training ``center``/``scale``, the fitted claims, diagnostics; ``new_profile`` the standardised covariates of a new claim; ``issues``/``regions``
-    the effect levels; ``n_eras`` the eras with training rows."""
+    identity, the covariates with their training ``center``/``scale``, the fitted claims, diagnostics;
+    ``new_profile`` the standardised covariates of a new claim; ``issues``/``regions`` the effect levels;
+    ``n_eras`` the eras with training rows."""
 
     idata: object
     identity: ReferenceIdentity
@@ -120,8 +121,9 @@ def design(rows: pd.DataFrame) -> tuple[DesignData, np.ndarray, np.ndarray, np.n
     not_last = d.y[:-1].astype(bool) & (d.claim[1:] == d.claim[:-1])
     if not_last.any():
         bad = rows.iloc[int(np.flatnonzero(not_last)[0])]
-        raise ReferenceDataError(f"claim {int(bad['claim'])} has settled = 1 in year {int(bad['year'])}, which is not "
-                                 f"its last claim-year: a claim leaves the risk set when it settles; fix the claim-years")
+        raise ReferenceDataError(f"claim {int(bad['claim'])} has settled = 1 in year {int(bad['year'])}, which is "
+                                 f"not its last claim-year: a claim leaves the risk set when it settles; fix the "
+                                 f"claim-years")
     return d, center, scale, new_profile
 
 
