@@ -251,3 +251,15 @@ def test_recovery_reduced(sim, fit):
     inside = coverage(fit, truth)
     assert len(inside) == len(COVARIATES) + 3
     assert np.mean(list(inside.values())) >= 0.7, inside
+
+
+def test_design_refuses_a_settlement_before_the_claims_last_row(sim):
+    from forecast.reference.design import ReferenceDataError
+
+    rows = training_rows(sim.frame, ORIGIN).copy()
+    claim = rows.groupby("claim").size().idxmax()
+    first = rows.index[rows["claim"] == claim][0]
+    rows.loc[first, "settled"] = 1
+    with pytest.raises(ReferenceDataError, match="not its last claim-year"):
+        design(rows)
+    design(training_rows(sim.frame, ORIGIN))  # the simulated rows themselves are fine
