@@ -3,7 +3,7 @@
 Runs N seeded simulations of a reference class shaped like the real one (forecast/reference/simulate.py:
 ~400 claims, ~25 years at risk each, ~2% yearly hazard), fits each on all its rows with the default
 sampler settings (or those given), and reports the share of true parameters (beta per covariate,
-alpha, sigma_u, tau; in the fit's standardisation) inside their 90% central posterior intervals
+alpha, theta, tau; in the fit's standardisation) inside their 90% central posterior intervals
 (target >= 80%), the fits' diagnostics and the median fit time.
 
     PYTHONPATH=. python benchmarks/bench_reference_recovery.py [--sims 20] [--claims 400] [--draws 1000]
@@ -66,7 +66,7 @@ def main(argv=None) -> int:
                "draws": args.draws, "tune": args.tune, "chains": args.chains, "claims": args.claims}
     by_param: dict[str, list[int]] = {}
     for r in results:
-        for name in ["alpha", "sigma_u", "tau"] + [k for k in r["missed"] if k.startswith("beta")]:
+        for name in ["alpha", "theta", "tau"] + [k for k in r["missed"] if k.startswith("beta")]:
             by_param.setdefault(name, [])
     summary["missed_count"] = {k: sum(k in r["missed"] for r in results) for k in sorted(by_param)}
     print(json.dumps(summary, indent=1))

@@ -194,12 +194,62 @@ def bernoulli_logit_logp(y, logit_p):
 
 
 # --- reference class: pooled hazard of peaceful settlement (forecast/reference/)
-def reference_hazard_logit(alpha, issue_effect, region_effect, era_level, x, beta, sigma_u, u, backend=np):
-    """Yearly log-odds of peaceful settlement of a claim-year in the pooled reference-class model:
-    alpha + a_issue + a_region + e_era + x @ beta + sigma_u * u.
+THETA_FLOOR = 1e-10  # gamma frailty variance below this is treated as this (the limit theta -> 0 is no frailty)
+
+
+def reference_eta(alpha, issue_effect, region_effect, era_level, x, beta, backend=np):
+    """Linear predictor of a claim-year in the pooled reference-class model (complementary log-log
+    scale, no frailty term): alpha + a_issue + a_region + e_era + x @ beta. The hazard given the claim's
+    frailty w is 1 - exp(-w exp(eta)).
 
     ``x`` is (rows, covariates); the other terms are per row (already indexed by the row's issue,
-    region, era and claim). In the builder every term is a tensor without a draw axis; in numpy the
-    draw axis is last: ``beta`` (covariates, draws), per-row terms (rows, draws), ``alpha`` and
-    ``sigma_u`` (draws,), giving (rows, draws)."""
-    return alpha + issue_effect + region_effect + era_level + backend.dot(x, beta) + sigma_u * u
+    region and era). In the builder every term is a tensor without a draw axis; in numpy the draw axis
+    is last: ``beta`` (covariates, draws), per-row terms (rows, draws), ``alpha`` (draws,), giving
+    (rows, draws)."""
+    return alpha + issue_effect + region_effect + era_level + backend.dot(x, beta)
+
+
+def gamma_frailty_log_survival(cum_hazard, theta, backend=np):
+    """log S = -log1p(theta H) / theta: log P(no event over rows with cumulative hazard H = sum exp(eta))
+    of a claim whose frailty w ~ Gamma(1/theta, 1/theta) (mean 1, variance theta) is integrated out;
+    tends to -H as theta -> 0 (theta is floored at THETA_FLOOR)."""
+    theta = backend.maximum(theta, THETA_FLOOR)
+    return -backend.log1p(theta * cum_hazard) / theta
+
+
+def gamma_frailty_step(h, cum_hazard_before, theta, events_before=0, backend=np):
+    """a = -log P(no event in a row with exp(eta) = ``h`` | at risk after rows with cumulative hazard
+    ``cum_hazard_before`` and ``events_before`` events): with the frailty's conjugate posterior
+    Gamma(1/theta + d, 1/theta + H), a = (1/theta + d) log1p(h / (1/theta + H))."""
+    theta = backend.maximum(theta, THETA_FLOOR)
+    return (1.0 + theta * events_before) * backend.log1p(theta * h / (1.0 + theta * cum_hazard_before)) / theta
+
+
+def gamma_frailty_hazard(h, cum_hazard_before, theta, events_before=0, backend=np):
+    """P(event in the row | at risk, history) = 1 - exp(-a), a = ``gamma_frailty_step``; for d = 0 this is
+    1 - ((1 + theta H_before) / (1 + theta (H_before + h)))^(1/theta)."""
+    return -backend.expm1(-gamma_frailty_step(h, cum_hazard_before, theta, events_before, backend=backend))
+
+
+def gamma_frailty_hazard_logit(h, cum_hazard_before, theta, events_before=0, backend=np):
+    """logit of ``gamma_frailty_hazard``, stable for tiny hazards: log(1 - exp(-a)) + a."""
+    a = gamma_frailty_step(h, cum_hazard_before, theta, events_before, backend=backend)
+    return backend.log(-backend.expm1(-a)) + a
+
+
+def gamma_frailty_loglik(eta, first, last, settled, theta, backend=np):
+    """Log-likelihood of each claim under the gamma-frailty cloglog hazard, frailty integrated out.
+
+    ``eta`` (rows,) or (rows, draws): the rows of all claims sorted by claim then year, every row a year
+    at risk; claim i owns rows first[i]..last[i]; ``settled`` (claims,) 1 when the claim ended in a
+    settlement in its last row (0: censored after it). With H_i(t) the cumulative sum of exp(eta) and
+    S(t) = (1 + theta H(t))^(-1/theta): censored, log S(n); settled, log(S(n-1) - S(n)). Computed as
+    log S(n-1) - a (censored) or log S(n-1) + log(1 - exp(-a)) (settled), a = -log(S(n)/S(n-1))."""
+    h = backend.exp(eta)
+    cum = backend.concatenate([backend.zeros_like(h[:1]), backend.cumsum(h, axis=0)], axis=0)
+    before = cum[last] - cum[first]  # H(n-1): the claim's rows before its last
+    a = gamma_frailty_step(h[last], before, theta, backend=backend)
+    if backend is np and np.ndim(settled) < np.ndim(a):  # numpy: per-claim outcome against (claims, draws)
+        settled = np.asarray(settled).reshape(np.shape(settled) + (1,) * (np.ndim(a) - np.ndim(settled)))
+    tail = settled * backend.log(-backend.expm1(-a)) - (1 - settled) * a
+    return gamma_frailty_log_survival(before, theta, backend=backend) + tail

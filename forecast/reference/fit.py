@@ -68,9 +68,9 @@ class TrainingSummary:
 @dataclass(frozen=True, eq=False)
 class ReferenceFit:
     """A fitted reference model: posterior draws (``idata.posterior`` holds ``model.STORED_VARIABLES``),
-    identity, the covariates with their training ``center``/``scale``, the fitted claims (the order of
-    ``u``), diagnostics; ``new_profile`` the standardised covariates of a new claim; ``issues``/``regions``
-    the effect levels; ``n_eras`` the eras with training rows."""
+    identity, the covariates with their training ``center``/``scale``, the fitted claims, diagnostics;
+    ``new_profile`` the standardised covariates of a new claim; ``issues``/``regions`` the effect levels;
+    ``n_eras`` the eras with training rows."""
 
     idata: object
     identity: ReferenceIdentity
@@ -116,6 +116,14 @@ def design(rows: pd.DataFrame) -> tuple[DesignData, np.ndarray, np.ndarray, np.n
         region=np.searchsorted(np.array(regions), rows["region"].astype(str).to_numpy()),
         era=era, claim=np.array([lookup[int(c)] for c in rows["claim"]], dtype=np.int64),
         covariates=COVARIATES, issues=issues, regions=regions, n_eras=int(era.max()) + 1, claims=claims)
+    if np.any(np.diff(d.claim) < 0):
+        raise ReferenceDataError("training rows are not sorted by claim: sort them by claim, year")
+    not_last = d.y[:-1].astype(bool) & (d.claim[1:] == d.claim[:-1])
+    if not_last.any():
+        bad = rows.iloc[int(np.flatnonzero(not_last)[0])]
+        raise ReferenceDataError(f"claim {int(bad['claim'])} has settled = 1 in year {int(bad['year'])}, which is "
+                                 f"not its last claim-year: a claim leaves the risk set when it settles; fix the "
+                                 f"claim-years")
     return d, center, scale, new_profile
 
 
@@ -141,7 +149,7 @@ def fit_reference(claims, origin: int | None = None, *, draws: int = REFERENCE_D
                   chains: int = REFERENCE_CHAINS, seed: int = SEED, target_accept: float = REFERENCE_TARGET_ACCEPT,
                   low_rank: bool = REFERENCE_LOW_RANK, progress: Callable[[str], None] | None = None) -> ReferenceFit:
     """Fit on the rows of ``claims.frame`` with year < ``origin`` (all rows when None). ``low_rank``: nutpie's
-    low-rank modified mass matrix (for the correlation of alpha, sigma_u and the duration effect)."""
+    low-rank modified mass matrix (for the correlation of alpha, theta and the duration effect)."""
     import os
 
     from forecast.inference.library_warnings import library_warnings

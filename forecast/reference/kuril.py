@@ -3,14 +3,21 @@ settlement hazard takes from the pooled posterior.
 
 ``kuril_terms(fit, profile, as_of)`` gives, per posterior draw:
 
-* ``level``: the logit yearly hazard of claim 82804 as of ``as_of``: its own frailty (drawn from the
-  hierarchy if the fit has none), its issue and region effects, the era of ``as_of`` (the random walk
-  continued beyond the training data), log1p duration at ``as_of``, the lens-mapped covariates
-  (log_cinc_ratio, recyes10, ratfail10) at their mean over profile rows 1992..as_of-1, and every other
-  covariate at its latest profile value (year < as_of);
+* ``level``: the logit of the yearly hazard of claim 82804 as of ``as_of``, conditional on its history:
+  the gamma frailty's conjugate posterior Gamma(1/theta + d, 1/theta + H) from the claim's profile rows
+  the fit learned from (year <= the training data's last year and < the origin, i.e. up to 2001 for the
+  full fit; H = sum of their exp(eta) with their own covariates, d their settlements), and the hazard
+  1 - ((1/theta + H) / (1/theta + H + h))^(1/theta + d) of a year with exp(eta) = h (the years between
+  the training data and ``as_of`` are not conditioned on: the main model observes them itself); eta
+  has the claim's issue and region effects, the era of ``as_of`` (the random walk continued beyond the
+  training data), log1p duration at ``as_of``, the lens-mapped covariates (log_cinc_ratio, recyes10,
+  ratfail10) at their mean over profile rows 1992..as_of-1, and every other covariate at its latest
+  profile value (year < as_of);
 * the lens coefficients, per training sd of the (log1p-transformed) covariate:
   gamma_power = beta[log_cinc_ratio], gamma_trust = beta[recyes10], gamma_capacity = -beta[ratfail10]
-  (a ratification failure is low capacity, so the sign is reversed).
+  (a ratification failure is low capacity, so the sign is reversed). beta is on the complementary
+  log-log scale of the model; for hazards of a few percent that equals the logit scale of ``level`` to
+  within a few percent (cloglog(h) - logit(h) = log(-log(1-h)) - log(h/(1-h)), about -h/2).
 
 Covariates without a lens counterpart (d_log_cinc_ratio10, recno10, attempt_lag, recmid10, recmidwt,
 icowsal, salint, duration) enter ``level`` only, at the values above.
@@ -24,7 +31,8 @@ import numpy as np
 
 from forecast.defaults import REFERENCE_KURIL_CLAIM, REFERENCE_KURIL_WINDOW_START, SEED
 from forecast.reference.design import KEYS, ReferenceDataError, era_index, raw_covariates, standardise
-from forecast.reference.predict import PosteriorDraws, era_levels, hazard_logit_draws, row_terms
+from forecast.model import kernels
+from forecast.reference.predict import PosteriorDraws, claim_effects, claim_history, era_levels, eta_draws, history_rows
 
 MAPPING = (("power", "log_cinc_ratio"), ("trust", "recyes10"), ("leaders", "ratfail10 (sign reversed)"))
 LENS_COVARIATES = ("log_cinc_ratio", "recyes10", "ratfail10")
@@ -81,10 +89,19 @@ def kuril_terms(fit, profile, as_of: int, *, seed: int = SEED, claim: int = REFE
     duration = np.array([as_of - int(latest["start_year"].iloc[0])], dtype=float)
     x = standardise(raw_covariates(latest, duration=duration), fit.center, fit.scale)
     d = PosteriorDraws.of(fit)
-    issue_e, region_e, u = row_terms(fit, d, np.array([claim]), latest["issue"].astype(str).to_numpy(),
-                                     latest["region"].astype(str).to_numpy(), seed)
+    fitted = history_rows(fit, rows)
+    if fit.summary is not None:
+        fitted = fitted[fitted["year"] <= fit.summary.last_year]
+    if fitted.empty:  # no training-era rows: the prior frailty
+        H, events = np.zeros(d.size), 0
+        issue_e, region_e = claim_effects(fit, d, claim, str(latest["issue"].iloc[0]),
+                                          str(latest["region"].iloc[0]), seed)
+    else:
+        h = claim_history(fit, d, fitted, seed)
+        H, events, issue_e, region_e = h.H, h.events, h.issue_effect, h.region_effect
     era = era_levels(d, era_index([as_of]), seed)
-    level = hazard_logit_draws(fit, d, x, issue_e, region_e, era, u)[0]
+    eta = eta_draws(d, x, issue_e, region_e, era)[0]
+    level = kernels.gamma_frailty_hazard_logit(np.exp(eta), H, d.theta, events)
     ix = {name: i for i, name in enumerate(fit.covariates)}
     return KurilTerms(level=level, gamma_power=d.beta[ix["log_cinc_ratio"]].copy(),
                       gamma_trust=d.beta[ix["recyes10"]].copy(), gamma_capacity=-d.beta[ix["ratfail10"]],

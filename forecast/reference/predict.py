@@ -1,16 +1,27 @@
 """Predictions of the reference model from its posterior draws, in numpy.
 
-* ``predict_settlement``: P(peaceful settlement) of target claim-years after the origin, reading only
-  their keys (claim, year). Covariates are frozen at each claim's last history row (year < origin),
-  with duration advanced to the target year; a claim absent from history gets the "new claim" profile
-  (the training mean of the standardised covariates of rows with duration < 5) and issue/region
-  effects drawn from their hierarchical distributions per draw. A claim without a fitted frailty draws
-  it from N(0, sigma_u) per draw. An era after the training data is drawn per draw as the random walk
-  continued: e_last + tau z (and so on for later eras).
-* ``claim_survival``: posterior predictive P(no settlement over a claim's fitted rows).
+The model's frailty w_i ~ Gamma(1/theta, 1/theta) is integrated out, so a prediction conditions on it
+through its conjugate posterior: after a claim's history rows with cumulative hazard H = sum exp(eta)
+and d settlements, w | history ~ Gamma(1/theta + d, 1/theta + H), and the probability of settling in a
+later row with exp(eta) = h, at risk after cumulative hazard H' (history plus the years between), is
+1 - ((1/theta + H') / (1/theta + H' + h))^(1/theta + d)  (``kernels.gamma_frailty_hazard``), per draw.
+
+* ``predict_settlement``: P(peaceful settlement in target year t | at risk through t-1) of target
+  claim-years after the origin, reading only their keys (claim, year), averaged over draws. A claim in
+  the history (rows with year < origin) accumulates H over its own history rows, then over every year
+  after its last history row up to t-1 with the covariates frozen at that row (duration advancing by the
+  year gap). A claim absent from history ("new claim") gets the "new claim" profile (the training mean of
+  the standardised covariates of rows with duration < 5), the prior frailty (H = 0, d = 0) at its
+  earliest target year, H accumulating from that year on with the profile: so a new claim's rows are
+  predicted from the earliest of its target rows passed in the same call. Issue/region effects of a
+  level the fit has not seen are drawn from their hierarchical distributions per draw. An era after the
+  training data is drawn per draw as the random walk continued: e_last + tau z (and so on for later eras).
+* ``claim_survival``: posterior predictive P(no settlement over a claim's fitted rows) with the marginal
+  (prior) frailty: mean over draws of S(n) = (1 + theta H(n))^(-1/theta), not conditioned on the claim's
+  own outcome.
 
 Random draws come from generators seeded by (seed, claim) and (seed, era), so a row's prediction does
-not depend on which other rows are predicted with it.
+not depend on which other rows are predicted with it (beyond a new claim's earliest target year).
 """
 
 from __future__ import annotations
@@ -35,12 +46,11 @@ class PosteriorDraws:
     beta: np.ndarray        # (covariates, S)
     sigma_issue: np.ndarray
     sigma_region: np.ndarray
-    sigma_u: np.ndarray
+    theta: np.ndarray       # variance of the gamma frailty
     tau: np.ndarray
     a_issue: np.ndarray     # (issues, S)
     a_region: np.ndarray    # (regions, S)
     era_level: np.ndarray   # (eras, S)
-    u: np.ndarray           # (claims, S)
 
     @classmethod
     def of(cls, fit) -> "PosteriorDraws":
@@ -61,6 +71,7 @@ class PosteriorDraws:
 def era_levels(d: PosteriorDraws, eras: np.ndarray, seed: int) -> np.ndarray:
     """(rows, S) era level of each row's era: the posterior level for a fitted era, the random walk
     continued per draw beyond the last fitted era."""
+    eras = np.asarray(eras, dtype=np.int64)
     n_fit = d.era_level.shape[0]
     top = int(eras.max()) if eras.size else 0
     levels = d.era_level
@@ -74,30 +85,47 @@ def claim_rng(seed: int, claim: int) -> np.random.Generator:
     return np.random.default_rng([seed, CLAIM_STREAM, int(claim)])
 
 
-def row_terms(fit, d: PosteriorDraws, claims: np.ndarray, issues, regions, seed: int):
-    """(rows, S) issue effect, region effect and unit frailty u for rows of ``claims``: the fitted
-    values where the level or claim was fitted, else per-claim draws from the hierarchy (issue/region
-    effect sigma * z, u ~ N(0, 1)); ``issues``/``regions`` None means unknown (a new claim)."""
-    n, s = len(claims), d.size
-    out = [np.empty((n, s)) for _ in range(3)]
-    issue_ix = levels_index(issues, fit.issues) if issues is not None else np.full(n, -1)
-    region_ix = levels_index(regions, fit.regions) if regions is not None else np.full(n, -1)
-    claim_ix = levels_index(claims.tolist(), fit.claims)
-    cache: dict[int, np.ndarray] = {}
-    for r, c in enumerate(claims):
-        c = int(c)
-        if c not in cache:
-            cache[c] = claim_rng(seed, c).standard_normal((3, s))
-        z = cache[c]
-        out[0][r] = d.a_issue[issue_ix[r]] if issue_ix[r] >= 0 else d.sigma_issue * z[0]
-        out[1][r] = d.a_region[region_ix[r]] if region_ix[r] >= 0 else d.sigma_region * z[1]
-        out[2][r] = d.u[claim_ix[r]] if claim_ix[r] >= 0 else z[2]
-    return out
+def claim_effects(fit, d: PosteriorDraws, claim: int, issue, region, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(S,) issue and region effect of ``claim``: the fitted level's effect, else a per-claim draw from the
+    hierarchy (sigma * z); ``issue``/``region`` None means unknown (a new claim)."""
+    z = claim_rng(seed, claim).standard_normal((2, d.size))
+    i = levels_index([issue], fit.issues)[0] if issue is not None else -1
+    r = levels_index([region], fit.regions)[0] if region is not None else -1
+    return (d.a_issue[i] if i >= 0 else d.sigma_issue * z[0],
+            d.a_region[r] if r >= 0 else d.sigma_region * z[1])
 
 
-def hazard_logit_draws(fit, d: PosteriorDraws, x: np.ndarray, issue_effect, region_effect, era, u) -> np.ndarray:
-    """(rows, S) logit hazard through the model's kernel."""
-    return kernels.reference_hazard_logit(d.alpha, issue_effect, region_effect, era, x, d.beta, d.sigma_u, u)
+def eta_draws(d: PosteriorDraws, x: np.ndarray, issue_effect, region_effect, era) -> np.ndarray:
+    """(rows, S) linear predictor (cloglog scale, no frailty) through the model's kernel."""
+    return kernels.reference_eta(d.alpha, issue_effect, region_effect, era, x, d.beta)
+
+
+@dataclass(frozen=True, eq=False)
+class ClaimHistory:
+    """A claim's history rows summarised per draw: cumulative hazard ``H`` (S,), settlements ``events``,
+    its effects, and its last row (standardised covariates ``x_last``, ``year``, ``duration``)."""
+
+    H: np.ndarray
+    events: int
+    issue_effect: np.ndarray
+    region_effect: np.ndarray
+    x_last: np.ndarray
+    year: int
+    duration: int
+    last_row: pd.DataFrame
+
+
+def claim_history(fit, d: PosteriorDraws, rows: pd.DataFrame, seed: int) -> ClaimHistory:
+    """Summary of one claim's history ``rows`` (sorted by year) under each draw."""
+    last = rows.iloc[[-1]]
+    claim = int(last["claim"].iloc[0])
+    ie, re = claim_effects(fit, d, claim, str(last["issue"].iloc[0]), str(last["region"].iloc[0]), seed)
+    x = standardise(raw_covariates(rows), fit.center, fit.scale)
+    era = era_levels(d, era_index(rows["year"]), seed)
+    H = np.exp(eta_draws(d, x, ie, re, era)).sum(axis=0)
+    return ClaimHistory(H=H, events=int(np.asarray(rows["settled"]).sum()), issue_effect=ie, region_effect=re,
+                        x_last=x[-1], year=int(last["year"].iloc[0]), duration=int(last["duration"].iloc[0]),
+                        last_row=last)
 
 
 def history_rows(fit, history: pd.DataFrame) -> pd.DataFrame:
@@ -106,50 +134,58 @@ def history_rows(fit, history: pd.DataFrame) -> pd.DataFrame:
     return rows.sort_values(list(KEYS))
 
 
+def path_covariates(fit, hist: ClaimHistory | None, years: np.ndarray) -> np.ndarray:
+    """(years, covariates) standardised covariates of the years after a claim's history: frozen at its
+    last history row with duration advanced (``hist``), or the new-claim profile (``hist`` None)."""
+    if hist is None:
+        return np.tile(np.asarray(fit.new_profile, dtype=float), (len(years), 1))
+    rows = hist.last_row.iloc[np.zeros(len(years), dtype=np.int64)]
+    raw = raw_covariates(rows, duration=hist.duration + (years - hist.year))
+    return standardise(raw, fit.center, fit.scale)
+
+
 def predict_settlement(fit, history: pd.DataFrame, targets: pd.DataFrame, seed: int) -> np.ndarray:
     """P(peaceful settlement) of each row of ``targets`` (only its ``claim`` and ``year`` are read), from
-    the ``history`` rows with year < the fit's origin; mean over draws of sigmoid(logit h)."""
+    the ``history`` rows with year < the fit's origin (see the module docstring); mean over draws."""
     claims = np.asarray(targets["claim"], dtype=np.int64)
     years = np.asarray(targets["year"], dtype=np.int64)
     if len(claims) == 0:
         return np.zeros(0)
     d = PosteriorDraws.of(fit)
-    last = history_rows(fit, history).groupby("claim", sort=False).tail(1).set_index("claim")
-    known = np.isin(claims, last.index.to_numpy())
-    k = len(fit.covariates)
-    x = np.tile(np.asarray(fit.new_profile, dtype=float), (len(claims), 1)) if k else np.zeros((len(claims), 0))
-    issues = np.array([None] * len(claims), dtype=object)
-    regions = issues.copy()
-    if known.any():
-        rows = last.loc[claims[known]]
-        gap = years[known] - rows["year"].to_numpy()
-        if (gap <= 0).any():
-            bad = int(np.flatnonzero(gap <= 0)[0])
-            raise ReferenceDataError(f"target claim {int(claims[known][bad])} year {int(years[known][bad])} is not "
-                                     f"after its last history row: predict only years after the history")
-        raw = raw_covariates(rows, duration=rows["duration"].to_numpy() + gap)
-        x[known] = standardise(raw, fit.center, fit.scale)
-        issues[known] = rows["issue"].astype(str).to_numpy()
-        regions[known] = rows["region"].astype(str).to_numpy()
-    issue_e, region_e, u = row_terms(fit, d, claims, issues, regions, seed)
-    era = era_levels(d, era_index(years), seed)
-    logit_h = hazard_logit_draws(fit, d, x, issue_e, region_e, era, u)
-    return kernels.sigmoid(logit_h).mean(axis=1)
+    hist_rows = history_rows(fit, history)
+    by_claim = {int(c): g for c, g in hist_rows.groupby("claim", sort=False)}
+    first_target = pd.Series(years).groupby(claims).min().to_dict()
+    table = era_levels(d, np.arange(int(era_index(years).max()) + 1), seed)  # (eras, S)
+    cache: dict[int, tuple] = {}
+    out = np.empty(len(claims))
+    for r, (c, t) in enumerate(zip(claims.tolist(), years.tolist())):
+        if c not in cache:
+            if c in by_claim:
+                h = claim_history(fit, d, by_claim[c], seed)
+                cache[c] = (h, h.H, h.events, h.issue_effect, h.region_effect, h.year + 1)
+            else:
+                ie, re = claim_effects(fit, d, c, None, None, seed)
+                cache[c] = (None, np.zeros(d.size), 0, ie, re, int(first_target[c]))
+        h, H0, events, ie, re, start = cache[c]
+        if t < start:
+            raise ReferenceDataError(f"target claim {c} year {t} is not after its last history row "
+                                     f"({start - 1}): predict only years after the history")
+        path = np.arange(start, t + 1)
+        eta = eta_draws(d, path_covariates(fit, h, path), ie, re, table[era_index(path)])
+        hz = np.exp(eta)
+        before = H0 + hz[:-1].sum(axis=0)
+        out[r] = kernels.gamma_frailty_hazard(hz[-1], before, d.theta, events).mean()
+    return out
 
 
 def claim_survival(fit, claims_frame: pd.DataFrame, claim: int, seed: int = 0) -> float:
-    """Posterior predictive P(no settlement over the claim's fitted rows): mean over draws of
-    prod_t (1 - h[t]), with the rows' own covariates (rows with year < the fit's origin)."""
+    """Posterior predictive P(no settlement over the claim's fitted rows) (rows with year < the fit's
+    origin, their own covariates), with the marginal (prior) gamma frailty rather than its posterior given
+    the claim's outcome: mean over draws of S(n) = (1 + theta H(n))^(-1/theta)."""
     rows = history_rows(fit, claims_frame)
     rows = rows[rows["claim"] == claim]
     if rows.empty:
         raise ReferenceDataError(f"claim {claim} has no rows before the fit's origin in the claim-years frame")
     d = PosteriorDraws.of(fit)
-    x = standardise(raw_covariates(rows), fit.center, fit.scale)
-    claims = rows["claim"].to_numpy()
-    issue_e, region_e, u = row_terms(fit, d, claims, rows["issue"].astype(str).to_numpy(),
-                                     rows["region"].astype(str).to_numpy(), seed)
-    era = era_levels(d, era_index(rows["year"]), seed)
-    logit_h = hazard_logit_draws(fit, d, x, issue_e, region_e, era, u)
-    log_surv = -np.logaddexp(0.0, logit_h).sum(axis=0)  # log prod (1 - sigmoid)
-    return float(np.exp(log_surv).mean())
+    h = claim_history(fit, d, rows, seed)
+    return float(np.exp(kernels.gamma_frailty_log_survival(h.H, d.theta)).mean())

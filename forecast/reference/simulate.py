@@ -4,7 +4,8 @@ development stand-in for the real claim-years (same columns as Interface A, ``so
 Shape like the real data: ~400 claims of 10-55 years (about 25 at risk on average) starting 1816-1990, censored
 at 2001, yearly settlement hazard about 2%. Covariates follow simple exogenous processes (a CINC-ratio
 random walk, yearly attempts with or without agreement and ratification failures, MIDs, claim-level
-salience); the outcome follows the model of ``model.py`` exactly. Claims also end without settlement
+salience); the outcome follows the model of ``model.py`` exactly: a gamma frailty w per claim (mean 1,
+variance theta) times the cloglog hazard. Claims also end without settlement
 ("dropped") at their drawn natural end before 2002: censoring, as in the real data.
 
 The generating linear predictor standardises X with the mean and sd of the whole simulated panel
@@ -42,7 +43,7 @@ class SimulationTruth:
     beta: np.ndarray
     sigma_issue: float
     sigma_region: float
-    sigma_u: float
+    theta: float
     tau: float
     a_issue: np.ndarray
     a_region: np.ndarray
@@ -81,7 +82,7 @@ def draw_truth(rng: np.random.Generator) -> SimulationTruth:
     return SimulationTruth(alpha=float(kernels.logit(0.02) + rng.normal(0, 0.2)),
                            beta=rng.normal(0.0, 0.3, len(COVARIATES)),
                            sigma_issue=float(sigma_issue), sigma_region=float(sigma_region),
-                           sigma_u=float(rng.uniform(0.4, 1.0)), tau=float(tau),
+                           theta=float(rng.uniform(0.3, 1.2)), tau=float(tau),
                            a_issue=sigma_issue * rng.standard_normal(len(ISSUES)),
                            a_region=sigma_region * rng.standard_normal(len(REGIONS)),
                            era_level=np.concatenate([[0.0], np.cumsum(steps)]))
@@ -133,17 +134,18 @@ def simulate_claim_years(seed: int, n_claims: int = 400, truth: SimulationTruth 
         p = _claim_panel(rng, 10_000 + c, start, min(natural_end, LAST_YEAR))
         p["issue"] = np.full(len(p["year"]), ISSUES[rng.choice(3, p=(0.5, 0.2, 0.3))])
         p["region"] = np.full(len(p["year"]), REGIONS[int(rng.integers(0, len(REGIONS)))])
-        p["u"] = np.full(len(p["year"]), rng.standard_normal())
+        p["w"] = np.full(len(p["year"]), rng.gamma(1.0 / truth.theta, truth.theta))  # mean 1, variance theta
         p["dropped"] = np.r_[np.zeros(len(p["year"]) - 1, bool), natural_end <= LAST_YEAR]
         panels.append(pd.DataFrame(p))
     full = pd.concat(panels, ignore_index=True)
     raw = raw_covariates(full)
     m, s = standardisation(raw)
-    logit_h = kernels.reference_hazard_logit(
+    eta = kernels.reference_eta(
         truth.alpha, truth.a_issue[[ISSUES.index(i) for i in full["issue"]]],
         truth.a_region[[REGIONS.index(r) for r in full["region"]]], truth.era_level[era_index(full["year"])],
-        (raw - m) / s, truth.beta, truth.sigma_u, full["u"].to_numpy())
-    full["settled"] = (rng.random(len(full)) < kernels.sigmoid(logit_h)).astype(np.int64)
+        (raw - m) / s, truth.beta)
+    hazard = -np.expm1(-full["w"].to_numpy() * np.exp(eta))  # cloglog hazard given the claim's frailty w
+    full["settled"] = (rng.random(len(full)) < hazard).astype(np.int64)
     # keep each claim's rows up to its first settlement
     before = full.groupby("claim")["settled"].cumsum() - full["settled"]
     frame = full[before == 0].copy()
@@ -160,7 +162,7 @@ def simulate_claim_years(seed: int, n_claims: int = 400, truth: SimulationTruth 
                               center=m, scale=s)
 
 
-RECOVERED = ("alpha", "beta", "sigma_u", "tau")
+RECOVERED = ("alpha", "beta", "theta", "tau")
 
 
 def coverage(fit, truth: SimulationTruth, level: float = 0.9) -> dict[str, bool]:

@@ -1,7 +1,8 @@
 """A reference posterior on disk: netCDF through ArviZ (h5netcdf), never pickle.
 
 The file keeps what prediction needs and nothing else: the draws of ``model.STORED_VARIABLES``
-(global parameters, era levels, issue/region effects, the claims' frailties) in ``posterior``; the
+(global parameters with the gamma frailty's variance theta, era levels, issue/region effects; the
+frailties are integrated out, so there is no per-claim draw) in ``posterior``; the
 covariates' ``center``/``scale`` and the new-claim profile in ``constant_data``; and as attributes
 of ``posterior`` the identity (data sha256, seed, origin, draws, tune, chains, versions), the
 training summary, the diagnostics and ``posterior_sha256``, a SHA-256 of the stored draws checked
@@ -21,7 +22,7 @@ from forecast.errors import ReferenceIdentityError
 from forecast.reference.fit import ReferenceDiagnostics, ReferenceFit, ReferenceIdentity, TrainingSummary
 from forecast.reference.model import STORED_VARIABLES
 
-FORMAT = "forecast-reference-posterior/1"
+FORMAT = "forecast-reference-posterior/2"  # 2: gamma frailty (theta), no per-claim u
 ATTRS = ("format", "identity", "summary", "diagnostics", "covariates", "claims", "issues", "regions", "n_eras",
          "posterior_sha256")
 _UNSET = object()
