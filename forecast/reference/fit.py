@@ -15,6 +15,7 @@ import pandas as pd
 
 from forecast.defaults import (REFERENCE_CHAINS, REFERENCE_DRAWS, REFERENCE_LOW_RANK, REFERENCE_NEW_CLAIM_YEARS,
                                REFERENCE_TARGET_ACCEPT, REFERENCE_TUNE, SEED)
+from forecast.reference.horizon import persistence
 from forecast.reference.design import (COVARIATES, ReferenceDataError, era_index, raw_covariates, standardisation,
                                        standardise, training_rows)
 from forecast.reference.model import DesignData, build_reference_model
@@ -80,6 +81,7 @@ class ReferenceFit:
     claims: tuple[int, ...]
     diagnostics: ReferenceDiagnostics
     new_profile: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    persistence: np.ndarray = field(default_factory=lambda: np.zeros(0))  # horizon.persistence of each covariate
     issues: tuple[str, ...] = ()
     regions: tuple[str, ...] = ()
     n_eras: int = 0
@@ -187,5 +189,6 @@ def fit_reference(claims, origin: int | None = None, *, draws: int = REFERENCE_D
     identity = ReferenceIdentity(data_sha256=str(claims.sha256), seed=int(seed), origin=origin, draws=int(draws),
                                  tune=int(tune), chains=int(chains), versions=versions())
     return ReferenceFit(idata=idata, identity=identity, covariates=COVARIATES, center=center, scale=scale,
-                        claims=d.claims, diagnostics=diagnostics, new_profile=new_profile, issues=d.issues,
+                        claims=d.claims, diagnostics=diagnostics, new_profile=new_profile,
+                        persistence=persistence(rows, d.x, COVARIATES), issues=d.issues,
                         regions=d.regions, n_eras=d.n_eras, summary=summary)

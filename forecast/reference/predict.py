@@ -9,8 +9,8 @@ later row with exp(eta) = h, at risk after cumulative hazard H' (history plus th
 * ``predict_settlement``: P(peaceful settlement in target year t | at risk through t-1) of target
   claim-years after the origin, reading only their keys (claim, year), averaged over draws. A claim in
   the history (rows with year < origin) accumulates H over its own history rows, then over every year
-  after its last history row up to t-1 with the covariates frozen at that row (duration advancing by the
-  year gap). A claim absent from history ("new claim") gets the "new claim" profile (the training mean of
+  after its last history row up to t-1 with the covariates of that row projected forward (duration
+  advancing by the year gap, the others towards their training mean: ``horizon.py``). A claim absent from history ("new claim") gets the "new claim" profile (the training mean of
   the standardised covariates of rows with duration < 5), the prior frailty (H = 0, d = 0) at its
   earliest target year, H accumulating from that year on with the profile: so a new claim's rows are
   predicted from the earliest of its target rows passed in the same call. Issue/region effects of a
@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from forecast.model import kernels
+from forecast.reference.horizon import project
 from forecast.reference.design import KEYS, ReferenceDataError, era_index, levels_index, raw_covariates, standardise
 
 ERA_STREAM = 0
@@ -135,13 +136,14 @@ def history_rows(fit, history: pd.DataFrame) -> pd.DataFrame:
 
 
 def path_covariates(fit, hist: ClaimHistory | None, years: np.ndarray) -> np.ndarray:
-    """(years, covariates) standardised covariates of the years after a claim's history: frozen at its
-    last history row with duration advanced (``hist``), or the new-claim profile (``hist`` None)."""
+    """(years, covariates) standardised covariates of the years after a claim's history: its last history
+    row with duration advanced, each other covariate projected towards its training mean as an AR(1)
+    with the fit's ``persistence`` (``horizon.project``) (``hist``), or the new-claim profile (``hist`` None)."""
     if hist is None:
         return np.tile(np.asarray(fit.new_profile, dtype=float), (len(years), 1))
     rows = hist.last_row.iloc[np.zeros(len(years), dtype=np.int64)]
     raw = raw_covariates(rows, duration=hist.duration + (years - hist.year))
-    return standardise(raw, fit.center, fit.scale)
+    return project(standardise(raw, fit.center, fit.scale), fit.persistence, years - hist.year)
 
 
 def predict_settlement(fit, history: pd.DataFrame, targets: pd.DataFrame, seed: int) -> np.ndarray:

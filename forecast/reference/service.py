@@ -58,7 +58,7 @@ def fit_reference_class(out: str | Path | None = None, *, draws: int = D.REFEREN
     survival = float(claim_survival(fit, claims.frame, claim))
     out_dir = Path(out) if out is not None else reference_dir()
     post_path = out_dir / D.REF_POSTERIOR_FILE
-    atomic_write(post_path, lambda tmp: save_reference_fit(fit, tmp))
+    save_reference_fit(fit, post_path)  # atomic, with its identity
     e = terms.evidence
     diag = {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(fit.diagnostics).items()}
 

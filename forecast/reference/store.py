@@ -61,7 +61,8 @@ def save_reference_fit(fit: ReferenceFit, path) -> Path:
     }
     const = xr.Dataset({"center": ("covariate", np.asarray(fit.center, float)),
                         "scale": ("covariate", np.asarray(fit.scale, float)),
-                        "new_profile": ("covariate", np.asarray(fit.new_profile, float))},
+                        "new_profile": ("covariate", np.asarray(fit.new_profile, float)),
+                        "persistence": ("covariate", np.asarray(fit.persistence, float))},
                        coords={"covariate": list(fit.covariates)})
     idata = az.InferenceData(posterior=post, constant_data=const)
     path = Path(path)
@@ -108,6 +109,7 @@ def load_reference_fit(path, *, data_sha256: str | None = None, origin=_UNSET) -
         idata=idata, identity=identity, covariates=tuple(json.loads(attrs["covariates"])),
         center=np.asarray(const["center"].values, float), scale=np.asarray(const["scale"].values, float),
         claims=tuple(int(c) for c in json.loads(attrs["claims"])), diagnostics=ReferenceDiagnostics(**diag),
-        new_profile=np.asarray(const["new_profile"].values, float), issues=tuple(json.loads(attrs["issues"])),
+        new_profile=np.asarray(const["new_profile"].values, float),
+        persistence=np.asarray(const["persistence"].values, float), issues=tuple(json.loads(attrs["issues"])),
         regions=tuple(json.loads(attrs["regions"])), n_eras=int(attrs["n_eras"]),
         summary=TrainingSummary(**summary) if summary else None)
