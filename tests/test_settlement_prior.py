@@ -78,9 +78,17 @@ def test_reference_entries_take_mu_and_sigma_from_the_summary(tmp_path):
     marked = {n: spec for n, spec in shipped.priors.items() if spec.reference}
     resolved, used = resolve_references(shipped.priors, s)
     assert used is s
+    assert set(marked) == {"settlement_base_rate", "gamma_power", "gamma_trust", "gamma_capacity"}
     for name, spec in marked.items():
         term = s.terms[spec.reference]
-        assert resolved[name].params == {"mu": term.mu, "sigma": term.sigma}
+        if spec.distribution == "Beta":
+            a, b = resolved[name].params["alpha"], resolved[name].params["beta"]
+            z = np.random.default_rng(1).normal(term.mu, term.sigma, 400_000)
+            p = 1 / (1 + np.exp(-z))
+            assert a / (a + b) == pytest.approx(p.mean(), rel=0.01)
+            assert a * b / ((a + b) ** 2 * (a + b + 1)) == pytest.approx(p.var(), rel=0.03)
+        else:
+            assert resolved[name].params == {"mu": term.mu, "sigma": term.sigma}
     untouched = [n for n in shipped.priors if n not in marked]
     assert all(resolved[n] == shipped.priors[n] for n in untouched)
 
@@ -111,8 +119,8 @@ def test_reference_with_parameters_too_is_an_error(workspace):
 
 
 @pytest.mark.parametrize("ref, dist, field, phrase", [
-    ("trust", "LogitNormal", "settlement_base_rate.reference", "must be 'level'"),
-    ("level", "Beta", "settlement_base_rate.distribution", "needs distribution = 'LogitNormal'"),
+    ("trust", "Beta", "settlement_base_rate.reference", "must be 'level'"),
+    ("level", "LogitNormal", "settlement_base_rate.distribution", "needs distribution = 'Beta'"),
 ])
 def test_reference_term_and_distribution_must_match(workspace, ref, dist, field, phrase):
     write_preset(workspace.priors_dir, "custom",

@@ -164,7 +164,7 @@ def load_settlement_prior(path: Path | None = None) -> SettlementPrior:
 
 def format_prior(p: SettlementPrior) -> str:
     """The settlement prior as text for 'forecast reference show'."""
-    names = {"level": "settlement_base_rate (logit, LogitNormal)", "power": "gamma_power", "trust": "gamma_trust",
+    names = {"level": "settlement_base_rate (log-odds; enters as a Beta)", "power": "gamma_power", "trust": "gamma_trust",
              "capacity": "gamma_capacity"}
     lines = [f"Settlement prior for ICOW claim {p.claim}, as of {p.as_of}: {p.evidence.sentence()}.",
              "Terms (posterior mean and sd, moment-matched; the priors/ entries with reference = ... read them):"]

@@ -53,7 +53,7 @@ PARAMETERS: dict[str, tuple[str, int | None]] = {
 ENTRY_KEYS = {"distribution", "lens", "rationale", "elicit", "update_with", "reference"}
 # parameter -> (term of the reference-class settlement prior, distribution it takes): an entry with
 # ``reference = "<term>"`` gets its parameters from data/reference/settlement_prior.json
-REFERENCE_TERMS = {"settlement_base_rate": ("level", "LogitNormal"), "gamma_power": ("power", "Normal"),
+REFERENCE_TERMS = {"settlement_base_rate": ("level", "Beta"), "gamma_power": ("power", "Normal"),
                    "gamma_trust": ("trust", "Normal"), "gamma_capacity": ("capacity", "Normal")}
 UPDATE_KEYS = {"trials", "events"}
 ELICIT_KEYS = {"method", "lower", "upper", "mass"}
