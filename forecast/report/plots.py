@@ -113,7 +113,7 @@ def plot_probabilities(res):
                    Patch(facecolor="none", edgecolor=S.PRIOR["color"], hatch=S.PRIOR["hatch"], linestyle="--",
                          label="prior only (preset '" + res.preset + "', no data)"),
                    Line2D([], [], color=S.OUTSIDE["color"], linestyle=S.OUTSIDE["linestyle"],
-                          label="outside view (base rate; settlement: reference-class prediction)")]
+                          label="outside view")]
         if any(p.base_mean is not None for p in res.panels):
             handles.append(Line2D([], [], color=S.BASE_RATE["color"], linestyle=S.BASE_RATE["linestyle"],
                                   label="plain base rate of the reference class"))

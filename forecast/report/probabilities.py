@@ -105,10 +105,9 @@ def probability_results(ws: Workspace, stored: StoredForecast, n_prior: int = 40
             h = int(key.removeprefix("settle_within_").removesuffix("y"))
             e = ref.evidence
             om = outside[key]["mean"]
-            ol = (f"reference-class prediction for ICOW claim {ref.claim} (pooled model of {e.claim_years:,} "
-                  f"claim-years; its own level and covariates, no lens states)")
+            ol = f"reference class: ICOW claim {ref.claim}'s own level in the pooled model, no lens states"
             bm = 1.0 - (1.0 - e.settlements / e.claim_years) ** h
-            bl = f"plain base rate: {e.settlements} settlements in {e.claim_years:,} claim-years, {e.first_year}-{e.last_year}"
+            bl = f"{e.settlements} settlements in {e.claim_years:,} claim-years, {e.first_year}-{e.last_year}"
         post, pri = np.asarray(stored.draws[key]), np.asarray(prior[key])
         grid = density_grid(post, pri, extra=(om, bm))
         panels.append(ProbabilityPanel(
