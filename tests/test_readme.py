@@ -36,7 +36,9 @@ from forecast.cli.main import main
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 TINY = ["--draws", "60", "--tune", "60", "--chains", "2", "--seed", "7", "--no-retry"]
-EXPENSIVE = ("fit", "backtest")
+EXPENSIVE = ("fit", "backtest", "reference fit", "reference backtest")
+# 'forecast reference fit' writes into --out, never into the shipped data/reference/ from a test
+REFERENCE_SERVICE = {"fit": "fit_reference_class", "backtest": "backtest_reference_class"}
 # a command whose documented outcome is a refusal: (argv) -> exit code
 EXPECTED_EXIT = {("data", "check", "-w", "ws"): 1}  # a blank workspace: 'lists what is still missing'
 
@@ -54,7 +56,8 @@ class Command:
 
     @property
     def expensive(self) -> bool:
-        return self.program == "forecast" and self.argv[1:2] in [(e,) for e in EXPENSIVE]
+        return self.program == "forecast" and (self.argv[1:2] in [(e,) for e in EXPENSIVE]
+                                               or self.argv[1:3] in [tuple(e.split()) for e in EXPENSIVE])
 
     def __str__(self) -> str:
         return f"README.md:{self.line}: {shlex.join(self.argv)}"
@@ -122,6 +125,12 @@ def invocation(argv: tuple[str, ...]) -> list[str]:
         args += ["--from", str(LAST_DATA_YEAR), "--to", str(LAST_DATA_YEAR), *TINY[:-1]]
     elif args[0] == "brief":
         args.append("--allow-failed-diagnostics")
+    elif args[:2] == ["reference", "fit"]:
+        args = [a for i, a in enumerate(args) if a != "--out" and (i == 0 or args[i - 1] != "--out")]
+        args += [*TINY[:-1], "--out", "reference-fit-out"]
+    elif args[:2] == ["reference", "backtest"]:
+        args = [a for i, a in enumerate(args) if a != "--origin" and (i == 0 or args[i - 1] != "--origin")]
+        args += ["--origin", "1975", "--draws", "30", "--tune", "30", "--chains", "1", "--jobs", "1"]
     return args
 
 
@@ -150,11 +159,16 @@ class Parsed(Exception):
 def parses(folder: Path, command: Command, monkeypatch) -> None:
     """The cheap variant of an expensive command: click accepts it as written (with the substitutions)
     and it reaches the API call, which is stopped there."""
-    def stop(self, *args, **kwargs):
+    def stop(*args, **kwargs):
         raise Parsed(command.argv[1])
 
     with monkeypatch.context() as mp:
-        mp.setattr(api.Project, command.argv[1], stop)
+        if command.argv[1] == "reference":
+            import forecast.reference.service as service
+
+            mp.setattr(service, REFERENCE_SERVICE[command.argv[2]], stop)
+        else:
+            mp.setattr(api.Project, command.argv[1], stop)
         mp.chdir(folder)
         result = CliRunner().invoke(main, invocation(command.argv))
     assert isinstance(result.exception, Parsed), f"{command}: exit {result.exit_code}\n{result.output}"

@@ -288,7 +288,9 @@ def outside_view(ctx: Context) -> dict:
     return {"model": model,
             "reference_class": {k: ref[k] for k in ("mean", "hazard_mean") if k in ref},
             "reference_class_given_claim_years": {k: cond[k] for k in ("mean", "hazard_mean") if k in cond},
-            "source": "ICOW territorial claims (see priors: settlement_base_rate rationale)"}
+            "source": (f"pooled ICOW reference-class model: claim {ctx.priors.reference.claim}'s own level "
+                       f"({ctx.priors.reference.evidence.sentence()})" if spec.reference and ctx.priors.reference
+                       else "ICOW territorial claims (see priors: settlement_base_rate rationale)")}
 
 
 # The sections of a check, in the order they run, with their names for progress lines.
@@ -402,6 +404,8 @@ def format_check(r: dict) -> str:
         L.append(f"   model:                                  {_p(ov['model'])}")
     L.append(f"   territorial-claims reference class:     {100 * ov['reference_class']['mean']:5.1f}%  "
              f"(yearly hazard {100 * ov['reference_class']['hazard_mean']:.1f}%; {ov['source']})")
-    L.append(f"   ... given the claim's 40 quiet years:   {100 * ov['reference_class_given_claim_years']['mean']:5.1f}%  "
-             f"(yearly hazard {100 * ov['reference_class_given_claim_years']['hazard_mean']:.1f}%)")
+    if ov["reference_class_given_claim_years"] != ov["reference_class"]:  # an expert prior's update_with
+        L.append(f"   ... given the claim's quiet years:      "
+                 f"{100 * ov['reference_class_given_claim_years']['mean']:5.1f}%  "
+                 f"(yearly hazard {100 * ov['reference_class_given_claim_years']['hazard_mean']:.1f}%)")
     return "\n".join(L)
