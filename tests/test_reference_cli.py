@@ -71,6 +71,10 @@ def test_backtest_json_has_a_row_per_test_claim_year(tmp_path):
     assert set(d["targets"]) >= {"log_skill", "brier_skill", "auc", "mean_rate"}
     assert (tmp_path / "reference_backtest_rows.csv").is_file() and (tmp_path / "reference_backtest.json").is_file()
     assert "origin 1975" in r.stderr
+    from forecast.reference.service import format_backtest
+
+    text = format_backtest(d)   # what the command prints without --json (None scores shown as n/a)
+    assert "pooled" in text and "target auc" in text and "n/a" in text
 
 
 @pytest.mark.parametrize("origins, phrase", [(["1816"], "1816 is not in the range"),

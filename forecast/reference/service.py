@@ -125,19 +125,25 @@ def backtest_reference_class(origins=None, *, draws: int = D.REF_BACKTEST_DRAWS,
     return result
 
 
+def _num(v, fmt: str) -> str:
+    return "n/a" if v is None else format(v, fmt)
+
+
 def format_backtest(result: dict) -> str:
-    """A table of every forecast's scores and the targets."""
-    lines = ["Reference-class backtest (rolling origins; 90% intervals from a bootstrap over whole claims)"]
+    """Every forecast's pooled scores with their intervals, the skills and the targets, as text."""
+    def iv(e: dict, fmt: str) -> str:
+        return f"{_num(e['value'], fmt)} [{_num(e['lo'], fmt)}, {_num(e['hi'], fmt)}]"
+
+    lines = [f"Reference-class backtest ({result['interval']})"]
     for o in result["origins"]:
-        lines.append(f"  origin {o['origin']}: {o['n_test']:,} test claim-years to {o['end']}, "
+        lines.append(f"  origin {o['origin']}: {o['n_test']:,} test claim-years {o['origin']}-{o['end']}, "
                      f"{o['events_test']} settlements")
-    lines.append(f"{'forecast':10} {'log score':>22} {'Brier':>24} {'AUC':>18} {'cal. slope':>10} {'mean p':>8}")
+    lines.append(f"{'forecast':9} {'log score':>24} {'Brier':>26} {'AUC':>20} {'cal. slope':>11} {'mean/obs':>9}")
     for name, s in result["scores"].items():
-        def iv(k, fmt):
-            v = s[k]
-            return f"{format(v['value'], fmt)} [{format(v['lo'], fmt)}, {format(v['hi'], fmt)}]"
-        lines.append(f"{name:10} {iv('log', '.4f'):>22} {iv('brier', '.5f'):>24} {iv('auc', '.2f'):>18} "
-                     f"{s['cal_slope']['value']:>10.2f} {s['mean_p']['value']:>8.4f}")
+        lines.append(f"{name:9} {iv(s['log'], '.4f'):>24} {iv(s['brier'], '.5f'):>26} {iv(s['auc'], '.3f'):>20} "
+                     f"{_num(s['cal_slope']['value'], '.2f'):>11} {_num(s['rate_ratio']['value'], '.2f'):>9}")
+    lines.append(f"Skill of the pooled model against the best baseline ({result['best_baseline']}): "
+                 f"log {iv(result['skill']['log'], '+.3f')}, Brier {iv(result['skill']['brier'], '+.3f')}")
     for t, v in result["targets"].items():
-        lines.append(f"  target {t}: {v['value']:+.3f} (target {v['target']}) {'met' if v['met'] else 'MISSED'}")
+        lines.append(f"  target {t}: {_num(v['value'], '+.3f')} ({v['target']}): {'met' if v['met'] else 'MISSED'}")
     return "\n".join(lines)
