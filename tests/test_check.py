@@ -64,11 +64,18 @@ def test_switching_a_lens_off_moves_it_the_way_its_contribution_says(check_json,
 
 
 def test_outside_view_matches_the_beta_prior(check_json):
+    from forecast.model.priors import load_preset
+    from forecast.workspace import default_source
+
     ov = check_json["outside_view"]
     # Beta(a, b) hazard: E[1 - (1 - h)^10] = 1 - B(a, b + 10) / B(a, b); the means are a / (a + b)
     assert 0.005 < ov["reference_class"]["hazard_mean"] < 0.04
-    assert ov["reference_class_given_claim_years"]["hazard_mean"] < ov["reference_class"]["hazard_mean"]
-    assert ov["reference_class_given_claim_years"]["mean"] < ov["reference_class"]["mean"]
+    # the default's base rate is learned from the reference class (no update_with): one outside view,
+    # the pooled model's level for the claim, named as such
+    p = load_preset(default_source() / "priors")["settlement_base_rate"].resolved_params()
+    assert ov["reference_class"]["hazard_mean"] == pytest.approx(p["alpha"] / (p["alpha"] + p["beta"]))
+    assert ov["reference_class_given_claim_years"] == ov["reference_class"]
+    assert "pooled ICOW reference-class model" in ov["source"]
 
 
 def test_check_text_and_errors(session_fit, fitted_workspace, workspace):

@@ -19,11 +19,11 @@ import pytest
 from forecast.data.claims import (
     CLAIM_COLUMNS,
     CLAIMS_FILE,
-    KURIL_CLAIM,
-    KURIL_FILE,
+    PROFILE_CLAIM,
+    PROFILE_FILE,
     ClaimYears,
     load_claim_years,
-    load_kuril_profile,
+    load_claim_profile,
 )
 from forecast.errors import ValidationError
 from forecast.workspace import default_source, reference_dir
@@ -41,7 +41,7 @@ def claims() -> ClaimYears:
 
 @pytest.fixture(scope="module")
 def kuril() -> ClaimYears:
-    return load_kuril_profile()
+    return load_claim_profile()
 
 
 def shipped_lines(n: int) -> list[str]:
@@ -89,14 +89,14 @@ def test_shipped_claims_shape(claims):
 
 
 def test_kuril_in_claims_and_profile(claims, kuril):
-    k = claims.frame[claims.frame["claim"] == KURIL_CLAIM]
+    k = claims.frame[claims.frame["claim"] == PROFILE_CLAIM]
     assert k["year"].tolist() == list(range(1952, 2002))
     assert set(k["ending"]) == {"ongoing"} and k["settled"].sum() == 0
     assert set(zip(k["chal"], k["tgt"], k["issue"], k["region"])) == {(740, 365, "territorial", "asia")}
     assert set(k["icowsal"]) == {12.0}
     p = kuril.frame
-    assert kuril.path == reference_dir() / KURIL_FILE
-    assert p["year"].tolist() == list(range(1952, 2026)) and set(p["claim"]) == {KURIL_CLAIM}
+    assert kuril.path == reference_dir() / PROFILE_FILE
+    assert p["year"].tolist() == list(range(1952, 2026)) and set(p["claim"]) == {PROFILE_CLAIM}
     early = p[p["year"] <= 2001].reset_index(drop=True)
     assert early.equals(k.reset_index(drop=True))
     # 1956 Joint Declaration: the attempt shows the next year, as ICOW lags it
@@ -177,10 +177,10 @@ def test_claim_attributes_fixed(tmp_path):
 
 
 def test_kuril_profile_rules(tmp_path):
-    lines = (reference_dir() / KURIL_FILE).read_text(encoding="utf-8").split("\n")
-    probs = problems_of(write(tmp_path, lines[:10], name="kuril.csv"), load_kuril_profile)
-    assert [(p.file, p.field) for p in probs] == [("kuril.csv", "year")] and "missing" in probs[0].message
-    probs = problems_of(write(tmp_path, [*shipped_lines(2), *lines[1:]], name="kuril.csv"), load_kuril_profile)
+    lines = (reference_dir() / PROFILE_FILE).read_text(encoding="utf-8").split("\n")
+    probs = problems_of(write(tmp_path, lines[:10], name="claim_profile.csv"), load_claim_profile)
+    assert [(p.file, p.field) for p in probs] == [("claim_profile.csv", "year")] and "missing" in probs[0].message
+    probs = problems_of(write(tmp_path, [*shipped_lines(2), *lines[1:]], name="claim_profile.csv"), load_claim_profile)
     assert [(p.row, p.field) for p in probs] == [(2, "claim")]
 
 
@@ -195,5 +195,5 @@ def test_rebuild_is_byte_identical(tmp_path):
     run = subprocess.run([sys.executable, str(script), "--shared", shared, "--out", str(tmp_path)],
                          capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr
-    for name in ("claims.csv", "kuril.csv", "kuril_attempts.csv"):
+    for name in ("claims.csv", "claim_profile.csv", "kuril_attempts.csv"):
         assert (tmp_path / name).read_bytes() == (reference_dir() / name).read_bytes(), name

@@ -278,10 +278,10 @@ def test_elicit_and_parameters_together(priors):
      "unknown key 'mas'"),
 ])
 def test_bad_elicit_table(priors, table, field, phrase):
-    edit(priors / "default.toml", 'elicit = { method = "maxent", lower = 0.005, upper = 0.04, mass = 0.9 }',
+    edit(priors / "expert-hazard.toml", 'elicit = { method = "maxent", lower = 0.005, upper = 0.04, mass = 0.9 }',
          f"elicit = {table}")
-    problems = problems_of(priors, "default")
-    assert_problem(problems, "default.toml", field, phrase)
+    problems = problems_of(priors, "expert-hazard")
+    assert_problem(problems, "expert-hazard.toml", field, phrase)
 
 
 def test_several_problems_are_all_reported(priors):
@@ -353,7 +353,7 @@ def test_unknown_preset_lists_available(priors):
     (p,) = exc.value.problems
     assert p.file == "neoliberal.toml"
     assert "preset 'neoliberal' not found" in p.message
-    assert "available presets: constructivist, default, realist, two-level" in p.hint
+    assert "available presets: constructivist, default, expert-hazard, realist, two-level" in p.hint
     assert "available presets" in str(exc.value)
 
 
@@ -382,7 +382,8 @@ def test_check_all_presets_requires_default(priors):
 
 @pytest.fixture(scope="module")
 def base_rate(shipped):
-    spec = shipped["default"]["settlement_base_rate"]
+    """The elicited expert base rate (the expert-hazard preset; the default's is learned from claims)."""
+    spec = shipped["expert-hazard"]["settlement_base_rate"]
     return spec, spec.resolved_params()
 
 
@@ -409,11 +410,11 @@ def test_settlement_base_rate_is_elicited_with_maxent(base_rate):
     ("update_with = { trails = 5, events = 0 }", "unknown key 'trails'"),
 ])
 def test_update_with_is_validated(priors, bad, phrase):
-    path = priors / "default.toml"
+    path = priors / "expert-hazard.toml"
     path.write_text(path.read_text().replace("update_with = { trials = 40, events = 0 }", bad))
     with pytest.raises(PriorError) as exc:
-        load_preset(priors, "default")
-    assert any(phrase in p.message and p.file == "default.toml" for p in exc.value.problems)
+        load_preset(priors, "expert-hazard")
+    assert any(phrase in p.message and p.file == "expert-hazard.toml" for p in exc.value.problems)
 
 
 def test_elicit_directly_matches_requested_mass():
@@ -440,7 +441,7 @@ def check_support(draws: np.ndarray, support: str) -> None:
 def test_numpy_draws_of_shipped_presets_have_the_right_support(shipped, base_rate, name):
     rng = np.random.default_rng(1)
     for pname, spec in shipped[name].priors.items():
-        if spec.elicit is not None:  # elicitation is slow: reuse the one done for the default preset
+        if spec.elicit is not None:  # elicitation is slow: reuse the one done for the expert-hazard preset
             assert spec.elicit == base_rate[0].elicit
             spec = PriorSpec(pname, spec.distribution, base_rate[1], spec.lens, spec.rationale)
         draws = to_numpy_draws(spec, N, rng)

@@ -12,7 +12,7 @@ import pytest
 from forecast.errors import ReferenceIdentityError
 from forecast.model import kernels as K
 from forecast.model import pytensor_env
-from forecast.reference import (claim_survival, fit_reference, kuril_terms, load_reference_fit, predict_settlement,
+from forecast.reference import (claim_survival, fit_reference, claim_terms, load_reference_fit, predict_settlement,
                                 save_reference_fit)
 from forecast.reference.design import COVARIATES, era_index, training_rows
 from forecast.reference.fit import design
@@ -226,13 +226,13 @@ def test_save_load_round_trip_and_identity_errors(tmp_path, sim, fit):
         load_reference_fit(tmp_path / "bare.nc")
 
 
-def test_kuril_terms_from_a_profile(sim, fit):
-    """kuril_terms on a claim of the simulated class standing in for 82804."""
+def test_claim_terms_from_a_profile(sim, fit):
+    """claim_terms on a claim of the simulated class standing in for 82804."""
     class Profile:  # ClaimYears-compatible (only .frame is read)
         frame = sim.frame
 
     claim = int(training_rows(sim.frame, ORIGIN)["claim"].iloc[-1])
-    t = kuril_terms(fit, Profile, ORIGIN, claim=claim)
+    t = claim_terms(fit, Profile, ORIGIN, claim=claim)
     n = 2 * 100
     assert t.level.shape == t.gamma_power.shape == t.gamma_trust.shape == t.gamma_capacity.shape == (n,)
     beta = fit.idata.posterior["beta"].values.reshape(n, -1)

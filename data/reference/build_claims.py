@@ -1,5 +1,5 @@
-"""Regenerate the territorial-claims reference class: ``claims.csv``, ``kuril.csv`` and
-``kuril_attempts.csv`` (see SOURCES.md, section "claims.csv, kuril.csv").
+"""Regenerate the territorial-claims reference class: ``claims.csv``, ``claim_profile.csv`` and
+``kuril_attempts.csv`` (see SOURCES.md, section "claims.csv, claim_profile.csv").
 
 Usage::
 
@@ -50,7 +50,7 @@ ENDINGS = {3: "peaceful", 4: "peaceful", 10: "peaceful",      # third party, bil
 WINDOW = 10          # ICOW's ten-year look-back (years t-10 .. t-1)
 LAST_ICOW_YEAR = 2001
 KURIL, JAPAN, RUSSIA = 82804, 740, 365
-KURIL_LAST_YEAR = 2025
+PROFILE_LAST_YEAR = 2025
 NMC_LAST_YEAR = 2022
 MID_LAST_YEAR = 2014  # COW MID 5.0 (data/indicators.csv mid_years_jpn_rus) ends here
 ATTEMPT_KINDS = ("summit_held", "joint_statement_signed", "negotiation_framework_agreed", "talks_resumed")
@@ -232,7 +232,7 @@ def kuril_rows(src: Path, cinc: Cinc, attempts: list[list], stats: dict) -> list
     mids = kuril_mids(src_rows)
     base = by_year[last]
     out, agree_rule = [], 0
-    for t in range(first, KURIL_LAST_YEAR + 1):
+    for t in range(first, PROFILE_LAST_YEAR + 1):
         r = by_year.get(t, base)
         tags = ["ICOWprov1.01" if t <= last else "sal=ICOWprov1.01@2001"]
         ty = min(t, NMC_LAST_YEAR)
@@ -286,7 +286,7 @@ def build(src: Path) -> tuple[dict[str, bytes], dict]:
     stats["peaceful_by_issue"] = dict(sorted(peaceful.items()))
     stats["kuril_rows"] = len(kuril)
     stats["kuril_attempts"] = len(attempts)
-    files = {"claims.csv": to_bytes(COLUMNS, claims), "kuril.csv": to_bytes(COLUMNS, kuril),
+    files = {"claims.csv": to_bytes(COLUMNS, claims), "claim_profile.csv": to_bytes(COLUMNS, kuril),
              "kuril_attempts.csv": to_bytes(ATTEMPT_COLUMNS, attempts)}
     return files, stats
 

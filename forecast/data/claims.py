@@ -1,11 +1,11 @@
-"""The territorial-claims reference class (ICOW 1.1 + the Kuril claim), validated at the door.
+"""The territorial-claims reference class (ICOW 1.1 + the default dyad's claim), validated at the door.
 
 Two shipped tables in ``data/reference/`` (read in place, never copied into a workspace):
 
 - ``claims.csv``: one row per claim-year at risk, ICOW 1.1 (territorial, river and
-  maritime claims, 1816-2001) plus the Kuril claim 82804 (1952-2001) from the ICOW
+  maritime claims, 1816-2001) plus the default dyad's claim 82804 (1952-2001) from the ICOW
   provisional global file, with COW NMC 7.0 CINC of both sides;
-- ``kuril.csv``: the Kuril claim's profile 1952-2025 in the same columns.
+- ``claim_profile.csv``: that claim's profile 1952-2025 in the same columns.
 
 Their citations, the build script (``build_claims.py``) and what they leave out are in
 ``data/reference/SOURCES.md``. The shipped files are UTF-8; the raw ICOW claim file they
@@ -26,15 +26,15 @@ from forecast.errors import Problem, ValidationError
 from forecast.workspace import reference_dir
 
 CLAIMS_FILE = "claims.csv"
-KURIL_FILE = "kuril.csv"
+PROFILE_FILE = "claim_profile.csv"
 CLAIM_COLUMNS = ("claim", "year", "issue", "region", "chal", "tgt", "start_year", "duration", "icowsal", "salint",
                  "attempt_lag", "recyes10", "recno10", "recmid10", "recmidwt", "ratfail10", "cinc_chal", "cinc_tgt",
                  "log_cinc_ratio", "d_log_cinc_ratio10", "ending", "settled", "source")
 ISSUES = ("territorial", "river", "maritime")
 REGIONS = ("americas", "europe", "africa", "middle_east", "asia")
 ENDINGS = ("ongoing", "peaceful", "dropped", "conquest", "other")
-KURIL_CLAIM = 82804
-KURIL_FIRST_YEAR, KURIL_LAST_YEAR = 1952, 2025
+PROFILE_CLAIM = 82804
+PROFILE_FIRST_YEAR, PROFILE_LAST_YEAR = 1952, 2025
 
 FIRST_YEAR, LAST_YEAR = 1816, 2025
 MIN_CCODE, MAX_CCODE = 1, 999
@@ -80,20 +80,20 @@ def load_claim_years(path: str | Path | None = None) -> ClaimYears:
     return _strip(_load(Path(path) if path is not None else reference_dir() / CLAIMS_FILE))
 
 
-def load_kuril_profile(path: str | Path | None = None) -> ClaimYears:
-    """Load and validate ``kuril.csv``: the rules of load_claim_years, and only claim 82804 in
+def load_claim_profile(path: str | Path | None = None) -> ClaimYears:
+    """Load and validate ``claim_profile.csv``: the rules of load_claim_years, and only claim 82804 in
     every year 1952-2025."""
-    path = Path(path) if path is not None else reference_dir() / KURIL_FILE
+    path = Path(path) if path is not None else reference_dir() / PROFILE_FILE
     table = _load(path)
     df, problems = table.frame, []
-    others = df[df["claim"] != KURIL_CLAIM]
+    others = df[df["claim"] != PROFILE_CLAIM]
     if len(others):
-        problems.append(Problem(path.name, f"claim {int(others['claim'].iloc[0])} is not the Kuril claim",
-                                int(others["_line"].iloc[0]), "claim", hint=f"the profile holds claim {KURIL_CLAIM} only"))
-    missing = sorted(set(range(KURIL_FIRST_YEAR, KURIL_LAST_YEAR + 1)) - set(df["year"].tolist()))
+        problems.append(Problem(path.name, f"claim {int(others['claim'].iloc[0])} is not the profiled claim",
+                                int(others["_line"].iloc[0]), "claim", hint=f"the profile holds claim {PROFILE_CLAIM} only"))
+    missing = sorted(set(range(PROFILE_FIRST_YEAR, PROFILE_LAST_YEAR + 1)) - set(df["year"].tolist()))
     if missing:
         problems.append(Problem(path.name, f"years {_span(missing)} are missing", field="year",
-                                hint=f"the profile has one row per year {KURIL_FIRST_YEAR}-{KURIL_LAST_YEAR}"))
+                                hint=f"the profile has one row per year {PROFILE_FIRST_YEAR}-{PROFILE_LAST_YEAR}"))
     if problems:
         raise ValidationError(problems)
     return _strip(table)

@@ -1,11 +1,11 @@
 """The settlement prior learned from the reference class of territorial claims, read at the door.
 
 ``forecast reference fit`` fits the pooled hazard model of peaceful settlement on the ICOW claim-years
-(``data/reference/claims.csv``) and summarises the posterior for one claim (the Kuril claim, ICOW
-``claimdy`` 82804, in the shipped default) as the four terms of the main model's settlement hazard:
+(``data/reference/claims.csv``) and summarises the posterior for one claim (ICOW ``claimdy`` 82804 in the shipped default,
+``data/reference/claim_profile.csv``) as the four terms of the main model's settlement hazard:
 
 * ``level``: the claim's yearly log-odds of a peaceful settlement with its lens-mapped covariates at
-  their average since the main model's data begin (a LogitNormal prior for ``settlement_base_rate``);
+  their average since the main model's data begin (entered as a Beta for ``settlement_base_rate``);
 * ``power``, ``trust``, ``capacity``: the pooled effects of the covariates the three lenses map to
   (Normal priors for ``gamma_power``, ``gamma_trust``, ``gamma_capacity``).
 

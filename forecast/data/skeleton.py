@@ -152,8 +152,8 @@ def write_skeleton(root: Path, d: DyadNames, first_year: int | None = None,
                    cow_codes: tuple[int | None, int | None] = (None, None)) -> None:
     """Turn the folder ``root`` (a copy of the default workspace) into a blank one for ``d``:
     a new workspace.toml and the five data files with header and commented examples only.
-    The prior presets are kept, except that the default's settlement entries learned for the Kuril
-    claim (``reference = ...``) are replaced by the expert-hazard preset's, which name no claim."""
+    The prior presets are kept, except that the default's settlement entries learned for the default
+    dyad's claim (``reference = ...``) are replaced by the expert-hazard preset's, which name no claim."""
     a, _ = d.ids
     priors = root / "priors"
     expert = priors / f"{EXPERT_HAZARD_PRESET}.toml"

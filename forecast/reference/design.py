@@ -1,6 +1,6 @@
 """The reference model's design: covariates, their transforms and standardisation, and eras.
 
-Shared by the builder (``fit``), the prediction (``predict``) and the Kuril terms (``kuril``), so a
+Shared by the builder (``fit``), the prediction (``predict``) and the claim terms (``claim_terms``), so a
 covariate is computed one way everywhere. Pure numpy/pandas (no PyMC import).
 """
 

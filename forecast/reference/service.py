@@ -20,14 +20,14 @@ class ReferenceFitResult:
     prior: "SettlementPrior"  # noqa: F821
     posterior_path: Path
     prior_path: Path
-    kuril_survival: float     # posterior predictive P(no settlement of the claim over its fitted years)
+    claim_survival_value: float     # posterior predictive P(no settlement of the claim over its fitted years)
     diagnostics: dict
     seconds: float
     written: list[Path] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return {"settlement_prior": self.prior.to_dict(), "posterior_file": str(self.posterior_path),
-                "prior_file": str(self.prior_path), "claim_survival_fitted_years": self.kuril_survival,
+                "prior_file": str(self.prior_path), "claim_survival_fitted_years": self.claim_survival_value,
                 "diagnostics": self.diagnostics, "seconds": self.seconds}
 
 
@@ -37,24 +37,24 @@ def _sha256(path: Path) -> str:
 
 def fit_reference_class(out: str | Path | None = None, *, draws: int = D.REFERENCE_DRAWS, tune: int = D.REFERENCE_TUNE,
                         chains: int = D.REFERENCE_CHAINS, seed: int = D.SEED, progress=None) -> ReferenceFitResult:
-    """Fit the pooled model on every claim-year, summarise it for the Kuril claim as of the year after
+    """Fit the pooled model on every claim-year, summarise it for the profiled claim (claim_profile.csv) as of the year after
     its profile ends, and write ``settlement_posterior.nc`` and ``settlement_prior.json`` to ``out``
     (default: the shipped ``data/reference/``)."""
-    from forecast.data.claims import load_claim_years, load_kuril_profile
+    from forecast.data.claims import load_claim_years, load_claim_profile
     from forecast.data.settlement_prior import Evidence, SettlementPrior, Term
-    from forecast.reference import claim_survival, fit_reference, kuril_terms, save_reference_fit
+    from forecast.reference import claim_survival, fit_reference, claim_terms, save_reference_fit
     from forecast.workspace import SETTLEMENT_PRIOR_FILE, atomic_write, reference_dir
 
     say = progress or (lambda line: None)
     t0 = time.perf_counter()
     claims = load_claim_years()
-    profile = load_kuril_profile()
+    profile = load_claim_profile()
     claim = int(profile.frame["claim"].iloc[0])
     say(f"reference fit: {len(claims.frame):,} claim-years, {int(claims.frame['settled'].sum())} peaceful "
         f"settlements; sampling {chains} chains x {draws} draws (about 1-3 min on 2 cores)...")
     fit = fit_reference(claims, None, draws=draws, tune=tune, chains=chains, seed=seed, progress=progress)
     as_of = int(profile.frame["year"].max()) + 1
-    terms = kuril_terms(fit, profile, as_of)
+    terms = claim_terms(fit, profile, as_of)
     survival = float(claim_survival(fit, claims.frame, claim))
     out_dir = Path(out) if out is not None else reference_dir()
     post_path = out_dir / D.REF_POSTERIOR_FILE
@@ -84,7 +84,7 @@ def fit_reference_class(out: str | Path | None = None, *, draws: int = D.REFEREN
     from forecast.data.settlement_prior import load_settlement_prior
 
     prior = load_settlement_prior(prior_path)   # what the main model will read, checked
-    return ReferenceFitResult(prior=prior, posterior_path=post_path, prior_path=prior_path, kuril_survival=survival,
+    return ReferenceFitResult(prior=prior, posterior_path=post_path, prior_path=prior_path, claim_survival_value=survival,
                               diagnostics=diag, seconds=round(time.perf_counter() - t0, 1),
                               written=[post_path, prior_path])
 
@@ -94,7 +94,7 @@ def format_fit(r: ReferenceFitResult) -> str:
 
     return "\n".join([format_prior(r.prior),
                       f"Posterior predictive P(no settlement of claim {r.prior.claim} in its fitted years): "
-                      f"{r.kuril_survival:.3f}",
+                      f"{r.claim_survival_value:.3f}",
                       f"Wrote {r.posterior_path} and {r.prior_path}. Refit workspaces ('forecast fit'): their "
                       f"settlement priors changed."])
 

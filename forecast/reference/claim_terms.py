@@ -1,7 +1,7 @@
-"""The Kuril claim (ICOW 82804) as a member of the reference class: the terms the main model's
-settlement hazard takes from the pooled posterior.
+"""The profiled claim (data/reference/claim_profile.csv: ICOW 82804 in the shipped default) as a member
+of the reference class: the terms the main model's settlement hazard takes from the pooled posterior.
 
-``kuril_terms(fit, profile, as_of)`` gives, per posterior draw:
+``claim_terms(fit, profile, as_of)`` gives, per posterior draw:
 
 * ``level``: the logit of the yearly hazard of claim 82804 as of ``as_of``, conditional on its history:
   the gamma frailty's conjugate posterior Gamma(1/theta + d, 1/theta + H) from the claim's profile rows
@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from forecast.defaults import REFERENCE_KURIL_CLAIM, REFERENCE_KURIL_WINDOW_START, SEED
+from forecast.defaults import REFERENCE_CLAIM, REFERENCE_LENS_WINDOW_START, SEED
 from forecast.reference.design import KEYS, ReferenceDataError, era_index, raw_covariates, standardise
 from forecast.model import kernels
 from forecast.reference.predict import PosteriorDraws, claim_effects, claim_history, era_levels, eta_draws, history_rows
@@ -51,8 +51,8 @@ class SettlementEvidence:
 
 
 @dataclass(frozen=True, eq=False)
-class KurilTerms:
-    """Per-draw settlement-hazard terms for the Kuril claim (see the module docstring)."""
+class ClaimTerms:
+    """Per-draw settlement-hazard terms for the profiled claim (see the module docstring)."""
 
     level: np.ndarray
     gamma_power: np.ndarray
@@ -74,14 +74,14 @@ def settlement_evidence(fit) -> SettlementEvidence:
                               posterior_sha256=posterior_sha256(fit.idata.posterior[list(STORED_VARIABLES)]))
 
 
-def kuril_terms(fit, profile, as_of: int, *, seed: int = SEED, claim: int = REFERENCE_KURIL_CLAIM) -> KurilTerms:
-    """The Kuril claim's hazard terms as of ``as_of`` from ``profile.frame`` (its claim-years, Interface A)."""
+def claim_terms(fit, profile, as_of: int, *, seed: int = SEED, claim: int = REFERENCE_CLAIM) -> ClaimTerms:
+    """The profiled claim's hazard terms as of ``as_of`` from ``profile.frame`` (its claim-years, Interface A)."""
     frame = profile.frame
     rows = frame[(frame["claim"] == claim) & (frame["year"] < as_of)].sort_values(list(KEYS))
     if rows.empty:
-        raise ReferenceDataError(f"the Kuril profile has no rows of claim {claim} before {as_of}")
+        raise ReferenceDataError(f"the claim profile has no rows of claim {claim} before {as_of}")
     latest = rows.iloc[[-1]].copy()
-    window = rows[rows["year"] >= REFERENCE_KURIL_WINDOW_START]
+    window = rows[rows["year"] >= REFERENCE_LENS_WINDOW_START]
     if window.empty:
         window = latest
     for name in LENS_COVARIATES:
@@ -103,6 +103,6 @@ def kuril_terms(fit, profile, as_of: int, *, seed: int = SEED, claim: int = REFE
     eta = eta_draws(d, x, issue_e, region_e, era)[0]
     level = kernels.gamma_frailty_hazard_logit(np.exp(eta), H, d.theta, events)
     ix = {name: i for i, name in enumerate(fit.covariates)}
-    return KurilTerms(level=level, gamma_power=d.beta[ix["log_cinc_ratio"]].copy(),
+    return ClaimTerms(level=level, gamma_power=d.beta[ix["log_cinc_ratio"]].copy(),
                       gamma_trust=d.beta[ix["recyes10"]].copy(), gamma_capacity=-d.beta[ix["ratfail10"]],
                       evidence=settlement_evidence(fit))
