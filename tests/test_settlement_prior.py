@@ -145,3 +145,23 @@ def test_a_blank_workspace_for_another_dyad_takes_the_expert_hazard(tmp_path):
         assert blank[name].resolved_params() == expert[name].resolved_params()
     for name in ("beta_power", "delta_barrier", "cutpoints"):
         assert blank[name] == shipped[name]
+
+
+def test_a_broken_settlement_prior_stops_fit_before_sampling(workspace, tmp_path, monkeypatch):
+    """A damaged shipped summary is a named error (exit 1, file and key, no traceback) and the
+    workspace is left as it was."""
+    from click.testing import CliRunner
+
+    import forecast.data.settlement_prior as sp
+    from forecast.cli.main import main
+
+    d = summary_dict()
+    d["terms"]["level"]["sigma"] = 0
+    bad = write(tmp_path, d)
+    monkeypatch.setattr(sp, "default_path", lambda: bad)
+    before = sorted(p.relative_to(workspace.root) for p in workspace.root.rglob("*"))
+    r = CliRunner().invoke(main, ["fit", "-w", str(workspace.root), "-q"])
+    assert r.exit_code == 1, r.output
+    assert "settlement_prior.json" in r.output and "terms.level.sigma" in r.output
+    assert "Traceback" not in r.output
+    assert sorted(p.relative_to(workspace.root) for p in workspace.root.rglob("*")) == before
