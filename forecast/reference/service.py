@@ -41,7 +41,7 @@ def fit_reference_class(out: str | Path | None = None, *, draws: int = D.REFEREN
     its profile ends, and write ``settlement_posterior.nc`` and ``settlement_prior.json`` to ``out``
     (default: the shipped ``data/reference/``)."""
     from forecast.data.claims import load_claim_years, load_claim_profile
-    from forecast.data.settlement_prior import Evidence, SettlementPrior, Term
+    from forecast.data.settlement_prior import Evidence, SettlementPrior, Term, load_settlement_prior
     from forecast.reference import claim_survival, fit_reference, claim_terms, save_reference_fit
     from forecast.workspace import SETTLEMENT_PRIOR_FILE, atomic_write, reference_dir
 
@@ -81,8 +81,6 @@ def fit_reference_class(out: str | Path | None = None, *, draws: int = D.REFEREN
     prior_path = out_dir / SETTLEMENT_PRIOR_FILE
     text = prior.to_json_text()
     atomic_write(prior_path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
-    from forecast.data.settlement_prior import load_settlement_prior
-
     prior = load_settlement_prior(prior_path)   # what the main model will read, checked
     return ReferenceFitResult(prior=prior, posterior_path=post_path, prior_path=prior_path, claim_survival_value=survival,
                               diagnostics=diag, seconds=round(time.perf_counter() - t0, 1),
