@@ -33,6 +33,14 @@ REF_TARGETS = {"log_skill": 0.03, "brier_skill": 0.0, "auc": 0.70, "rate_toleran
 SCHEDULER_TIMEOUT_S = 10    # seconds to reach a --scheduler (and to see its first worker) before giving up
 SBC_CHUNK = 10              # SBC simulations per task: a worker compiles the model once per chunk
 
+# --- P(improve): how the coded events of the forecast year enter (benchmarks/improve_candidates.md)
+# contemporaneous: events of year t in the outcome of t, none at the forecast origin (a nowcast form);
+# joint: events are Poisson observations of the lens states and the forecast year's are simulated;
+# joint_lag: joint plus kappa times last year's event shift
+OUTCOME_FORMS = ("contemporaneous", "joint", "joint_lag")
+OUTCOME_FORM = "joint"
+MIN_FITTED_YEARS = 4  # coded outcome years an (as-of) fit needs at least
+
 # --- forecast
 HORIZONS = (5, 10)          # settlement horizons, years
 PROJECTION_PATHS = 64       # simulated futures per posterior draw

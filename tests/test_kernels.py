@@ -249,7 +249,13 @@ def numpy_model_logp(spec, priors, values) -> float:
     cut = x["cutpoints"]
     lp += logpdf(priors["cutpoints"], cut).sum()
     lens = K.lens_from_factors(eta, axis=0)
-    improve = K.improve_logodds(beta[:, None], lens, K.event_shift(effect, spec.event_lens, spec.event_counts), axis=0)
+    a, b, kappa = x["event_rate_intercept"], x["event_rate_slope"], x["event_lag_weight"]
+    lp += sum(logpdf(priors[n], x[n]).sum() for n in ("event_rate_intercept", "event_rate_slope", "event_lag_weight"))
+    log_rate = K.event_log_rate(a[:, None], b[spec.event_lens][:, None], spec.event_sign[:, None],
+                                lens[spec.event_lens])
+    lp += spec.event_model * K.poisson_logpmf(spec.event_counts, log_rate).sum()
+    shift = K.event_shift(effect, spec.event_lens, spec.event_counts)
+    improve = K.improve_logodds(beta[:, None], lens, shift + spec.event_lag * kappa * K.lagged(shift), axis=0)
     lp += K.ordered_logistic_logp(spec.change, improve, cut).sum()
     names = ("settlement_base_rate", "gamma_power", "gamma_trust", "gamma_capacity", "delta_barrier")
     base, g_p, g_t, g_c, delta = (x[n] for n in names)
@@ -293,7 +299,8 @@ def _logps(spec, cast_policy):
     return model, lambda point: both(point)[0], lambda point: both(point)[1]
 
 
-def test_whole_model_log_density_equals_pymc(default_spec):
+@pytest.mark.parametrize("form", ["contemporaneous", "joint", "joint_lag"])
+def test_whole_model_log_density_equals_pymc(default_spec, form):
     """The acceptance test of the kernels: at 6 random points of the unconstrained space, the
     numpy log-density of the whole shipped default model (priors, AR(1) state prior, intercept
     prior, measurement, ordered outcome, settlement hazard; plus the log-Jacobians of PyMC's
@@ -302,9 +309,11 @@ def test_whole_model_log_density_equals_pymc(default_spec):
     The model is built with PyTensor's ``numpy+floatX`` cast policy: under its default policy
     PyTensor makes every Python float that float32 represents exactly (0.5, 2.0, 12.0, ...) a
     float32 constant, so the compiled prior constants carry float32 rounding (see the next test)."""
+    from dataclasses import replace
+
     from forecast.validate.sbc import resolved_priors
 
-    spec = default_spec
+    spec = replace(default_spec, outcome_form=form)  # each outcome form: its switches as data
     priors = resolved_priors(spec)  # elicited entries resolved once (as the builder resolves them)
     model, logp, logp_nojac = _logps(spec, "numpy+floatX")
     for point in _random_points(model, 6, seed=1):
@@ -329,6 +338,43 @@ def test_whole_model_log_density_equals_the_sampled_pymc_model(default_spec):
         values, log_jac = _constrained(model, point)
         mine = numpy_model_logp(spec, priors, values) + log_jac
         assert abs(logp(point) - mine) <= min(1e-8 * abs(mine), 1e-5)
+
+
+# ------------------------------------------------------------------- events as observations of the states
+
+
+def test_poisson_logpmf_matches_scipy_and_pymc(rng):
+    import pymc as pm
+    import pytensor.tensor as pt
+
+    k = rng.integers(0, 6, size=30).astype(float)
+    log_rate = rng.normal(-1.0, 1.5, size=30)
+    np.testing.assert_allclose(K.poisson_logpmf(k, log_rate), stats.poisson.logpmf(k, np.exp(log_rate)), rtol=1e-12)
+    expected = pm.logp(pm.Poisson.dist(mu=np.exp(log_rate)), k).eval()
+    np.testing.assert_allclose(K.poisson_logpmf(k, log_rate), expected, rtol=1e-10)
+    np.testing.assert_allclose(K.poisson_logpmf(k, pt.as_tensor(log_rate), backend=pt).eval(), expected, rtol=1e-10)
+
+
+def test_event_log_rate_tilts_cooperative_and_hostile_kinds_opposite_ways():
+    a, b = np.array([-2.0, -2.0]), 0.5
+    sign = np.array([1.0, -1.0])
+    warm, cold = K.event_log_rate(a, b, sign, 1.0), K.event_log_rate(a, b, sign, -1.0)
+    np.testing.assert_allclose(warm, [-1.5, -2.5])
+    np.testing.assert_allclose(cold, [-2.5, -1.5])
+
+
+def test_lens_shift_is_event_shift_of_one_year_and_lagged_moves_one_year(rng):
+    E, T = 6, 5
+    lens = np.array([0, 1, 1, 2, 2, 1])
+    effect = rng.normal(size=(3, E))
+    counts = rng.integers(0, 3, size=(E, T)).astype(float)
+    by_year = K.event_shift(effect, lens, counts)  # (3 draws, 3 lenses, T)
+    for t in range(T):
+        np.testing.assert_allclose(K.lens_shift(effect, lens, counts[:, t]), by_year[..., t], rtol=1e-13)
+    np.testing.assert_array_equal(K.lagged(np.arange(1.0, 5.0)), [0.0, 1.0, 2.0, 3.0])
+    assert K.outcome_switches("joint_lag") == (1.0, 1.0) and K.outcome_switches("contemporaneous") == (0.0, 0.0)
+    with pytest.raises(ValueError, match="unknown outcome form"):
+        K.outcome_switches("lagged")
 
 
 # ------------------------------------------------------------------- one source only

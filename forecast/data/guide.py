@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from forecast import LENSES
 from forecast.data.config import CONFIG_FILE, PLACEHOLDER_YEAR, WorkspaceConfig
-from forecast.defaults import MAX_DISPLAY_NAME
+from forecast.defaults import MAX_DISPLAY_NAME, MIN_FITTED_YEARS
 from forecast.errors import Problem
 
 META, VALUES, OUTCOMES, KINDS = "indicators_meta.csv", "indicators.csv", "outcomes.csv", "event_kinds.csv"
-MIN_CODED_YEARS = 6   # build_spec: the as-of year is at least first year + 5
+MIN_CODED_YEARS = MIN_FITTED_YEARS  # build_spec: the as-of year is at least first year + MIN_FITTED_YEARS - 1
 LENS_HINTS = {
     "power": ("add a row with lens=power, side empty, role=state: a power shift that bears on the dyad, "
               "e.g. a capability or GDP ratio; 'forecast data prefill power' fills one from the bundled "

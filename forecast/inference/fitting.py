@@ -140,7 +140,7 @@ def fit_dataset(ds: Dataset, priors: PriorSet, as_of: int | None, events: list[E
     with phase(on_phase, "project"), library_warnings(verbose):
         diag = compute_diagnostics(idata)
         post = {v: idata.posterior[v].values for v in idata.posterior.data_vars}
-        d = Draws.from_posterior(post)
+        d = Draws.of_fit(post, spec)
         evidence = forecast_year_evidence(FitSpec.of(spec), post, NOISE_FLOOR, events, d)
         forecast = project(d, float(spec.barrier[-1]), horizons=tuple(horizons), seed=seed, evidence=evidence)
         weights, k, ess = psis(forecast.pop("draw_logweight"))

@@ -17,8 +17,12 @@ intercepts; a zero-avoiding noise prior removes a second mode in a leaders facto
 * Lens states: power, trust, and leaders = mean of the two sides.
 * Events: each coded happening of kind e shifts its lens by w_e in its year,
   w_e ~ Normal(catalogue weight, catalogue sd) (data/event_kinds.csv).
-* Relationship change (5 categories) ~ OrderedLogistic(sum_l m_l beta_l (L[l,t] + E[l,t]), cutpoints),
-  with the lens mask m = (1, 1, 1) except in single-lens baselines.
+* Event counts (outcome forms joint, joint_lag; the ``event_model`` switch): n[e,t] ~
+  Poisson(exp(a_e + b_l(e) s_e L[l(e),t])), s_e the sign of the kind's catalogue weight, so the events
+  observe the lens states and the forecast year's events can be simulated (projection.py).
+* Relationship change (5 categories) ~ OrderedLogistic(sum_l m_l beta_l (L[l,t] + E[l,t]
+  + g kappa E[l,t-1]), cutpoints), with the lens mask m = (1, 1, 1) except in single-lens baselines
+  and the lag switch g = 1 in the joint_lag form only.
 * Settlement ~ Bernoulli(logit(base) + g_p L_power + g_t L_trust
   + g_c softmin(eta_side_a, eta_side_b) - delta * barrier).
 """
@@ -28,8 +32,9 @@ from __future__ import annotations
 import numpy as np
 
 from forecast import LENSES
-from forecast.model.kernels import (NOISE_FLOOR, ar1_innovation_sd, capacity, hazard_logit, improve_logodds,
-                                    indicator_means, lens_from_factors, logit, noise_sd)
+from forecast.model.kernels import (NOISE_FLOOR, ar1_innovation_sd, capacity, event_log_rate, hazard_logit,
+                                    improve_logodds, indicator_means, lagged, lens_from_factors, logit, noise_sd,
+                                    poisson_logpmf)
 from forecast.model.priors import prior_logp, to_pymc
 from forecast.model.spec import FACTORS, ModelSpec
 
@@ -179,6 +184,18 @@ def build_model(spec: ModelSpec, parameterisation: str = "noncentred"):
         lens_onehot = np.eye(len(LENSES))[spec.event_lens].T  # (3, E)
         event_shift = pm.Deterministic("event_shift", pt.dot(lens_onehot * effect[None, :], event_counts),
                                        dims=("lens", "year"))
+        # events as observations of the lens states (switched on by the outcome form, data: no recompile)
+        event_model = pm.Data("event_model", spec.event_model)
+        event_lag = pm.Data("event_lag", spec.event_lag)
+        rate_a = to_pymc(P["event_rate_intercept"], dims="kind")
+        rate_b = to_pymc(P["event_rate_slope"], dims="lens")
+        kappa = to_pymc(P["event_lag_weight"])
+        log_rate = event_log_rate(rate_a[:, None], rate_b[spec.event_lens][:, None], spec.event_sign[:, None],
+                                  lens_state[spec.event_lens])
+        count_lp = poisson_logpmf(event_counts, log_rate, backend=pt)
+        if padded:
+            count_lp = count_lp * year_weight[None, :]
+        pm.Potential("event_obs", event_model * count_lp.sum())
 
         # --- relationship change: ordered logistic on lens states (plus the year's events)
         betas = pt.stack([to_pymc(P[f"beta_{lens}"]) for lens in LENSES])
@@ -188,7 +205,9 @@ def build_model(spec: ModelSpec, parameterisation: str = "noncentred"):
         # lens_mask switches lenses out of the outcome (single-lens baselines, ablation) without a recompile
         lens_mask = pm.Data("lens_mask", np.ones(len(LENSES)), dims="lens")
         improve_lp = pm.Deterministic("improve_logodds",
-                                      improve_logodds((betas * lens_mask)[:, None], lens_state, event_shift, axis=0),
+                                      improve_logodds((betas * lens_mask)[:, None], lens_state,
+                                                      event_shift + event_lag * kappa * lagged(event_shift, backend=pt),
+                                                      axis=0),
                                       dims="year")
         _observe("change_obs", pm.OrderedLogistic, change, year_weight, "year", eta=improve_lp, cutpoints=cutpoints,
                  compute_p=False)

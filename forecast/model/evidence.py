@@ -105,8 +105,10 @@ def forecast_year_evidence(spec: FitSpec, post: dict, noise_floor: float, events
     if coded:
         kinds = {k: i for i, k in enumerate(spec.event_kinds)}
         shift = np.zeros((draws.rho.shape[0], len(LENSES)))
+        counts = np.zeros(len(kinds))
         for e in coded:
             i = kinds[e.name]
             shift[:, spec.event_lens[i]] += draws.event_effect[:, i]
-        ev.shift = shift
+            counts[i] += 1
+        ev.shift, ev.counts, ev.known = shift, counts, counts > 0
     return ev

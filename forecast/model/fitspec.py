@@ -30,6 +30,8 @@ class FitSpec:
     event_kinds: tuple[str, ...]         # (E,) the event catalogue
     event_lens: tuple[int, ...]          # (E,) index into LENSES
     barrier_last: float                  # legal barrier in force in the last fitted year
+    event_sign: tuple[float, ...]        # (E,) +1 cooperative / -1 hostile kind (sign of the catalogue weight)
+    outcome_form: str                    # defaults.OUTCOME_FORMS: how the forecast year's events enter
 
     @classmethod
     def of(cls, spec: ModelSpec) -> "FitSpec":
@@ -39,7 +41,8 @@ class FitSpec:
             "scale": spec.scale.tolist(), "direction": spec.direction.tolist(),
             "transform": spec.transforms, "change": (spec.change - 2).tolist(),
             "event_kinds": spec.event_kinds, "event_lens": spec.event_lens.tolist(),
-            "barrier_last": float(spec.barrier[-1]),
+            "barrier_last": float(spec.barrier[-1]), "event_sign": spec.event_sign.tolist(),
+            "outcome_form": spec.outcome_form,
         })
 
     @classmethod

@@ -11,6 +11,9 @@ Each piece of the model that more than one of them needs is written here, once:
   ``NOISE_FLOOR``, and ``measurement_logpdf``;
 * outcome: the ordered logistic (``ordered_logistic_cdf``/``_probs``/``_logp``/``_sf``/``_draw``) of
   ``improve_logodds``, with ``event_shift`` from coded events;
+* events as observations of the lens states (outcome forms ``joint``/``joint_lag``):
+  ``event_log_rate`` (a_e + b_l(e) s_e L_l(e)[t]), ``poisson_logpmf``, ``lens_shift`` (the lens shift of
+  per-kind counts), ``lagged`` (last year's value, zero before the first);
 * settlement: ``hazard_logit`` (logit(base) + g_p L_power + g_t L_trust + g_c capacity
   - delta barrier) and ``bernoulli_logit_logp``.
 
@@ -28,6 +31,7 @@ from operator import add
 import numpy as np
 
 from forecast import LENSES
+from forecast.defaults import OUTCOME_FORMS
 
 # --- constants of the model
 SOFTMIN_SHARPNESS = 3.0
@@ -42,6 +46,14 @@ LEADERS = LENSES.index("leaders")
 SIDES = tuple(f for f, lens in enumerate(FACTOR_LENS) if lens == LEADERS)
 LOG_2PI = float(np.log(2 * np.pi))
 PROB_FLOOR = 1e-300  # a category probability that underflowed still has a finite log
+
+
+def outcome_switches(form: str) -> tuple[float, float]:
+    """(event_model, event_lag) of an outcome form (``defaults.OUTCOME_FORMS``): the 0/1 switches the model
+    builder reads as data: event counts observe the lens states; last year's event shift enters the outcome."""
+    if form not in OUTCOME_FORMS:
+        raise ValueError(f"unknown outcome form '{form}': choose one of {', '.join(OUTCOME_FORMS)}")
+    return float(form != "contemporaneous"), float(form == "joint_lag")
 
 
 # --- elementary functions
@@ -179,6 +191,35 @@ def ordered_logistic_draw(eta, cutpoints, noise):
 def ordered_logistic_sf(eta, cutpoint):
     """P(y > j) = sigmoid(eta - c_j) for the cutpoint c_j (e.g. P(improve) = P(y > 2))."""
     return sigmoid(eta - cutpoint)
+
+
+# --- events as observations of the lens states (outcome forms "joint" and "joint_lag")
+def event_log_rate(intercept, slope, sign, state):
+    """Log of the yearly rate of an event kind: a_e + b_l(e) * s_e * L_l(e)[t], with ``slope`` the slope of
+    the kind's lens, ``sign`` the sign of its catalogue weight (+1 cooperative, -1 hostile) and ``state``
+    its lens state; all arguments broadcast (numpy or PyTensor)."""
+    return intercept + slope * sign * state
+
+
+def poisson_logpmf(k, log_rate, backend=np):
+    """log P(k | Poisson(exp(log_rate))) = k log_rate - exp(log_rate) - log k!."""
+    if backend is np:
+        from scipy.special import gammaln
+    else:
+        gammaln = backend.gammaln
+    return k * log_rate - backend.exp(log_rate) - gammaln(k + 1.0)
+
+
+def lens_shift(effect, event_lens, counts):
+    """Lens shifts (..., lens) of per-kind counts (..., E) with per-kind effects (..., E) (broadcast):
+    sum over the kinds of each lens of effect * count (``event_shift`` for one year)."""
+    onehot = np.eye(len(LENSES))[np.asarray(event_lens, int)].T  # (L, E)
+    return np.einsum("le,...e->...l", onehot, np.asarray(effect, float) * np.asarray(counts, float))
+
+
+def lagged(x, backend=np):
+    """``x`` one year later along its last (year) axis: x[..., t-1] at t, zero at the first year."""
+    return backend.concatenate([backend.zeros_like(x[..., :1]), x[..., :-1]], axis=-1)
 
 
 # --- settlement hazard

@@ -44,6 +44,7 @@ import numpy as np
 
 from forecast import LENSES
 from forecast.data.loaders import Dataset
+from forecast.defaults import OUTCOME_FORM
 from forecast.model.builder import zero_sum_basis
 from forecast.model.priors import PriorSet
 from forecast.model.spec import FACTORS, LEADER_FACTORS, ModelSpec, build_spec
@@ -53,9 +54,9 @@ NO_CHANGE = 2  # outcome category of "no change" (change + 2), the placeholder o
 # The pm.Data of a padded model: the values that differ between origins (all of the same shape).
 DATA_FIELDS = ("obs_value", "obs_weight", "change", "settlement", "barrier", "year_weight", "event_counts",
                "loading_basis", "loading_active", "state_basis", "state_future", "state_future_column",
-               "state_paths", "state_ahead", "state_origin")
+               "state_paths", "state_ahead", "state_origin", "event_model", "event_lag")
 # Per-origin values that are not model data (bookkeeping, or not read by the builder).
-ORIGIN_FIELDS = ("as_of", "center", "scale", "skipped")
+ORIGIN_FIELDS = ("as_of", "center", "scale", "skipped", "outcome_form")  # the form is read as event_model/lag
 
 
 def _empty() -> np.ndarray:
@@ -151,10 +152,10 @@ def padded_state_basis(n: int, T: int) -> dict[str, np.ndarray]:
             "state_ahead": np.clip(t - (n - 1), 0, None).astype(float), "state_origin": (t == n - 1).astype(float)}
 
 
-def build_padded_spec(ds: Dataset, priors: PriorSet, as_of: int) -> PaddedSpec:
-    """The as-of fit's spec (``build_spec(ds, priors, as_of)``) laid out on the full grid of
+def build_padded_spec(ds: Dataset, priors: PriorSet, as_of: int, outcome_form: str = OUTCOME_FORM) -> PaddedSpec:
+    """The as-of fit's spec (``build_spec(ds, priors, as_of, outcome_form)``) laid out on the full grid of
     ``ds``: years from the first to the last coded outcome year, every state indicator."""
-    spec = build_spec(ds, priors, as_of)
+    spec = build_spec(ds, priors, as_of, outcome_form)
     meta = ds.meta
     names = [i for i in meta.index if meta.loc[i, "role"] == "state"]
     first, last = int(spec.years[0]), int(ds.last_outcome_year)
@@ -197,7 +198,7 @@ def build_padded_spec(ds: Dataset, priors: PriorSet, as_of: int) -> PaddedSpec:
         transforms=[meta.loc[i, "transform"] for i in names],
         change=change, settlement=settlement, barrier=barrier, skipped=spec.skipped,
         event_kinds=spec.event_kinds, event_lens=spec.event_lens, event_weight=spec.event_weight,
-        event_weight_sd=spec.event_weight_sd, event_counts=counts,
+        event_weight_sd=spec.event_weight_sd, event_counts=counts, outcome_form=spec.outcome_form,
         obs_weight=obs_weight, year_weight=year_weight, loading_basis=basis, loading_active=basis_active,
         **padded_state_basis(n, T),
     )

@@ -49,6 +49,7 @@ PARAMETERS: dict[str, tuple[str, int | None]] = {
     "gamma_trust": ("real", None),
     "gamma_capacity": ("real", None),
     "delta_barrier": ("positive", None),
+    "event_rate_intercept": ("real", None), "event_rate_slope": ("real", None), "event_lag_weight": ("real", None),
 }
 ENTRY_KEYS = {"distribution", "lens", "rationale", "elicit", "update_with", "reference"}
 # parameter -> (term of the reference-class settlement prior, distribution it takes): an entry with

@@ -11,6 +11,15 @@ Evidence about the forecast year itself enters here, exactly:
   its likelihood (importance sampling within a draw); the draw's marginal
   likelihood (mean over paths) is returned as a log-weight across draws;
 * a coded event in the forecast year shifts its lens by the draw's event effect.
+
+How the forecast year's coded events enter depends on the fit's outcome form
+(``defaults.OUTCOME_FORMS``, benchmarks/improve_candidates.md):
+* ``contemporaneous``: only the events already coded for the forecast year (none at the
+  origin): the shift is zero unless ``update --event`` gave one (a nowcast form);
+* ``joint`` and ``joint_lag``: every path draws the forecast year's count of each event kind from
+  its Poisson model given the path's projected lens state (``kernels.event_log_rate``); a kind
+  coded in the forecast year takes its coded count instead of the draw (it replaces it, it is not
+  added on top). ``joint_lag`` adds kappa times the last fitted year's event shift.
 """
 
 from __future__ import annotations
@@ -21,8 +30,9 @@ import numpy as np
 
 from forecast import LENSES
 from forecast.defaults import HORIZONS, PROJECTION_PATHS
-from forecast.model.kernels import (ar1_step, capacity, hazard_logit, improve_logodds, lens_from_factors,
-                                    logit, measurement_logpdf, ordered_logistic_probs, ordered_logistic_sf, sigmoid)
+from forecast.model.kernels import (ar1_step, capacity, event_log_rate, hazard_logit, improve_logodds, lens_from_factors,
+                                    lens_shift, logit, measurement_logpdf, ordered_logistic_probs,
+                                    ordered_logistic_sf, outcome_switches, sigmoid)
 
 INTERVAL_TYPE = "equal-tailed posterior interval"
 
@@ -39,17 +49,41 @@ class Draws:
     gamma: np.ndarray      # (S, 3) power, trust, capacity
     delta: np.ndarray      # (S,)
     event_effect: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # (S, E)
+    # the outcome form and, for joint/joint_lag, the event model (see the module doc)
+    outcome_form: str = "contemporaneous"
+    event_lens: np.ndarray = field(default_factory=lambda: np.zeros(0, int))   # (E,) index into LENSES
+    event_sign: np.ndarray = field(default_factory=lambda: np.zeros(0))        # (E,) +1 / -1
+    event_rate_intercept: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # (S, E)
+    event_rate_slope: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))      # (S, 3)
+    event_lag_weight: np.ndarray = field(default_factory=lambda: np.zeros(0))           # (S,)
+    shift_last: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))            # (S, 3) shift of the last year
 
     @classmethod
-    def from_posterior(cls, post) -> "Draws":
-        """``post``: a mapping of name -> array shaped (chain, draw, ...)."""
+    def of_fit(cls, post, spec, last: int = -1) -> "Draws":
+        """``from_posterior`` with the outcome form and event catalogue of ``spec`` (a ``FitSpec`` or
+        a ``ModelSpec``)."""
+        return cls.from_posterior(post, spec.outcome_form, spec.event_lens, spec.event_sign, last=last)
+
+    @classmethod
+    def from_posterior(cls, post, outcome_form: str = "contemporaneous", event_lens=None, event_sign=None,
+                       last: int = -1) -> "Draws":
+        """``post``: a mapping of name -> array shaped (chain, draw, ...); ``last``: the index of the
+        origin's year in the year axis (a padded fit's as-of index). The event model is read for the
+        forms that simulate the forecast year's events (then ``event_lens`` and ``event_sign`` are needed)."""
         def flat(name):
             a = np.asarray(post[name])
             return a.reshape(a.shape[0] * a.shape[1], *a.shape[2:])
 
-        return cls(
+        simulate, lag = outcome_switches(outcome_form)
+        extra = {}
+        if simulate:
+            extra = dict(outcome_form=outcome_form, event_lens=np.asarray(event_lens, int),
+                         event_sign=np.asarray(event_sign, float), event_rate_intercept=flat("event_rate_intercept"),
+                         event_rate_slope=flat("event_rate_slope"), event_lag_weight=flat("event_lag_weight"),
+                         shift_last=flat("event_shift")[:, :, last])
+        return cls(**extra,
             rho=flat("state_persistence"),
-            eta_last=flat("factor_state")[:, :, -1],
+            eta_last=flat("factor_state")[:, :, last],
             beta=np.stack([flat(f"beta_{lens}") for lens in LENSES], axis=1),
             cutpoints=flat("cutpoints"),
             base_rate=flat("settlement_base_rate"),
@@ -67,6 +101,10 @@ class NextYearEvidence:
     readings: list = field(default_factory=list)
     # lens shift per draw from coded events in the forecast year, (S, 3)
     shift: np.ndarray | None = None
+    # the same events as counts per kind, (E,): forms that simulate the year's events replace the
+    # simulated count of a kind with ``known`` True by its coded count
+    counts: np.ndarray | None = None
+    known: np.ndarray | None = None
 
 
 def _wmean(x, w, axis=1):
@@ -101,11 +139,14 @@ def project(d: Draws, barrier_last: float, horizons=HORIZONS, paths: int = PROJE
                 ew = np.exp(logw - m)
                 out["draw_logweight"] = np.log(ew.mean(1)) + m[:, 0]
                 w = ew / ew.sum(1, keepdims=True)
-            lp = improve_logodds(d.beta[:, None, :], lens, shift[:, None, :])
+            path_shift = forecast_year_shift(d, lens, shift, evidence, rng)  # (S, P, 3)
+            lp = improve_logodds(d.beta[:, None, :], lens, path_shift)
             out["improve_next_year"] = _wmean(ordered_logistic_sf(lp, d.cutpoints[:, None, 2]), w)
             out["change_probs"] = _wmean(ordered_logistic_probs(lp, d.cutpoints[:, None, :]), w)  # (S, 5)
             mean_lens = _wmean(lens, w)  # E[lens state next year | draw, evidence]
-            out["contribution_improve"] = d.beta * (mean_lens + shift)
+            mean_shift = _wmean(path_shift, w)  # E[event shift of the forecast year | draw, evidence]
+            out["event_shift_next"] = mean_shift
+            out["contribution_improve"] = d.beta * (mean_lens + mean_shift)
             out["lens_state_next"] = mean_lens
             out["leaders_sides_next"] = _wmean(eta[..., 2:4], w)  # side a, side b
             cap_next = _wmean(capacity(eta), w)
@@ -117,6 +158,27 @@ def project(d: Draws, barrier_last: float, horizons=HORIZONS, paths: int = PROJE
         survive = survive * (1 - hz)
         if h in horizons:
             out[f"settle_within_{h}y"] = _wmean(1 - survive, w)
+    return out
+
+
+def forecast_year_shift(d: Draws, lens: np.ndarray, shift: np.ndarray, evidence: NextYearEvidence | None,
+                        rng) -> np.ndarray:
+    """(S, P, 3) lens shift of the forecast year's events on each path (see the module doc): the coded
+    shift (``shift``, (S, 3)) in the contemporaneous form; otherwise the counts drawn from the event model
+    given the path's lens states ``lens`` (S, P, 3), coded kinds replaced by their counts, plus kappa
+    times the last year's shift in joint_lag."""
+    S, P = lens.shape[:2]
+    simulate, lag = outcome_switches(d.outcome_form)
+    if not simulate:
+        return np.broadcast_to(shift[:, None, :], (S, P, shift.shape[1]))
+    log_rate = event_log_rate(d.event_rate_intercept[:, None, :], d.event_rate_slope[:, None, d.event_lens],
+                              d.event_sign, lens[..., d.event_lens])  # (S, P, E)
+    counts = rng.poisson(np.exp(np.minimum(log_rate, 20.0))).astype(float)
+    if evidence is not None and evidence.known is not None:
+        counts[..., evidence.known] = evidence.counts[evidence.known]
+    out = lens_shift(d.event_effect[:, None, :], d.event_lens, counts)
+    if lag:
+        out = out + (d.event_lag_weight[:, None] * d.shift_last)[:, None, :]
     return out
 
 

@@ -14,7 +14,9 @@ import numpy as np
 
 from forecast import LENSES
 from forecast.data.loaders import Dataset
+from forecast.defaults import MIN_FITTED_YEARS, OUTCOME_FORM, OUTCOME_FORMS
 from forecast.errors import ForecastError
+from forecast.model.kernels import outcome_switches
 from forecast.model.priors import PriorSet
 
 # Latent factors: one per lens, except that the leaders lens has one per side,
@@ -63,23 +65,45 @@ class ModelSpec:
     event_weight_sd: np.ndarray = field(default_factory=lambda: np.zeros(0))   # (E,) prior sd
     event_counts: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # (E, T) events per year
     skipped: list[str] = field(default_factory=list)  # indicators with too few points
+    outcome_form: str = OUTCOME_FORM  # how the forecast year's events enter (defaults.OUTCOME_FORMS)
 
     @property
     def n_years(self) -> int:
         return len(self.years)
 
+    @property
+    def event_model(self) -> float:
+        """1.0 when the event counts are observations of the lens states (forms joint, joint_lag)."""
+        return outcome_switches(self.outcome_form)[0]
 
-def build_spec(ds: Dataset, priors: PriorSet, as_of: int | None = None) -> ModelSpec:
+    @property
+    def event_lag(self) -> float:
+        """1.0 when last year's event shift enters the outcome (form joint_lag)."""
+        return outcome_switches(self.outcome_form)[1]
+
+    @property
+    def event_sign(self) -> np.ndarray:
+        """(E,) +1 for a cooperative kind, -1 for a hostile one (sign of the catalogue weight)."""
+        return np.where(np.asarray(self.event_weight, float) >= 0, 1.0, -1.0)
+
+
+
+
+def build_spec(ds: Dataset, priors: PriorSet, as_of: int | None = None,
+               outcome_form: str = OUTCOME_FORM) -> ModelSpec:
+    if outcome_form not in OUTCOME_FORMS:
+        raise ForecastError(f"unknown outcome form '{outcome_form}': choose one of {', '.join(OUTCOME_FORMS)}")
     first = int(ds.outcomes["year"].min())
+    low = first + MIN_FITTED_YEARS - 1
     last = ds.last_outcome_year
     if as_of is None:
         as_of = last
     if as_of > last:
         raise ForecastError(f"--as-of {as_of} is after the last coded outcome year {last} "
-                            f"(outcomes.csv); use a year from {first + 5} to {last}")
-    if as_of < first + 5:
-        raise ForecastError(f"--as-of {as_of} leaves fewer than 6 coded years (data begin in {first}); "
-                            f"use a year from {first + 5} to {last}")
+                            f"(outcomes.csv); use a year from {low} to {last}")
+    if as_of < low:
+        raise ForecastError(f"--as-of {as_of} leaves fewer than {MIN_FITTED_YEARS} coded years (data begin in "
+                            f"{first}); use a year from {low} to {last}")
     years = np.arange(first, as_of + 1)
     vals = ds.values[(ds.values["year"] >= first) & (ds.values["year"] <= as_of)]
     meta = ds.meta
@@ -140,5 +164,5 @@ def build_spec(ds: Dataset, priors: PriorSet, as_of: int | None = None) -> Model
         barrier=barrier, skipped=skipped,
         event_kinds=list(kinds.index), event_lens=np.array([LENSES.index(x) for x in kinds["lens"]], dtype=int),
         event_weight=kinds["weight"].to_numpy(float), event_weight_sd=kinds["weight_sd"].to_numpy(float),
-        event_counts=counts,
+        event_counts=counts, outcome_form=outcome_form,
     )

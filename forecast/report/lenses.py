@@ -110,7 +110,7 @@ def forecast_year_readings(ws: Workspace, stored: StoredForecast) -> list:
     post = read_posterior_arrays(fit_file(ws, stored))
     try:
         ev = forecast_year_evidence(stored.record.spec, post, stored.record.noise_floor, events,
-                                    Draws.from_posterior(post))
+                                    Draws.of_fit(post, stored.record.spec))
     except NeedsRefit:
         return []
     return [] if ev is None else ev.readings

@@ -28,7 +28,8 @@ NOISE_FLOOR_ATTR = "noise_floor"  # the attribute name of FitRecord.noise_floor
 HEADS_DIR = "heads"
 POSTERIOR_VARS = ("state_persistence", "factor_state", "beta_power", "beta_trust", "beta_leaders", "cutpoints",
                   "settlement_base_rate", "gamma_power", "gamma_trust", "gamma_capacity", "delta_barrier",
-                  "event_effect", "loading", "indicator_intercept", "indicator_noise", "improve_logodds")
+                  "event_effect", "loading", "indicator_intercept", "indicator_noise", "improve_logodds",
+                  "event_rate_intercept", "event_rate_slope", "event_lag_weight", "event_shift")
 LIBRARIES = ("forecast-bilateral", "pymc", "pytensor", "arviz", "nutpie", "numpy", "pandas", "preliz")
 
 

@@ -23,7 +23,8 @@ from forecast.defaults import MIN_IS_ESS, PARETO_K_THRESHOLD
 from forecast.errors import ForecastError, IdentityMismatchError, Problem, ValidationError
 from forecast.inference.psis import psis
 from forecast.model.evidence import NeedsRefit, cells, event_counts, flat, forecast_year_evidence, merge_events
-from forecast.model.kernels import indicator_means, noise_sd, normal_logpdf, ordered_logistic_logp
+from forecast.model.kernels import (event_log_rate, indicator_means, lagged, lens_from_factors, lens_shift, noise_sd,
+                                    normal_logpdf, ordered_logistic_logp, outcome_switches, poisson_logpmf)
 from forecast.model.projection import Draws, project
 from forecast.store import ledger as L
 from forecast.store.headline import contributions, headline, probabilities
@@ -94,7 +95,7 @@ def compute(fit_file: Path, record: FitRecord, ds: Dataset, all_adds: dict[str, 
     meta = record.spec
     as_of = meta.as_of
     post = read_posterior_arrays(fit_file)
-    draws = Draws.from_posterior(post)
+    draws = Draws.of_fit(post, meta)
     S = draws.rho.shape[0]
     in_fit = [all_adds[i] for i in record.ledger_in_fit if i in all_adds]
     old_ds = merge_events(ds, in_fit, as_of)
@@ -120,15 +121,23 @@ def compute(fit_file: Path, record: FitRecord, ds: Dataset, all_adds: dict[str, 
             if (k, t) in old_c:
                 logw -= normal_logpdf(old_c[(k, t)], mu, sd[:, k])
 
-    # (2) changed coded events up to the as-of year: shift that year's improvement log-odds
-    dcount = event_counts(meta, new_ds) - event_counts(meta, old_ds)
+    # (2) changed coded events up to the as-of year: shift that year's improvement log-odds (and the next
+    # year's, by kappa, in joint_lag); in the forms where events observe the lens states, also their counts
+    old_n, new_n = event_counts(meta, old_ds), event_counts(meta, new_ds)
+    dcount = new_n - old_n
     if np.any(dcount):
         lp = flat(post["improve_logodds"])
         lens = np.asarray(meta.event_lens)
         beta_e = draws.beta[:, lens] * draws.event_effect  # (S, E)
         shift = beta_e @ dcount  # (S, T)
+        simulate, lag = outcome_switches(meta.outcome_form)
+        if lag:
+            shift = shift + draws.event_lag_weight[:, None] * lagged(shift)
+            draws.shift_last = draws.shift_last + lens_shift(draws.event_effect, lens, dcount[:, -1])
+        if simulate:
+            logw += count_loglik_change(post, meta, draws, old_n, new_n)
         y = np.asarray(meta.change) + 2  # stored as the coded change -2..2; categories are 0..4
-        for t in np.flatnonzero(np.any(dcount, axis=0)):
+        for t in np.flatnonzero(np.any(shift != 0, axis=0)):
             logw += ordered_logistic_logp(y[t], lp[:, t] + shift[:, t], draws.cutpoints) - \
                 ordered_logistic_logp(y[t], lp[:, t], draws.cutpoints)
 
@@ -139,6 +148,16 @@ def compute(fit_file: Path, record: FitRecord, ds: Dataset, all_adds: dict[str, 
     weights, k, ess = psis(logw)
     return Computed(forecast=out, weights=weights, pareto_k=k, ess=ess, reweighted=bool(np.ptp(logw) > 0),
                     shifted=ev is not None and ev.shift is not None)
+
+
+def count_loglik_change(post: dict, meta, draws: Draws, old_n: np.ndarray, new_n: np.ndarray) -> np.ndarray:
+    """(S,) change of the event counts' Poisson log-likelihood from ``old_n`` to ``new_n`` (E, T) per draw."""
+    lens_state = lens_from_factors(flat(post["factor_state"]), axis=1)  # (S, 3, T)
+    e, t = np.nonzero(new_n != old_n)
+    lens = np.asarray(meta.event_lens)[e]
+    log_rate = event_log_rate(draws.event_rate_intercept[:, e], draws.event_rate_slope[:, lens],
+                              np.asarray(meta.event_sign)[e], lens_state[:, lens, t])  # (S, cells)
+    return (poisson_logpmf(new_n[e, t], log_rate) - poisson_logpmf(old_n[e, t], log_rate)).sum(axis=1)
 
 
 def path_message(path: str, comp: Computed | None, reason: str = "") -> str:

@@ -190,7 +190,7 @@ def loo(ctx: Context) -> dict:
 
 
 def _draws(ctx: Context) -> Draws:
-    return Draws.from_posterior(ctx.post)
+    return Draws.of_fit(ctx.post, ctx.record.spec)
 
 
 def _project(ctx: Context, d: Draws) -> dict:
