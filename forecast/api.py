@@ -340,11 +340,11 @@ class Project:
 
     def backtest(self, start: int | None = None, end: int | None = None, preset: str = D.PRESET,
                  draws: int = D.BACKTEST_DRAWS, tune: int = D.BACKTEST_TUNE, chains: int = D.BACKTEST_CHAINS,
-                 seed: int = D.SEED, jobs: int | None = None, single_lens: bool = True,
+                 seed: int = D.SEED, jobs: int | None = None, single_lens: bool = True, candidates: bool = True,
                  out: str | os.PathLike | None = None, on_start: Callable[[int], None] | None = None,
                  on_done: Callable[[dict], None] | None = None, scheduler: str | None = None) -> dict:
-        """Rolling-origin backtest (fit through Y-1, predict Y) scored against climatology,
-        persistence and the single-lens models. ``out``: a folder for backtest_rows.csv and
+        """Rolling-origin backtest (fit through Y-1, predict Y) of every candidate outcome form (``candidates``)
+        scored against climatology, persistence and the single-lens models. ``out``: a folder for backtest_rows.csv and
         backtest.json (checked before any fit). The origins run on ``jobs`` local worker processes
         (default: one per core) or on the Dask cluster at ``scheduler`` (e.g. tcp://HOST:8786).
         ``on_start(n_origins)``, ``on_done(origin)``: progress hooks. Returns the result of
@@ -354,7 +354,7 @@ class Project:
 
         out_dir = check_out_dir(os.fspath(out)) if out is not None else None
         settings = B.Settings(preset=preset, draws=draws, tune=tune, chains=chains, seed=seed,
-                              single_lens=single_lens)
+                              single_lens=single_lens, candidates=candidates)
         years = self.backtest_years(start, end)
         if on_start is not None:
             on_start(len(years))

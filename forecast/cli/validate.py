@@ -71,19 +71,23 @@ def section_line(event) -> None:
 @jobs_option("Origins fitted in parallel: local worker processes (1: in this process). "
              "[default: the number of cores]")
 @scheduler_option
-@click.option("--no-single-lens", is_flag=True, help="Skip the single-lens baselines (4x fewer samplings).")
+@click.option("--no-single-lens", is_flag=True, help="Skip the single-lens baselines (3 fewer fits per origin).")
+@click.option("--no-candidates", is_flag=True,
+              help="Fit only the default outcome form, not every candidate (2 fewer fits per origin).")
 @click.option("--out", "out", type=click.Path(), default=None,
               help="Folder for backtest_rows.csv and backtest.json (created, with its parents, if missing).")
 @json_option("Print the full result as JSON; the progress lines still go to stderr.")
 @quiet_option
 @handle_errors
-def backtest(workspace, start, end, preset, draws, tune, chains, seed, jobs, scheduler, no_single_lens, out, as_json,
-             quiet):
+def backtest(workspace, start, end, preset, draws, tune, chains, seed, jobs, scheduler, no_single_lens, no_candidates,
+             out, as_json, quiet):
     """Rolling-origin backtest: fit through Y-1, predict Y, score against baselines.
 
-    Scores the model, climatology, persistence and each single-lens model on the
-    same years (Brier, log and ranked probability scores), with the Brier skill
-    against climatology and a bootstrap interval, and a CORP reliability table.
+    Scores the model (the default outcome form), the other candidate forms
+    (benchmarks/improve_candidates.md), climatology, persistence and each
+    single-lens model on the same years (Brier, log and ranked probability
+    scores), each skill against climatology with paired bootstrap intervals, the
+    default chosen by the rule fixed in advance, and a CORP reliability table.
     """
     from forecast.validate.backtest import format_summary
 
@@ -91,7 +95,8 @@ def backtest(workspace, start, end, preset, draws, tune, chains, seed, jobs, sch
     with Progress("backtest origins", quiet) as progress:
         result = api.open(workspace).backtest(
             start, end, preset=preset, draws=draws, tune=tune, chains=chains, seed=seed, jobs=jobs,
-            single_lens=not no_single_lens, out=out, on_start=progress.start, scheduler=scheduler,
+            single_lens=not no_single_lens, candidates=not no_candidates, out=out, on_start=progress.start,
+            scheduler=scheduler,
             on_done=lambda o: progress.tick(f"{o['year']} done ({o['seconds']:.0f} s)"))
     if as_json:
         echo_json(result)

@@ -29,20 +29,26 @@ import numpy as np
 from forecast import LENSES
 
 from forecast.validate import scoring
-from forecast.defaults import BACKTEST_CHAINS, BACKTEST_DRAWS, BACKTEST_TUNE, PRESET, SAMPLER, SEED
+from forecast.defaults import (BACKTEST_CHAINS, BACKTEST_DRAWS, BACKTEST_TUNE, MIN_FITTED_YEARS, OUTCOME_FORM,
+                               OUTCOME_FORMS, PRESET, SAMPLER, SEED)
 from forecast.errors import ForecastError
 from forecast.model.projection import INTERVAL_TYPE
 
-VARIANTS: dict[str, tuple[float, float, float]] = {
-    "model": (1.0, 1.0, 1.0),
+# The candidate specifications of P(improve) (benchmarks/improve_candidates.md): the outcome forms, each a
+# refit of the same compiled model with other switches (pm.Data); the default form is the "model".
+CANDIDATES = OUTCOME_FORMS
+ELIGIBLE = ("joint", "joint_lag")  # forecast-time consistent: the rule picks the default among these
+TIE_NATS = 0.005                   # ...and the simpler joint when the mean log scores differ by less
+# single-lens models: the default form with the other lenses switched out of the outcome (lens_mask)
+SINGLE_LENS: dict[str, tuple[float, float, float]] = {
     "power_only": (1.0, 0.0, 0.0),
     "trust_only": (0.0, 1.0, 0.0),
     "leaders_only": (0.0, 0.0, 1.0),
 }
 BASELINES = ("climatology", "persistence")
 POSTERIOR_NEEDED = ("state_persistence", "factor_state", "cutpoints", "settlement_base_rate", "gamma_power",
-                    "gamma_trust", "gamma_capacity", "delta_barrier", "event_effect",
-                    *(f"beta_{lens}" for lens in LENSES))
+                    "gamma_trust", "gamma_capacity", "delta_barrier", "event_effect", "event_rate_intercept",
+                    "event_rate_slope", "event_lag_weight", "event_shift", *(f"beta_{lens}" for lens in LENSES))
 
 
 @dataclass(frozen=True)
@@ -54,15 +60,17 @@ class Settings:
     seed: int = SEED
     sampler: str = SAMPLER
     single_lens: bool = True
+    candidates: bool = True        # score every outcome form (CANDIDATES), not only the default's
+    outcome_form: str = OUTCOME_FORM  # the default form: the "model" row, and the single-lens models' form
 
 
 def check_range(first_outcome: int, last_outcome: int, start: int, end: int) -> None:
-    lo = first_outcome + 6  # an origin needs at least six coded years (build_spec's rule)
+    lo = first_outcome + MIN_FITTED_YEARS  # an origin needs MIN_FITTED_YEARS coded years (build_spec's rule)
     if start > end:
         raise ForecastError(f"--from {start} is after --to {end}; give a range such as --from {lo} --to {last_outcome}")
     if start < lo or end > last_outcome:
         raise ForecastError(f"backtest years must lie in {lo}-{last_outcome} (outcomes.csv codes {first_outcome}-"
-                            f"{last_outcome}; each origin needs six coded years before it): got {start}-{end}")
+                            f"{last_outcome}; each origin needs {MIN_FITTED_YEARS} coded years before it): got {start}-{end}")
 
 
 # One compiled model per process, reused by every origin of the same padded shape (a worker that
@@ -86,7 +94,8 @@ def origin_spec(data_dir: str, priors_dir: str, year: int, settings: Settings, e
     priors = load_preset(Path(priors_dir), settings.preset)
     past_events = [e for e in events if e.year <= as_of]  # ledger entries known by then
     merged = merge_events(ds, past_events, as_of)
-    return build_padded_spec(merged, priors, as_of) if padded else build_spec(merged, priors, as_of)
+    form = settings.outcome_form
+    return build_padded_spec(merged, priors, as_of, form) if padded else build_spec(merged, priors, as_of, form)
 
 
 def compiled_for(spec, sampler: str) -> tuple[object, str, float, bool]:
@@ -115,21 +124,34 @@ def origin_forecast(data_dir: str, priors_dir: str, year: int, settings: Setting
     return out
 
 
+def variants(settings: Settings) -> dict[str, tuple[str, tuple[float, float, float]]]:
+    """name -> (outcome form, lens mask) of every fit an origin makes: "model" (the default form), the
+    other candidate forms, then the single-lens models (default form)."""
+    out = {"model": (settings.outcome_form, (1.0, 1.0, 1.0))}
+    if settings.candidates:
+        out |= {form: (form, (1.0, 1.0, 1.0)) for form in CANDIDATES if form != settings.outcome_form}
+    if settings.single_lens:
+        out |= {name: (settings.outcome_form, mask) for name, mask in SINGLE_LENS.items()}
+    return out
+
+
 def variant_forecasts(spec, compiled, used: str, settings: Settings) -> dict:
     """Sample ``compiled`` (the model of ``spec``, padded or not) once per variant and project
     the year after ``spec.as_of`` from the state at as-of."""
     from forecast.inference.diagnostics import compute_diagnostics
     from forecast.inference.fitting import draw
     from forecast.inference.retry import with_retry
+    from forecast.model.kernels import outcome_switches
     from forecast.model.padded import PaddedSpec
     from forecast.model.projection import Draws, project, summarise
 
     padded = isinstance(spec, PaddedSpec)
     i = spec.as_of_index if padded else spec.n_years - 1
-    variants = VARIANTS if settings.single_lens else {"model": VARIANTS["model"]}
     out = {}
-    for name, mask in variants.items():
-        data = (spec.data() if padded else {}) | {"lens_mask": np.asarray(mask)}
+    for name, (form, mask) in variants(settings).items():
+        model_on, lag_on = outcome_switches(form)
+        data = (spec.data() if padded else {}) | {"lens_mask": np.asarray(mask), "event_model": np.asarray(model_on),
+                                                    "event_lag": np.asarray(lag_on)}
         kw = dict(draws=settings.draws, tune=settings.tune, chains=settings.chains, seed=settings.seed,
                   progress=False, data=data)
 
@@ -139,13 +161,14 @@ def variant_forecasts(spec, compiled, used: str, settings: Settings) -> dict:
         (idata, diag), _ = with_retry(attempt, lambda r: r[1]["divergences"])  # the policy of every fit
         post = {v: idata.posterior[v].values for v in POSTERIOR_NEEDED}
         post["factor_state"] = post["factor_state"][..., : i + 1]  # padded years after as-of never enter
-        d = Draws.from_posterior(post)
+        d = Draws.from_posterior(post, form, spec.event_lens, spec.event_sign, last=i)
         d.beta = d.beta * np.asarray(mask)[None, :]
         proj = project(d, float(spec.barrier[i]), horizons=(1,), seed=settings.seed)
         s = summarise(proj["improve_next_year"])
         out[name] = {
-            "p_improve": s["mean"], "lo80": s["lo80"], "hi80": s["hi80"],
+            "form": form, "p_improve": s["mean"], "lo80": s["lo80"], "hi80": s["hi80"],
             "p_change": proj["change_probs"].mean(axis=0).tolist(),
+            "event_shift_next": proj["event_shift_next"].mean(axis=0).tolist(),
             "diagnostics": {k: diag[k] for k in ("rhat_max", "ess_bulk_min", "ess_tail_min", "divergences",
                                                  "bfmi_min", "ok", "failures")},
             "scored_quantity": scored_quantity_diagnostics(proj["improve_next_year"], settings.chains),
@@ -179,7 +202,7 @@ def _run_origins(ws, years, settings: Settings, events: list, jobs: int | None, 
 def origin_years(outcomes, start: int | None, end: int | None) -> list[int]:
     """The forecast years to backtest (validated against the coded outcomes)."""
     first, last = int(outcomes["year"].min()), int(outcomes["year"].max())
-    start = first + 6 if start is None else start
+    start = first + MIN_FITTED_YEARS if start is None else start
     end = last if end is None else end
     check_range(first, last, start, end)
     return list(range(start, end + 1))
@@ -228,17 +251,21 @@ def run(ws, years: list[int], settings: Settings = Settings(), jobs: int | None 
             "scored_quantity_ok": {name: v["scored_quantity"]["ok"] for name, v in o["variants"].items()},
             "scored_quantity": m["scored_quantity"],
             "diagnostics": m["diagnostics"],
+            "event_shift_next": m["event_shift_next"],
             "seconds": o["seconds"],
         })
     observed = np.array([r["observed_change"] for r in rows])
     improved = (observed > 0).astype(float)
-    methods = ["model", *BASELINES, *(v for v in VARIANTS if v != "model" and settings.single_lens)]
+    methods = ["model", *BASELINES, *(v for v in variants(settings) if v != "model")]
     cat = {name: np.array([list((r["p_change"] if name == "model" else r["baselines"][name]["p_change"]).values())
                            for r in rows], dtype=float) for name in methods}
     scores = {name: scoring.score_all(cat[name], observed) for name in methods}
     p_clim = scoring.p_improve(cat["climatology"])
     skill = {name: scoring.bootstrap_skill(scoring.p_improve(cat[name]), p_clim, improved, seed=settings.seed)
              for name in methods if name != "climatology"}
+    skills = {name: scoring.bootstrap_skills(cat[name], cat["climatology"], observed + 2, seed=settings.seed)
+              for name in methods if name != "climatology"}
+    candidates = candidate_table(settings, scores, skills) if settings.candidates else {}
     failed = [r["year"] for r in rows if not all(r["diagnostics_ok"].values())]
     failed_scored = [r["year"] for r in rows if not all(r["scored_quantity_ok"].values())]
     return {
@@ -252,11 +279,33 @@ def run(ws, years: list[int], settings: Settings = Settings(), jobs: int | None 
                    "0-1 scale, lower is better",
             "brier_skill": "1 - Brier(method) / Brier(climatology), higher is better",
         },
-        "rows": rows, "scores": scores, "brier_skill_vs_climatology": skill,
+        "rows": rows, "scores": scores, "brier_skill_vs_climatology": skill, "skill_vs_climatology": skills,
+        "candidates": candidates, "choice": choose(candidates) if candidates else None,
         "reliability": scoring.reliability(scoring.p_improve(cat["model"]), improved),
         "origins_failing_diagnostics": failed,
         "origins_failing_scored_quantity_diagnostics": failed_scored,
     }
+
+
+def candidate_table(settings: Settings, scores: dict, skills: dict) -> dict:
+    """Every candidate outcome form with its scores and skills (the default form's are the "model"'s)."""
+    out = {}
+    for form in CANDIDATES:
+        name = "model" if form == settings.outcome_form else form
+        out[form] = {"method": name, "eligible": form in ELIGIBLE, "scores": scores[name], "skill": skills[name]}
+    return out
+
+
+def choose(candidates: dict) -> dict:
+    """The rule of benchmarks/improve_candidates.md, fixed before the scores were seen: the eligible form with
+    the lowest mean log score; the simpler joint when joint_lag is better by less than TIE_NATS."""
+    logs = {form: c["scores"]["log"] for form, c in candidates.items() if c["eligible"]}
+    best = min(logs, key=logs.get)
+    if best != "joint" and "joint" in logs and logs["joint"] - logs[best] < TIE_NATS:
+        best = "joint"
+    return {"form": best, "mean_log_scores": logs,
+            "rule": f"lowest mean log score of P(improve) among {', '.join(ELIGIBLE)}; joint when within "
+                    f"{TIE_NATS} nats (benchmarks/improve_candidates.md)"}
 
 
 def write_results(out_dir, result: dict) -> None:
@@ -305,13 +354,20 @@ def format_summary(result: dict) -> str:
         lines.append(f"{r['year']:>4} {r['observed_change']:>+4d} {100 * r['p_improve']:>9.1f}% "
                      f"{100 * r['p_improve_lo80']:>6.1f}-{100 * r['p_improve_hi80']:>5.1f}% "
                      f"{100 * b['climatology']['p_improve']:>5.1f}% {100 * b['persistence']['p_improve']:>5.1f}%{flag}")
-    lines += ["", f"{'method':14} {'Brier':>7} {'log':>7} {'RPS':>7}   Brier skill vs climatology"]
+    lines += ["", f"{'method':16} {'Brier':>7} {'log':>7} {'RPS':>7}   skill vs climatology [80% interval]: "
+                  f"Brier / log / RPS"]
     for name, s in result["scores"].items():
-        sk = result["brier_skill_vs_climatology"].get(name)
-        sk_txt = f"{sk['value']:+.2f} [{sk['lo']:+.2f}, {sk['hi']:+.2f}]" if sk else "(reference)"
-        lines.append(f"{name:14} {s['brier']:7.3f} {s['log']:7.3f} {s['rps']:7.3f}   {sk_txt}")
-    lines.append("Scores: lower is better (Brier and RPS on 0-1 scales, log in nats). Skill interval: "
-                 + next(iter(result["brier_skill_vs_climatology"].values()))["interval"] + ".")
+        sk = result["skill_vs_climatology"].get(name)
+        sk_txt = ("  ".join(f"{sk[k]['value']:+.2f} [{sk[k]['lo80']:+.2f}, {sk[k]['hi80']:+.2f}]"
+                            for k in ("brier", "log", "rps")) if sk else "(reference)")
+        lines.append(f"{name:16} {s['brier']:7.3f} {s['log']:7.3f} {s['rps']:7.3f}   {sk_txt}")
+    lines.append("Scores: lower is better (Brier and RPS on 0-1 scales, log in nats). Skill = 1 - score / "
+                 "climatology's; intervals: " + next(iter(result["skill_vs_climatology"].values()))["interval"] + ".")
+    if result.get("choice"):
+        c = result["choice"]
+        lines.append(f"Default by the rule fixed in advance ({c['rule']}): {c['form']} "
+                     f"(mean log scores: " + ", ".join(f"{k} {v:.3f}" for k, v in c["mean_log_scores"].items())
+                     + f"; 'model' above is {result['settings']['outcome_form']})")
     rel = result["reliability"]
     lines.append(f"Reliability of P(improve), CORP (isotonic): reliability term MCB {rel['miscalibration']:.3f}, "
                  f"resolution term DSC {rel['discrimination']:.3f}, uncertainty UNC {rel['uncertainty']:.3f}")

@@ -162,3 +162,42 @@ def score_all(category_probs, observed_change) -> dict:
     o = (obs > 0).astype(float)
     return {"brier": brier(p_improve(probs), o), "log": log_loss(p_improve(probs), o),
             "rps": rps(probs, obs + 2)}
+
+
+# --- skill of every score, with paired bootstrap intervals
+
+
+def yearly_losses(probs, observed_category) -> dict[str, np.ndarray]:
+    """Per-forecast Brier, log score (of "improves", i.e. change >= +1) and RPS (of the 5-point change),
+    each (n,), from (n, 5) category probabilities and the observed categories 0..4."""
+    probs, obs = _arr(probs), _arr(observed_category, int)
+    p, o = p_improve(probs), (obs >= CATEGORIES.index(1)).astype(float)
+    K = probs.shape[1]
+    F = np.cumsum(probs, axis=1)[:, : K - 1]
+    O = (np.arange(K - 1)[None, :] >= obs[:, None]).astype(float)
+    return {"brier": (p - o) ** 2, "log": -np.log(np.clip(np.where(o > 0.5, p, 1.0 - p), 1e-300, None)),
+            "rps": ((F - O) ** 2).sum(axis=1) / (K - 1)}
+
+
+def bootstrap_skills(probs_model, probs_ref, observed_category, n_boot: int = 4000, seed: int = 0,
+                     levels=(0.80, 0.95)) -> dict:
+    """Skill 1 - S(model) / S(reference) of the Brier, log and ranked probability scores, each with paired
+    percentile bootstrap intervals over forecast years at ``levels`` (the same resamples for every score
+    and both forecasts)."""
+    lm, lr = yearly_losses(probs_model, observed_category), yearly_losses(probs_ref, observed_category)
+    n = len(_arr(observed_category))
+    idx = np.random.default_rng(seed).integers(0, n, size=(n_boot, n))
+    out = {}
+    for score in lm:
+        m, r = lm[score][idx].mean(axis=1), lr[score][idx].mean(axis=1)
+        ok = r > 0
+        boot = 1.0 - m[ok] / r[ok]
+        row = {"value": float(1.0 - lm[score].mean() / lr[score].mean())}
+        for level in levels:
+            a = (1 - level) / 2
+            lo, hi = np.quantile(boot, [a, 1 - a])
+            row[f"lo{round(100 * level)}"], row[f"hi{round(100 * level)}"] = float(lo), float(hi)
+        out[score] = row
+    out["interval"] = (f"{' and '.join(f'{round(100 * v)}%' for v in levels)} paired percentile bootstrap over "
+                       f"years ({n_boot} resamples)")
+    return out
