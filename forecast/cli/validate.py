@@ -11,6 +11,7 @@ from forecast import defaults as D
 from forecast.cli.options import (YEAR, check_jobs_scheduler, echo_json, handle_errors, jobs_option, json_option,
                                   preset_option, quiet_option, sampling_options, scheduler_option,
                                   workspace_option)
+from forecast.report.export import PLOT_FORMATS
 
 
 class Progress:
@@ -61,8 +62,8 @@ def section_line(event) -> None:
 @click.command()
 @workspace_option
 @click.option("--from", "start", type=YEAR, default=None,
-              help="First forecast year (fitted on data through the year before). [default: 6 years after the "
-                   "first coded year]")
+              help="First forecast year (fitted on data through the year before). [default: "
+                   f"{D.MIN_FITTED_YEARS} years after the first coded year]")
 @click.option("--to", "end", type=YEAR, default=None,
               help="Last forecast year. [default: last coded year]")
 @preset_option("Prior preset (priors/NAME.toml).")
@@ -75,12 +76,15 @@ def section_line(event) -> None:
 @click.option("--no-candidates", is_flag=True,
               help="Fit only the default outcome form, not every candidate (2 fewer fits per origin).")
 @click.option("--out", "out", type=click.Path(), default=None,
-              help="Folder for backtest_rows.csv and backtest.json (created, with its parents, if missing).")
+              help="Folder for backtest_rows.csv, backtest.json and the figures backtest_reliability.FMT and "
+                   "backtest_cumulative.FMT (created, with its parents, if missing).")
+@click.option("--plot-format", type=click.Choice(PLOT_FORMATS), default="png", show_default=True,
+              help=f"Format FMT of the two figures written with --out (PNG at {D.PLOT_DPI} dpi, as 'forecast plot').")
 @json_option("Print the full result as JSON; the progress lines still go to stderr.")
 @quiet_option
 @handle_errors
 def backtest(workspace, start, end, preset, draws, tune, chains, seed, jobs, scheduler, no_single_lens, no_candidates,
-             out, as_json, quiet):
+             out, plot_format, as_json, quiet):
     """Rolling-origin backtest: fit through Y-1, predict Y, score against baselines.
 
     Scores the model (the default outcome form), the other candidate forms
@@ -88,7 +92,17 @@ def backtest(workspace, start, end, preset, draws, tune, chains, seed, jobs, sch
     single-lens model on the same years (Brier, log and ranked probability
     scores), each skill against climatology with paired bootstrap intervals, the
     default chosen by the rule fixed in advance, and a CORP reliability table.
+
+    \b
+    With --out DIR, also two figures (at the resolution of 'forecast plot'):
+      backtest_reliability.FMT  CORP reliability diagram of the model's P(improve)
+                                (isotonic recalibration curve, MCB/DSC/UNC), climatology's curve lighter
+      backtest_cumulative.FMT   cumulative log score (nats) of model, climatology and persistence,
+                                and the cumulative gain over climatology
     """
+    from pathlib import Path
+
+    from forecast.report.backtest_plots import write_backtest_plots
     from forecast.validate.backtest import format_summary
 
     check_jobs_scheduler(jobs, scheduler)
@@ -98,14 +112,14 @@ def backtest(workspace, start, end, preset, draws, tune, chains, seed, jobs, sch
             single_lens=not no_single_lens, candidates=not no_candidates, out=out, on_start=progress.start,
             scheduler=scheduler,
             on_done=lambda o: progress.tick(f"{o['year']} done ({o['seconds']:.0f} s)"))
+    figures = write_backtest_plots(Path(out), result, plot_format) if out is not None else ()
     if as_json:
         echo_json(result)
     else:
         click.echo(format_summary(result))
         if out is not None:
-            from pathlib import Path
-
-            click.echo(f"Wrote {Path(out) / 'backtest_rows.csv'} and {Path(out) / 'backtest.json'}")
+            click.echo(f"Wrote {Path(out) / 'backtest_rows.csv'}, {Path(out) / 'backtest.json'}, {figures[0]} and "
+                       f"{figures[1]}")
 
 
 @click.command()

@@ -41,13 +41,21 @@ DOWN = {"color": VERMILLION, "hatch": "\\\\"}
 TOTAL = {"color": GREY, "hatch": ""}
 EVENT_UP = {"color": GREEN, "marker": "^"}
 EVENT_DOWN = {"color": VERMILLION, "marker": "v"}
+# backtest figures: the model and the two baselines it must beat (colour, line style and marker differ)
+METHODS = {
+    "model": {"color": BLUE, "linestyle": "-", "marker": "o"},
+    "climatology": {"color": GREY, "linestyle": "--", "marker": "s"},
+    "persistence": {"color": ORANGE, "linestyle": "-.", "marker": "^"},
+}
+DIAGONAL = {"color": BLACK, "linestyle": ":", "linewidth": 1.0}
 FAIL = VERMILLION
 OK = GREEN
 
 # sizes (inches): A4 text width is about 6.3 in; the same figures scale up cleanly on a slide
 WIDTH = 6.5
 A4 = (8.27, 11.69)
-HEIGHTS = {"probabilities": 5.6, "lenses": 7.6, "trajectory": 5.2, "drivers": 4.4, "diagnostics": 9.4}
+HEIGHTS = {"probabilities": 5.6, "lenses": 7.6, "trajectory": 5.2, "drivers": 4.4, "diagnostics": 9.4,
+           "backtest_reliability": 4.6, "backtest_cumulative": 6.4}
 DEFAULT_DPI = 200
 
 BAND_80 = "80% equal-tailed interval"
