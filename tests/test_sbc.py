@@ -47,6 +47,8 @@ def test_simulated_data_have_the_spec_shapes_and_supports(spec, priors):
         assert set(np.unique(data["change"])) <= set(range(5))
         assert set(np.unique(data["settlement"])) <= {0, 1} and data["settlement"].shape == spec.settlement.shape
         assert np.all(np.diff(params["cutpoints"]) > 0)
+        # the default form simulates the event counts from the event model (issue 10)
+        assert data["event_counts"].shape == spec.event_counts.shape and np.all(data["event_counts"] >= 0)
         assert params["factor_state"].shape == (len(FACTORS), spec.n_years)
         assert np.all((params["state_persistence"] > 0) & (params["state_persistence"] < 1))
         assert np.all(params["indicator_noise"] > 0) and params["loading_tau"] > 0
@@ -74,7 +76,7 @@ def test_simulated_outcome_frequencies_follow_the_ordered_logistic(spec, priors)
     counts, probs = np.zeros(5), np.zeros(5)
     for _ in range(1500):
         params, data = sbc.simulate_prior(spec, rng, priors)
-        improve, _ = sbc.linear_predictors(spec, params)
+        improve, _ = sbc.linear_predictors(spec, params, data["event_counts"])
         p_gt = np.concatenate([np.ones((spec.n_years, 1)),
                                1 / (1 + np.exp(-(improve[:, None] - params["cutpoints"][None]))),
                                np.zeros((spec.n_years, 1))], axis=1)
@@ -110,8 +112,10 @@ def _numpy_log_prior(spec, priors, params):
     lp += _scipy_logpdf(priors["indicator_noise"], params["indicator_noise"]).sum()
     lp += stats.norm.logpdf(params["event_effect"], spec.event_weight, spec.event_weight_sd).sum()
     lp += _scipy_logpdf(priors["cutpoints"], params["cutpoints"]).sum()
+    lp += _scipy_logpdf(priors["event_rate_intercept"], params["event_rate_intercept"]).sum()
+    lp += _scipy_logpdf(priors["event_rate_slope"], params["event_rate_slope"]).sum()
     for name in ("beta_power", "beta_trust", "beta_leaders", "settlement_base_rate", "gamma_power",
-                 "gamma_trust", "gamma_capacity", "delta_barrier"):
+                 "gamma_trust", "gamma_capacity", "delta_barrier", "event_lag_weight"):
         lp += _scipy_logpdf(priors[name], params[name])
     return float(lp)
 
@@ -160,8 +164,8 @@ def test_numpy_likelihood_and_prior_equal_the_pymc_model(spec, priors, centred_l
 
     model, names, fn = centred_logps
     params, data = sbc.simulate_prior(spec, np.random.default_rng(seed), priors)
-    pm.set_data({"obs_value": data["obs_value"], "change": data["change"], "settlement": data["settlement"]},
-                model=model)
+    pm.set_data({"obs_value": data["obs_value"], "change": data["change"], "settlement": data["settlement"],
+                 "event_counts": data["event_counts"]}, model=model)
     point = _model_point(model, spec, params)
     eta, intercept, *by_node, joint = fn(point)
     assert np.allclose(eta, params["factor_state"]) and np.allclose(intercept, params["indicator_intercept"])

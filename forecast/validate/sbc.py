@@ -19,9 +19,12 @@ them; the joint density it defines is the one simulated here:
 * tau ~ loading_tau; v ~ N(0, tau); loading = exp(B v) with B = model.loading_basis;
 * a_k ~ indicator_intercept; sigma_k ~ indicator_noise; x ~ N(a_k + loading_k eta[f(k),t], 0.1 + sigma_k);
 * event_effect ~ N(catalogue weight, catalogue sd); beta_l ~ beta_<lens>;
+* event model: a_e ~ event_rate_intercept, b_l ~ event_rate_slope, kappa ~ event_lag_weight; in the
+  forms where the events observe the states (``spec.event_model``), counts n[e,t] ~
+  Poisson(exp(a_e + b_l(e) s_e L[l(e),t])) are simulated too (else the spec's coded counts are kept);
 * cutpoints ~ the independent Normal prior restricted to the ordered region (the density of
   PyMC's ordered transform on an iid Normal), drawn by rejection;
-* change ~ OrderedLogistic(sum_l beta_l (L[l,t] + E[l,t]), cutpoints);
+* change ~ OrderedLogistic(sum_l beta_l (L[l,t] + E[l,t] + lag kappa E[l,t-1]), cutpoints), E from the counts;
 * settlement ~ Bernoulli(logit(base) + g_p L_power + g_t L_trust + g_c softmin(eta_ru, eta_jp) - delta barrier).
 """
 
@@ -34,9 +37,10 @@ import numpy as np
 from scipy.stats import binomtest
 
 from forecast.model.builder import loading_basis
-from forecast.model.kernels import (ar1_step, bernoulli_logit_logp, capacity, event_shift, hazard_logit,
-                                    improve_logodds, indicator_means, lens_from_factors, logit, noise_sd,
-                                    normal_logpdf, ordered_logistic_logp, ordered_logistic_sf, sigmoid)
+from forecast.model.kernels import (ar1_step, bernoulli_logit_logp, capacity, event_log_rate, event_shift,
+                                    hazard_logit, improve_logodds, indicator_means, lagged, lens_from_factors, logit,
+                                    noise_sd, normal_logpdf, ordered_logistic_logp, ordered_logistic_sf,
+                                    poisson_logpmf, sigmoid)
 from forecast.model.priors import PriorSpec, to_numpy_draws
 from forecast.model.spec import FACTORS, ModelSpec
 
@@ -55,6 +59,7 @@ def key_parameters(spec: ModelSpec) -> list[str]:
             + ["settlement_base_rate", "gamma_power", "gamma_trust", "gamma_capacity", "delta_barrier",
                "loading_tau"]
             + [f"factor_state[{f},{last}]" for f in FACTORS]
+            + [f"event_rate_slope[{lens}]" for lens in ("power", "trust", "leaders")]
             + [LOGLIK])
 
 
@@ -74,6 +79,8 @@ def key_values(spec: ModelSpec, params: dict) -> dict[str, np.ndarray]:
     last = int(spec.years[-1])
     for i, f in enumerate(FACTORS):
         out[f"factor_state[{f},{last}]"] = np.asarray(params["factor_state"])[..., i, -1]
+    for i, lens in enumerate(("power", "trust", "leaders")):
+        out[f"event_rate_slope[{lens}]"] = np.asarray(params["event_rate_slope"])[..., i]
     return out
 
 
@@ -131,26 +138,43 @@ def simulate_prior(spec: ModelSpec, rng, priors: dict[str, PriorSpec] | None = N
     params["cutpoints"] = _ordered_cutpoints(P["cutpoints"], rng)
     for name in ("settlement_base_rate", "gamma_power", "gamma_trust", "gamma_capacity", "delta_barrier"):
         params[name] = _draw(P[name], 1, rng)[0]
+    params["event_rate_intercept"] = _draw(P["event_rate_intercept"], len(spec.event_kinds), rng)
+    params["event_rate_slope"] = _draw(P["event_rate_slope"], 3, rng)
+    params["event_lag_weight"] = _draw(P["event_lag_weight"], 1, rng)[0]
+    counts = np.asarray(spec.event_counts, float)
+    if spec.event_model:
+        counts = rng.poisson(np.exp(np.minimum(event_log_rate_of(spec, params), 20.0))).astype(float)
 
     k = spec.obs_indicator
     mean = indicator_means(intercept, loading, eta, spec.indicator_factor, k, spec.obs_time)
     obs_value = mean + noise_sd(noise[k]) * rng.normal(size=len(k))
-    improve, hazard = linear_predictors(spec, params)
+    improve, hazard = linear_predictors(spec, params, counts)
     p_gt = ordered_logistic_sf(improve[:, None], params["cutpoints"][None, :])  # P(y > j), j = 0..3
     u = rng.uniform(size=T)
     change = (u[:, None] < p_gt).sum(axis=1)                            # P(y >= j+1) = P(y > j)
     settlement = (rng.uniform(size=T) < sigmoid(hazard)).astype(int)
-    data = {"obs_value": obs_value, "change": change.astype(int), "settlement": settlement}
+    data = {"obs_value": obs_value, "change": change.astype(int), "settlement": settlement, "event_counts": counts}
     return params, data
+
+
+def event_log_rate_of(spec: ModelSpec, params: dict) -> np.ndarray:
+    """(..., E, T) log rate of every event kind and year under ``params`` (leading draw axes allowed)."""
+    lens = lens_from_factors(np.asarray(params["factor_state"]), axis=-2)  # (..., 3, T)
+    slope = np.asarray(params["event_rate_slope"])[..., spec.event_lens]  # (..., E)
+    return event_log_rate(np.asarray(params["event_rate_intercept"])[..., None], slope[..., None],
+                          spec.event_sign[:, None], lens[..., spec.event_lens, :])
 
 
 # ------------------------------------------------------------------------- log-likelihood
 
-def linear_predictors(spec: ModelSpec, params: dict) -> tuple[np.ndarray, np.ndarray]:
-    """(improve log-odds, settlement hazard log-odds), each (..., T)."""
+def linear_predictors(spec: ModelSpec, params: dict, counts=None) -> tuple[np.ndarray, np.ndarray]:
+    """(improve log-odds, settlement hazard log-odds), each (..., T); ``counts`` (E, T): the event counts
+    (default: the spec's coded counts)."""
     eta = np.asarray(params["factor_state"])
     lens = lens_from_factors(eta, axis=-2)                                # (..., 3, T)
-    shift = event_shift(params["event_effect"], spec.event_lens, spec.event_counts)
+    shift = event_shift(params["event_effect"], spec.event_lens, spec.event_counts if counts is None else counts)
+    if spec.event_lag:
+        shift = shift + np.asarray(params["event_lag_weight"])[..., None, None] * lagged(shift)
     betas = np.stack([np.asarray(params[f"beta_{lens}"]) for lens in ("power", "trust", "leaders")], axis=-1)
     improve = improve_logodds(betas[..., :, None], lens, shift, axis=-2)
 
@@ -173,13 +197,15 @@ def log_likelihood(spec: ModelSpec, params: dict, data: dict, by_part: bool = Fa
     sd = noise_sd(np.asarray(params["indicator_noise"])[..., k])
     ll_ind = normal_logpdf(np.asarray(data["obs_value"]), mean, sd).sum(axis=-1)
 
-    improve, hazard = linear_predictors(spec, params)
+    counts = np.asarray(data.get("event_counts", spec.event_counts), float)
+    improve, hazard = linear_predictors(spec, params, counts)
     cut = np.asarray(params["cutpoints"])[..., None, :]                   # (..., 1, 4)
     ll_change = ordered_logistic_logp(data["change"], improve, cut).sum(axis=-1)
     ll_set = bernoulli_logit_logp(data["settlement"], hazard).sum(axis=-1)
+    ll_events = spec.event_model * poisson_logpmf(counts, event_log_rate_of(spec, params)).sum(axis=(-2, -1))
     if by_part:
-        return {"indicator_obs": ll_ind, "change_obs": ll_change, "settlement_obs": ll_set}
-    return ll_ind + ll_change + ll_set
+        return {"indicator_obs": ll_ind, "event_obs": ll_events, "change_obs": ll_change, "settlement_obs": ll_set}
+    return ll_ind + ll_events + ll_change + ll_set
 
 
 # ------------------------------------------------------------------- ranks, bands, coverage
@@ -301,14 +327,15 @@ class SBCFitter:
 
         compiled = self.compiled.with_data(
             obs_value=np.asarray(data["obs_value"], float), change=np.asarray(data["change"]),
-            settlement=np.asarray(data["settlement"]))
+            settlement=np.asarray(data["settlement"]), event_counts=np.asarray(data["event_counts"], float))
         return nutpie.sample(compiled, draws=draws, tune=tune, chains=chains, seed=seed, progress_bar=False,
                              target_accept=target_accept, cores=chains)
 
 
 POSTERIOR_VARS = ("state_persistence", "factor_state", "loading_tau", "loading", "indicator_intercept",
                   "indicator_noise", "event_effect", "beta_power", "beta_trust", "beta_leaders", "cutpoints",
-                  "settlement_base_rate", "gamma_power", "gamma_trust", "gamma_capacity", "delta_barrier")
+                  "settlement_base_rate", "gamma_power", "gamma_trust", "gamma_capacity", "delta_barrier",
+                  "event_rate_intercept", "event_rate_slope", "event_lag_weight")
 
 
 def evaluate(spec: ModelSpec, idata, truth: dict, data: dict, n_rank_draws: int, rng) -> dict:
