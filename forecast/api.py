@@ -341,6 +341,7 @@ class Project:
     def backtest(self, start: int | None = None, end: int | None = None, preset: str = D.PRESET,
                  draws: int = D.BACKTEST_DRAWS, tune: int = D.BACKTEST_TUNE, chains: int = D.BACKTEST_CHAINS,
                  seed: int = D.SEED, jobs: int | None = None, single_lens: bool = True, candidates: bool = True,
+                 recode: str | os.PathLike | None = None,
                  out: str | os.PathLike | None = None, on_start: Callable[[int], None] | None = None,
                  on_done: Callable[[dict], None] | None = None, scheduler: str | None = None) -> dict:
         """Rolling-origin backtest (fit through Y-1, predict Y) of every candidate outcome form (``candidates``)
@@ -350,15 +351,16 @@ class Project:
         ``on_start(n_origins)``, ``on_done(origin)``: progress hooks. Returns the result of
         'backtest --json'."""
         from forecast.report.export import check_out_dir
-        from forecast.validate import backtest as B
+        from forecast.validate import backtest as B, recode as R
 
         out_dir = check_out_dir(os.fspath(out)) if out is not None else None
         settings = B.Settings(preset=preset, draws=draws, tune=tune, chains=chains, seed=seed,
                               single_lens=single_lens, candidates=candidates)
         years = self.backtest_years(start, end)
+        recodes = R.load_recodes(Path(recode), R.coded_changes(self.workspace.data_dir)) if recode is not None else []  # before any fit
         if on_start is not None:
-            on_start(len(years))
-        result = B.run(self.workspace, years, settings, jobs, on_done=on_done, scheduler=scheduler)
+            on_start(len(years) * (1 + len(recodes)))
+        result = R.run_with_recodes(self.workspace, years, settings, recodes, jobs, scheduler, on_done)
         if out_dir is not None:
             B.write_results(out_dir, result)
         return result

@@ -39,6 +39,7 @@ SBC_CHUNK = 10              # SBC simulations per task: a worker compiles the mo
 # joint_lag: joint plus kappa times last year's event shift
 OUTCOME_FORMS = ("contemporaneous", "joint", "joint_lag")
 OUTCOME_FORM = "joint"
+RECENT_SHIFT_YEARS = 7  # 'show' compares the forecast year's simulated event shift with these last fitted years'
 MIN_FITTED_YEARS = 4  # coded outcome years an (as-of) fit needs at least
 
 # --- forecast

@@ -197,12 +197,18 @@ def test_backtest_row_does_not_change_when_later_data_change(workspace, tmp_path
     b = B.run(altered, [2010], settings_, jobs=1)
     ra, rb = a["rows"][0], b["rows"][0]
     assert ra["observed_change"] == -2 and rb["observed_change"] == 2  # the alteration is real
-    for key in ("p_improve", "p_improve_lo80", "p_improve_hi80", "p_change", "as_of"):
+    for key in ("p_improve", "p_improve_lo80", "p_improve_hi80", "p_change", "as_of", "event_shift_next"):
         assert ra[key] == rb[key], key
-    assert ra["baselines"] == rb["baselines"]
+    assert ra["baselines"] == rb["baselines"]  # every candidate form too (joint is the model; the others here)
     # and the JSON contract
     json.dumps(a)
-    assert set(a["scores"]) == {"model", "climatology", "persistence"}
+    assert set(a["scores"]) == {"model", "climatology", "persistence", "contemporaneous", "joint_lag"}
+    assert a["settings"]["outcome_form"] == "joint" and a["choice"]["form"] in ("joint", "joint_lag")
+    assert set(a["candidates"]) == {"contemporaneous", "joint", "joint_lag"}
+    assert not a["candidates"]["contemporaneous"]["eligible"] and a["candidates"]["joint"]["method"] == "model"
+    for name, sk in a["skill_vs_climatology"].items():  # one year: every bootstrap resample is that year
+        for k in ("brier", "log", "rps"):
+            assert sk[k]["lo80"] == pytest.approx(sk[k]["value"]) == pytest.approx(sk[k]["hi95"]), (name, k)
     assert set(a["scores"]["model"]) == {"brier", "log", "rps"}
     assert 0 < ra["p_improve"] < 1 and sum(ra["p_change"].values()) == pytest.approx(1)
     assert set(ra["scored_quantity"]) == {"rhat", "ess_bulk", "ok"} and ra["scored_quantity"]["ess_bulk"] > 0

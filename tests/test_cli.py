@@ -74,6 +74,11 @@ def test_show_json_contract(fitted_workspace):
     assert set(out["diagnostics"]) >= {"rhat_max", "ess_bulk_min", "divergences", "ok"}
     assert out["interval"] == "equal-tailed posterior interval"
     assert len(out["content_hash"]) == 64
+    es = out["event_shift"]  # issue 10: the forecast year's simulated event shift beside the recent fitted years'
+    assert es["outcome_form"] == "joint" and es["recent_years"] == [2019, 2025]
+    assert set(es["forecast_year"]) == set(es["recent_fitted_mean"]) == {"power", "trust", "leaders"}
+    assert all(v != 0 for v in es["forecast_year"].values())  # simulated, not the zero of "no events known"
+    assert es["recent_fitted_mean"]["power"] < 0  # 2019-2025 coded power events are all hostile kinds
 
 
 def test_show_text_names_intervals_and_flags_failed_diagnostics(fitted_workspace):

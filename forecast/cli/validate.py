@@ -75,6 +75,9 @@ def section_line(event) -> None:
 @click.option("--no-single-lens", is_flag=True, help="Skip the single-lens baselines (3 fewer fits per origin).")
 @click.option("--no-candidates", is_flag=True,
               help="Fit only the default outcome form, not every candidate (2 fewer fits per origin).")
+@click.option("--recode", type=click.Path(dir_okay=False), default=None,
+              help="CSV of perturbations (year,change,reason): rerun the backtest once per row with that year's "
+                   "coded change recoded by one step, and report the skill under each (validate.recode).")
 @click.option("--out", "out", type=click.Path(), default=None,
               help="Folder for backtest_rows.csv, backtest.json and the figures backtest_reliability.FMT and "
                    "backtest_cumulative.FMT (created, with its parents, if missing).")
@@ -84,7 +87,7 @@ def section_line(event) -> None:
 @quiet_option
 @handle_errors
 def backtest(workspace, start, end, preset, draws, tune, chains, seed, jobs, scheduler, no_single_lens, no_candidates,
-             out, plot_format, as_json, quiet):
+             recode, out, plot_format, as_json, quiet):
     """Rolling-origin backtest: fit through Y-1, predict Y, score against baselines.
 
     Scores the model (the default outcome form), the other candidate forms
@@ -109,14 +112,18 @@ def backtest(workspace, start, end, preset, draws, tune, chains, seed, jobs, sch
     with Progress("backtest origins", quiet) as progress:
         result = api.open(workspace).backtest(
             start, end, preset=preset, draws=draws, tune=tune, chains=chains, seed=seed, jobs=jobs,
-            single_lens=not no_single_lens, candidates=not no_candidates, out=out, on_start=progress.start,
-            scheduler=scheduler,
+            single_lens=not no_single_lens, candidates=not no_candidates, recode=recode, out=out,
+            on_start=progress.start, scheduler=scheduler,
             on_done=lambda o: progress.tick(f"{o['year']} done ({o['seconds']:.0f} s)"))
     figures = write_backtest_plots(Path(out), result, plot_format) if out is not None else ()
     if as_json:
         echo_json(result)
     else:
         click.echo(format_summary(result))
+        if result.get("recoding"):
+            from forecast.validate.recode import format_recoding
+
+            click.echo(format_recoding(result["recoding"]))
         if out is not None:
             click.echo(f"Wrote {Path(out) / 'backtest_rows.csv'}, {Path(out) / 'backtest.json'}, {figures[0]} and "
                        f"{figures[1]}")

@@ -17,7 +17,7 @@ from forecast.inference.library_warnings import library_warnings
 from forecast.inference.progress import OnPhase, phase
 from forecast.model.fitspec import FitSpec
 from forecast.model.priors import PriorSet
-from forecast.model.projection import Draws, project
+from forecast.model.projection import Draws, project, recent_event_shift
 from forecast.model.spec import ModelSpec, build_spec
 
 if TYPE_CHECKING:
@@ -143,6 +143,7 @@ def fit_dataset(ds: Dataset, priors: PriorSet, as_of: int | None, events: list[E
         d = Draws.of_fit(post, spec)
         evidence = forecast_year_evidence(FitSpec.of(spec), post, NOISE_FLOOR, events, d)
         forecast = project(d, float(spec.barrier[-1]), horizons=tuple(horizons), seed=seed, evidence=evidence)
+        forecast["event_shift_recent"] = recent_event_shift(post["event_shift"])
         weights, k, ess = psis(forecast.pop("draw_logweight"))
     forecast["weight"] = weights
     return FitResult(spec=spec, idata=idata, forecast=forecast, diagnostics=diag, timings=timings, sampler=used,

@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from forecast.defaults import HORIZONS, PROJECTION_PATHS, SEED
+from forecast import LENSES
+from forecast.defaults import HORIZONS, OUTCOME_FORM, PROJECTION_PATHS, SEED
+from forecast.model.kernels import outcome_switches
 from forecast.model.priors import PriorSet, PriorSpec, load_preset, to_numpy_draws
 from forecast.model.projection import Draws, project
 from forecast.model.spec import FACTORS
@@ -58,7 +60,8 @@ def _ordered_normal(spec: PriorSpec, n: int, rng) -> np.ndarray:
 
 
 def prior_draws(priors: PriorSet, n_draws: int = DEFAULT_DRAWS, seed: int = SEED,
-                event_weight=None, event_weight_sd=None) -> Draws:
+                event_weight=None, event_weight_sd=None, event_lens=None,
+                outcome_form: str = "contemporaneous") -> Draws:
     """``n_draws`` parameter sets from the priors, as a ``projection.Draws``.
 
     ``event_weight``/``event_weight_sd``: the catalogue's prior means and sds (one per kind);
@@ -82,8 +85,18 @@ def prior_draws(priors: PriorSet, n_draws: int = DEFAULT_DRAWS, seed: int = SEED
         effect = w[None, :] + sd[None, :] * rng.standard_normal((n_draws, len(w)))
     else:
         effect = np.zeros((n_draws, 0))
+    events = {}
+    if outcome_switches(outcome_form)[0] and effect.shape[1]:  # the forecast year's events simulated from the prior
+        E = effect.shape[1]
+        events = dict(outcome_form=outcome_form, event_lens=np.asarray(event_lens, int),
+                      event_sign=np.where(np.asarray(event_weight, float) >= 0, 1.0, -1.0),
+                      event_rate_intercept=to_numpy_draws(P["event_rate_intercept"], n_draws * E, rng).reshape(
+                          n_draws, E),
+                      event_rate_slope=to_numpy_draws(P["event_rate_slope"], n_draws * 3, rng).reshape(n_draws, 3),
+                      event_lag_weight=to_numpy_draws(P["event_lag_weight"], n_draws, rng),
+                      shift_last=np.zeros((n_draws, 3)))
     return Draws(rho=rho, eta_last=eta_last, beta=beta, cutpoints=cut, base_rate=base, gamma=gamma,
-                 delta=delta, event_effect=effect)
+                 delta=delta, event_effect=effect, **events)
 
 
 def prior_forecast(ws_or_priors, preset: str = "default", barrier_last: float = 0.0,
@@ -96,7 +109,7 @@ def prior_forecast(ws_or_priors, preset: str = "default", barrier_last: float = 
     from its data/event_kinds.csv) or a ``PriorSet`` (then ``preset`` is ignored).
     ``barrier_last``: the legal barrier in force in the last data year (0..1; the fit stores it
     as the ``barrier_last`` attribute). Deterministic for a given seed."""
-    weight = weight_sd = None
+    weight = weight_sd = lens = None
     if isinstance(ws_or_priors, PriorSet):
         priors = ws_or_priors
     else:
@@ -105,7 +118,8 @@ def prior_forecast(ws_or_priors, preset: str = "default", barrier_last: float = 
         priors = load_preset(ws_or_priors.priors_dir, preset)
         kinds = load_dataset(ws_or_priors.data_dir).event_kinds
         weight, weight_sd = kinds["weight"].to_numpy(float), kinds["weight_sd"].to_numpy(float)
-    d = prior_draws(priors, n_draws, seed, weight, weight_sd)
+        lens = [LENSES.index(x) for x in kinds["lens"]]
+    d = prior_draws(priors, n_draws, seed, weight, weight_sd, lens, OUTCOME_FORM)
     out = project(d, float(barrier_last), horizons=tuple(horizons), paths=paths, seed=seed)
     out.pop("draw_logweight", None)
     return out

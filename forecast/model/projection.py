@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from forecast import LENSES
-from forecast.defaults import HORIZONS, PROJECTION_PATHS
+from forecast.defaults import HORIZONS, PROJECTION_PATHS, RECENT_SHIFT_YEARS
 from forecast.model.kernels import (ar1_step, capacity, event_log_rate, hazard_logit, improve_logodds, lens_from_factors,
                                     lens_shift, logit, measurement_logpdf, ordered_logistic_probs,
                                     ordered_logistic_sf, outcome_switches, sigmoid)
@@ -159,6 +159,13 @@ def project(d: Draws, barrier_last: float, horizons=HORIZONS, paths: int = PROJE
         if h in horizons:
             out[f"settle_within_{h}y"] = _wmean(1 - survive, w)
     return out
+
+
+def recent_event_shift(event_shift: np.ndarray, years: int = RECENT_SHIFT_YEARS) -> np.ndarray:
+    """(S, 3) per-draw mean yearly event shift of the last ``years`` fitted years, from the posterior
+    ``event_shift`` (chain, draw, 3, T): what the forecast year's simulated shift is compared with."""
+    a = np.asarray(event_shift, float)
+    return a.reshape(-1, *a.shape[2:])[..., -years:].mean(axis=-1)
 
 
 def forecast_year_shift(d: Draws, lens: np.ndarray, shift: np.ndarray, evidence: NextYearEvidence | None,

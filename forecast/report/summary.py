@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from forecast import LENSES
+from forecast.defaults import RECENT_SHIFT_YEARS
 from forecast.model.projection import INTERVAL_TYPE, weighted_quantile
 from forecast.store.headline import probabilities
 from forecast.store.posterior import StoredForecast
@@ -50,6 +51,7 @@ def build_report(stored: StoredForecast, stale: bool) -> dict:
         "change_distribution": {str(c): float(p) for c, p in zip((-2, -1, 0, 1, 2), mean(d["change_probs"]))},
         "lenses": lenses,
         "barrier_settle_contribution": mean(d["barrier_settle"]),
+        "event_shift": event_shift_report(a, d, mean),
         "settlement_evidence": a.settlement_evidence,
         "ledger": {"events_in_force": len(a.events)},
         "diagnostics": diag,
@@ -57,6 +59,20 @@ def build_report(stored: StoredForecast, stale: bool) -> dict:
                 "created_utc": a.created_utc, "timings": a.timings, "parameterisation": a.parameterisation,
                 "libraries": a.libraries},
     }
+
+
+def event_shift_report(a, d, mean) -> dict:
+    """The forecast year's event shift per lens (simulated in the joint forms, coded events only in the
+    contemporaneous one) beside the mean yearly shift of the last fitted years (posterior means)."""
+    recent = mean(d["event_shift_recent"])
+    return {"outcome_form": a.spec.outcome_form,
+            "forecast_year": {lens: float(x) for lens, x in zip(LENSES, mean(d["event_shift_next"]))},
+            "recent_fitted_mean": {lens: float(x) for lens, x in zip(LENSES, recent)},
+            "recent_years": [a.as_of - RECENT_SHIFT_YEARS + 1, a.as_of],
+            "note": "posterior mean lens shift of coded events (catalogue effect x count): the forecast year's "
+                    + ("simulated from the event model given the projected lens states"
+                       if a.spec.outcome_form != "contemporaneous" else "coded events only (none simulated)")
+                    + "; the recent mean over the fitted years"}
 
 
 def pct(x: float) -> str:
@@ -94,6 +110,10 @@ def format_report(r: dict) -> str:
     lines.append(f"  (leaders by side: {dyad['side_a']['name']} {sides['side_a']:+.2f}, {dyad['side_b']['name']} "
                  f"{sides['side_b']:+.2f}; states are in standard deviations of {dyad['first_year']}-{r['as_of']})")
     lines.append(f"  legal barrier: settlement log-odds {r['barrier_settle_contribution']:+.2f}")
+    es = r["event_shift"]
+    y0, y1 = es["recent_years"]
+    lines.append(f"Event shift in {y} ({es['outcome_form']} form) vs mean {y0}-{y1}: " + ", ".join(
+        f"{lens} {es['forecast_year'][lens]:+.2f} vs {es['recent_fitted_mean'][lens]:+.2f}" for lens in LENSES))
     ev = r.get("settlement_evidence")
     lines.append(f"Settlement hazard: {ev['sentence']} (ICOW claim {ev['claim']}; reference posterior "
                  f"{ev['reference_posterior_sha256'][:12]})" if ev else

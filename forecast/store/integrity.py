@@ -24,7 +24,7 @@ COORDS = ("sample", "lens", "change", "side")     # coordinate datasets of the f
 # the per-draw datasets every stored forecast holds, with the shape of one draw
 DRAW_SHAPES = {"improve_next_year": (), "change_probs": (5,), "contribution_improve": (3,),
                "lens_state_next": (3,), "leaders_sides_next": (2,), "contribution_settle": (3,),
-               "barrier_settle": (), "weight": ()}
+               "barrier_settle": (), "weight": (), "event_shift_next": (3,), "event_shift_recent": (3,)}
 WEIGHT_SUM_TOLERANCE = 1e-6
 
 

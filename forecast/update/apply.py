@@ -25,7 +25,7 @@ from forecast.inference.psis import psis
 from forecast.model.evidence import NeedsRefit, cells, event_counts, flat, forecast_year_evidence, merge_events
 from forecast.model.kernels import (event_log_rate, indicator_means, lagged, lens_from_factors, lens_shift, noise_sd,
                                     normal_logpdf, ordered_logistic_logp, outcome_switches, poisson_logpmf)
-from forecast.model.projection import Draws, project
+from forecast.model.projection import Draws, project, recent_event_shift
 from forecast.store import ledger as L
 from forecast.store.headline import contributions, headline, probabilities
 from forecast.store.lock import write_lock
@@ -144,6 +144,7 @@ def compute(fit_file: Path, record: FitRecord, ds: Dataset, all_adds: dict[str, 
     # (3) evidence dated in the forecast year conditions the simulated futures
     ev = forecast_year_evidence(meta, post, record.noise_floor, events_now, draws)
     out = project(draws, meta.barrier_last, tuple(record.horizons), seed=record.seed, evidence=ev)
+    out["event_shift_recent"] = recent_event_shift(post["event_shift"])
     logw += out.pop("draw_logweight")
     weights, k, ess = psis(logw)
     return Computed(forecast=out, weights=weights, pareto_k=k, ess=ess, reweighted=bool(np.ptp(logw) > 0),

@@ -62,6 +62,7 @@ class Settings:
     single_lens: bool = True
     candidates: bool = True        # score every outcome form (CANDIDATES), not only the default's
     outcome_form: str = OUTCOME_FORM  # the default form: the "model" row, and the single-lens models' form
+    recode: tuple = ()             # (year, change) pairs replacing the coded outcome (validate.recode)
 
 
 def check_range(first_outcome: int, last_outcome: int, start: int, end: int) -> None:
@@ -88,9 +89,10 @@ def origin_spec(data_dir: str, priors_dir: str, year: int, settings: Settings, e
     from forecast.model.padded import build_padded_spec
     from forecast.model.priors import load_preset
     from forecast.model.spec import build_spec
+    from forecast.validate.recode import recoded
 
     as_of = year - 1
-    ds = load_dataset(Path(data_dir))
+    ds = recoded(load_dataset(Path(data_dir)), settings.recode)
     priors = load_preset(Path(priors_dir), settings.preset)
     past_events = [e for e in events if e.year <= as_of]  # ledger entries known by then
     merged = merge_events(ds, past_events, as_of)
@@ -218,7 +220,9 @@ def run(ws, years: list[int], settings: Settings = Settings(), jobs: int | None 
     from forecast.model.priors import load_preset
     from forecast.workspace import content_hash
 
-    ds = load_dataset(ws.data_dir)
+    from forecast.validate.recode import recoded
+
+    ds = recoded(load_dataset(ws.data_dir), settings.recode)
     load_preset(ws.priors_dir, settings.preset)  # validate before spending minutes on fits
     origin_years(ds.outcomes, years[0], years[-1])
     outcomes = ds.outcomes.set_index("year")
