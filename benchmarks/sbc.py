@@ -158,6 +158,9 @@ def results(records: list[dict], spec, header: dict) -> dict:
     diverged = [r["sim"] for r in records if r["divergences"] > 0]
     unconverged = [r["sim"] for r in records if r["rhat_max"] >= rhat_limit]
     rhats = np.array([r["rhat_max"] for r in records])
+    T = D.THRESHOLDS
+    passing = [r["sim"] for r in records if r["rhat_max"] < T["rhat_max"] and r["divergences"] == 0
+               and r["ess_bulk_min"] >= T["ess_bulk_min"]]
     clean = [r for r in records if r["divergences"] == 0]
     clean_summary = sbc.summarise(clean, labels, L) if clean and len(clean) < len(records) else None
     return {
@@ -173,6 +176,9 @@ def results(records: list[dict], spec, header: dict) -> dict:
         "divergent_simulations": {"count": len(diverged), "sims": diverged,
                                   "total_divergences": int(sum(r["divergences"] for r in records))},
         "unconverged_simulations": {"rhat_limit": rhat_limit, "count": len(unconverged), "sims": unconverged},
+        "passing_fits": {"rule": f"R-hat < {T['rhat_max']}, no divergences, bulk ESS >= {T['ess_bulk_min']} "
+                                 "(every parameter and state)", "count": len(passing),
+                         "share": len(passing) / len(records) if records else float("nan"), "target_share": 0.95},
         # the per-fit maximum is over every parameter and state (~300), from 2 chains by default
         "rhat_max": {"median": float(np.median(rhats)), "q90": float(np.quantile(rhats, 0.9)),
                      "max": float(rhats.max()), "count_ge_1.05": int((rhats >= 1.05).sum()),
@@ -229,6 +235,10 @@ def markdown(res: dict, command: str) -> str:
         f"(median over simulations of the per-fit minimum {res['ess_bulk_min']['median']:.0f}). "
         f"Sampling time: {res['sample_s']['total'] / 60:.1f} min in all, median {res['sample_s']['median']:.1f} s "
         "per simulation."),
+        "",
+        *([f"**Fits that pass the thresholds** ({res['passing_fits']['rule']}): {res['passing_fits']['count']} of "
+           f"{res['n_simulations']} ({100 * res['passing_fits']['share']:.0f}%; target >= 95%)."]
+          if "passing_fits" in res else []),
         "",
     ]
     lines += [("Sampler trouble by the true loading spread `loading_tau` (the log loadings are sampled centred, "

@@ -118,8 +118,8 @@ def test_rps_is_in_unit_interval(rows, data):
 def test_backtest_rejects_years_out_of_range(workspace):
     r = CliRunner().invoke(main, ["backtest", "-w", str(workspace.root), "--from", "1995", "-q"])
     assert r.exit_code == 1
-    assert r.output.strip() == ("Error: backtest years must lie in 1998-2025 (outcomes.csv codes 1992-2025; "
-                                "each origin needs six coded years before it): got 1995-2025")
+    assert r.output.strip() == ("Error: backtest years must lie in 1996-2025 (outcomes.csv codes 1992-2025; "
+                                "each origin needs 4 coded years before it): got 1995-2025")
     r = CliRunner().invoke(main, ["backtest", "-w", str(workspace.root), "--from", "2010", "--to", "2005"])
     assert r.exit_code == 1 and "--from 2010 is after --to 2005" in r.output
     r = CliRunner().invoke(main, ["backtest", "-w", str(workspace.root), "--preset", "realistt"])

@@ -54,7 +54,7 @@ def test_as_of_out_of_range(spec_inputs):
     ds, pr = spec_inputs
     with pytest.raises(ForecastError, match="after the last coded outcome year 2025"):
         build_spec(ds, pr, as_of=2030)
-    with pytest.raises(ForecastError, match="fewer than 6 coded years"):
+    with pytest.raises(ForecastError, match="fewer than 4 coded years"):
         build_spec(ds, pr, as_of=1994)
 
 

@@ -24,7 +24,7 @@ from forecast.workspace import Workspace, init_workspace
 
 SPEC = FitSpec(first_year=1992, as_of=1996, indicators=("a", "b"), indicator_factor=(0, 1), center=(0.5, -1.25),
                scale=(1.0, 2.0), direction=(1, -1), transform=("identity", "log"), change=(0, 1, -1, 0, 2),
-               event_kinds=("visit",), event_lens=(1,), barrier_last=1.0)
+               event_kinds=("visit",), event_lens=(1,), barrier_last=1.0, event_sign=(1.0,), outcome_form="joint")
 
 DYAD = WorkspaceConfig(name="A-B", first_year=1992, side_a=Side("a", "A", 1), side_b=Side("b", "B"),
                        claim=Claim("An island"), improve_question="Better?", settlement_question="Settled?",

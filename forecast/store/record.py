@@ -15,7 +15,8 @@ from forecast.data.config import WorkspaceConfig
 from forecast.errors import StoredStateError
 from forecast.model.fitspec import FitSpec
 
-FORMAT_VERSION = 4   # 3: the dyad (workspace.toml) is stored with every fit; 4: checksums (store.integrity)
+FORMAT_VERSION = 5   # 3: the dyad (workspace.toml) is stored with every fit; 4: checksums (store.integrity);
+#                      5: the outcome form and event signs in the spec, event-shift datasets (issue 10)
 OPTIONAL = ("fit_file", "events_in_force", "settlement_evidence")  # absent until saved / outside head files /
 # when no prior entry takes its parameters from the reference class
 
