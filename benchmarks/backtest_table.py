@@ -1,0 +1,73 @@
+"""The README's backtest tables from a `forecast backtest --json` result (issue 10).
+
+    forecast backtest --from 1996 --json --out benchmarks/results/backtest > benchmarks/results/backtest/backtest.json
+    python benchmarks/backtest_table.py benchmarks/results/backtest/backtest.json
+
+Prints Markdown: every method's Brier, log and RPS with its skill against climatology (80% and 95%
+paired bootstrap intervals), the candidates and the rule's choice, the CORP decomposition of the
+default and, when the result holds a recoding check, the skill under each perturbation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+LABELS = {"model": "**model (default form)**", "climatology": "climatology", "persistence":
+          "persistence (climatology with momentum)", "contemporaneous": "contemporaneous (former model)",
+          "joint": "joint", "joint_lag": "joint_lag", "power_only": "power only", "trust_only": "trust only",
+          "leaders_only": "leaders only"}
+
+
+def skill(sk: dict, key: str) -> str:
+    s = sk[key]
+    return f"{s['value']:+.3f} [{s['lo80']:+.2f}, {s['hi80']:+.2f}]"
+
+
+def tables(res: dict) -> str:
+    out = [f"Origins {res['years'][0]}-{res['years'][1]} ({len(res['rows'])} forecasts), preset "
+           f"`{res['preset']}`, default form `{res['settings']['outcome_form']}`, "
+           f"{res['settings']['chains']} chains x {res['settings']['draws']} draws per fit; "
+           f"{res['elapsed_s'] / 60:.0f} min.", "",
+           "| method | Brier | log | RPS | Brier skill [80%] | log skill [80%] | RPS skill [80%] |",
+           "|---|---:|---:|---:|---|---|---|"]
+    for name, s in res["scores"].items():
+        sk = res["skill_vs_climatology"].get(name)
+        cells = [skill(sk, k) for k in ("brier", "log", "rps")] if sk else ["(reference)"] * 3
+        out.append(f"| {LABELS.get(name, name)} | {s['brier']:.3f} | {s['log']:.3f} | {s['rps']:.3f} | "
+                   + " | ".join(cells) + " |")
+    m = res["skill_vs_climatology"]["model"]
+    out += ["", f"Intervals: {m['interval']}. 95% intervals of the default's skills: Brier "
+            f"[{m['brier']['lo95']:+.2f}, {m['brier']['hi95']:+.2f}], log [{m['log']['lo95']:+.2f}, "
+            f"{m['log']['hi95']:+.2f}], RPS [{m['rps']['lo95']:+.2f}, {m['rps']['hi95']:+.2f}]."]
+    if res.get("choice"):
+        c = res["choice"]
+        out += ["", f"Rule ({c['rule']}): mean log scores " + ", ".join(
+            f"`{k}` {v:.4f}" for k, v in c["mean_log_scores"].items()) + f"; chosen: **`{c['form']}`**."]
+    rel = res["reliability"]
+    out += ["", f"CORP decomposition of the default's P(improve): miscalibration (MCB) {rel['miscalibration']:.4f}, "
+            f"discrimination (DSC) {rel['discrimination']:.4f}, uncertainty (UNC) {rel['uncertainty']:.4f}."]
+    failing = res["origins_failing_diagnostics"]
+    out += ["", f"Origins failing the parameter diagnostics in at least one fit: {len(failing)} of {len(res['rows'])}"
+            + (f" ({', '.join(map(str, failing))})" if failing else "") + "; origins whose scored P(improve) "
+            f"fails R-hat/ESS: {len(res['origins_failing_scored_quantity_diagnostics'])}."]
+    if res.get("recoding"):
+        out += ["", "| perturbation | reason | Brier skill [80%] | log skill [80%] | RPS skill [80%] |",
+                "|---|---|---|---|---|"]
+        for r in res["recoding"]:
+            what = "as coded" if r["year"] is None else f"{r['year']}: {r['coded']:+d} → {r['change']:+d}"
+            sk = r["skill_vs_climatology"]["model"]
+            out.append(f"| {what} | {'' if r['year'] is None else r['reason']} | "
+                       + " | ".join(skill(sk, k) for k in ("brier", "log", "rps")) + " |")
+    return "\n".join(out)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("result", type=Path, help="backtest JSON (forecast backtest --json)")
+    print(tables(json.loads(args.result.read_text(encoding="utf-8")) if (args := ap.parse_args()) else None))
+
+
+if __name__ == "__main__":
+    main()
