@@ -206,8 +206,8 @@ def fake_origin(data_dir, priors_dir, year, settings, events) -> dict:
     """The shape of backtest.origin_forecast's result, without a fit."""
     diag = {"rhat_max": 1.0, "ess_bulk_min": 500.0, "ess_tail_min": 500.0, "divergences": 0, "bfmi_min": 1.0,
             "ok": True, "failures": []}
-    model = {"p_improve": 0.4, "lo80": 0.3, "hi80": 0.5, "p_change": [0.1, 0.2, 0.3, 0.25, 0.15],
-             "diagnostics": diag, "scored_quantity": {"rhat": 1.0, "ess_bulk": 500.0, "ok": True}}
+    model = {"form": settings.outcome_form, "p_improve": 0.4, "lo80": 0.3, "hi80": 0.5,
+             "p_change": [0.1, 0.2, 0.3, 0.25, 0.15], "event_shift_next": [0.0, -0.1, 0.0], "diagnostics": diag, "scored_quantity": {"rhat": 1.0, "ess_bulk": 500.0, "ok": True}}
     return {"year": year, "as_of": year - 1, "compile_s": 0.0, "variants": {"model": model}, "seconds": 1.0}
 
 
@@ -216,7 +216,7 @@ def test_backtest_progress_goes_to_stderr_with_json_and_quiet_silences_it(worksp
 
     monkeypatch.setattr(B, "origin_forecast", fake_origin)
     args = ["backtest", "-w", str(workspace.root), "--from", str(LAST_DATA_YEAR - 1), "--jobs", "1",
-            "--no-single-lens", "--json"]
+            "--no-single-lens", "--no-candidates", "--json"]
     r = CliRunner().invoke(main, args)
     assert r.exit_code == 0, r.output
     assert [row["year"] for row in json.loads(r.stdout)["rows"]] == [LAST_DATA_YEAR - 1, LAST_DATA_YEAR]

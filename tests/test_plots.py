@@ -41,7 +41,7 @@ def make_synthetic_fit(ws: Workspace, ok: bool = True, seed: int = 11) -> dict:
     from forecast.inference.fitting import spec_meta
     from forecast.model.kernels import NOISE_FLOOR, lens_from_factors
     from forecast.model.priors import load_preset
-    from forecast.model.projection import Draws, project
+    from forecast.model.projection import Draws, project, recent_event_shift
     from forecast.model.spec import FACTORS, build_spec
     from forecast.store.posterior import NOISE_FLOOR_ATTR, save_fit
     from forecast.store.record import FORMAT_VERSION, FitRecord
@@ -73,13 +73,17 @@ def make_synthetic_fit(ws: Workspace, ok: bool = True, seed: int = 11) -> dict:
         "indicator_intercept": 0.1 * rng.standard_normal((C, D, K)),
         "indicator_noise": 0.3 + 0.02 * rng.standard_normal((C, D, K)) ** 2,
         "improve_logodds": np.einsum("cdl,cdlt->cdt", betas, lens_state + event_shift),
+        "event_rate_intercept": -2.5 + 0.3 * rng.standard_normal((C, D, E)),
+        "event_rate_slope": 0.5 + 0.1 * rng.standard_normal((C, D, 3)),
+        "event_lag_weight": 0.1 * rng.standard_normal((C, D)),
     }
     idata = az.from_dict(posterior=post, sample_stats={"diverging": np.zeros((C, D), bool),
                                                        "energy": rng.standard_normal((C, D))},
                          coords={"factor": list(FACTORS)}, dims={"state_persistence": ["factor"]})
     flat = {k: v for k, v in post.items()}
-    forecast = project(Draws.from_posterior(flat), float(spec.barrier[-1]), horizons=(5, 10), seed=seed)
+    forecast = project(Draws.of_fit(flat, spec), float(spec.barrier[-1]), horizons=(5, 10), seed=seed)
     forecast.pop("draw_logweight")
+    forecast["event_shift_recent"] = recent_event_shift(post["event_shift"])
     forecast["weight"] = np.full(C * D, 1.0 / (C * D))
     diag = {"rhat_max": 1.004, "rhat_worst": "factor_state", "ess_bulk_min": 512.0, "ess_bulk_worst": "x",
             "ess_tail_min": 480.0, "ess_tail_worst": "x", "divergences": 0, "bfmi_min": 0.9,
