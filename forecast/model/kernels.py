@@ -194,6 +194,11 @@ def ordered_logistic_sf(eta, cutpoint):
 
 
 # --- events as observations of the lens states (outcome forms "joint" and "joint_lag")
+def event_sign(weight) -> np.ndarray:
+    """+1 for a cooperative event kind, -1 for a hostile one: the sign of its catalogue weight (0 counts as +1)."""
+    return np.where(np.asarray(weight, float) >= 0, 1.0, -1.0)
+
+
 def event_log_rate(intercept, slope, sign, state):
     """Log of the yearly rate of an event kind: a_e + b_l(e) * s_e * L_l(e)[t], with ``slope`` the slope of
     the kind's lens, ``sign`` the sign of its catalogue weight (+1 cooperative, -1 hostile) and ``state``

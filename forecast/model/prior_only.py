@@ -20,7 +20,7 @@ import numpy as np
 
 from forecast import LENSES
 from forecast.defaults import HORIZONS, OUTCOME_FORM, PROJECTION_PATHS, SEED
-from forecast.model.kernels import outcome_switches
+from forecast.model.kernels import event_sign, outcome_switches
 from forecast.model.priors import PriorSet, PriorSpec, load_preset, to_numpy_draws
 from forecast.model.projection import Draws, project
 from forecast.model.spec import FACTORS
@@ -89,7 +89,7 @@ def prior_draws(priors: PriorSet, n_draws: int = DEFAULT_DRAWS, seed: int = SEED
     if outcome_switches(outcome_form)[0] and effect.shape[1]:  # the forecast year's events simulated from the prior
         E = effect.shape[1]
         events = dict(outcome_form=outcome_form, event_lens=np.asarray(event_lens, int),
-                      event_sign=np.where(np.asarray(event_weight, float) >= 0, 1.0, -1.0),
+                      event_sign=event_sign(event_weight),
                       event_rate_intercept=to_numpy_draws(P["event_rate_intercept"], n_draws * E, rng).reshape(
                           n_draws, E),
                       event_rate_slope=to_numpy_draws(P["event_rate_slope"], n_draws * 3, rng).reshape(n_draws, 3),

@@ -16,7 +16,7 @@ from forecast import LENSES
 from forecast.data.loaders import Dataset
 from forecast.defaults import MIN_FITTED_YEARS, OUTCOME_FORM, OUTCOME_FORMS
 from forecast.errors import ForecastError
-from forecast.model.kernels import outcome_switches
+from forecast.model.kernels import event_sign, outcome_switches
 from forecast.model.priors import PriorSet
 
 # Latent factors: one per lens, except that the leaders lens has one per side,
@@ -84,7 +84,7 @@ class ModelSpec:
     @property
     def event_sign(self) -> np.ndarray:
         """(E,) +1 for a cooperative kind, -1 for a hostile one (sign of the catalogue weight)."""
-        return np.where(np.asarray(self.event_weight, float) >= 0, 1.0, -1.0)
+        return event_sign(self.event_weight)
 
 
 
