@@ -215,6 +215,15 @@ def poisson_logpmf(k, log_rate, backend=np):
     return k * log_rate - backend.exp(log_rate) - gammaln(k + 1.0)
 
 
+MAX_LOG_RATE = 20.0  # a simulated yearly event rate is capped at exp(20): a draw in the far tail stays finite
+
+
+def poisson_draw(log_rate, rng) -> np.ndarray:
+    """Counts drawn from Poisson(exp(log_rate)) (float, shaped like ``log_rate``), the rate capped at
+    exp(MAX_LOG_RATE)."""
+    return rng.poisson(np.exp(np.minimum(log_rate, MAX_LOG_RATE))).astype(float)
+
+
 def lens_shift(effect, event_lens, counts):
     """Lens shifts (..., lens) of per-kind counts (..., E) with per-kind effects (..., E) (broadcast):
     sum over the kinds of each lens of effect * count (``event_shift`` for one year)."""

@@ -32,7 +32,7 @@ from forecast import LENSES
 from forecast.defaults import HORIZONS, PROJECTION_PATHS, RECENT_SHIFT_YEARS
 from forecast.model.kernels import (ar1_step, capacity, event_log_rate, hazard_logit, improve_logodds, lens_from_factors,
                                     lens_shift, logit, measurement_logpdf, ordered_logistic_probs,
-                                    ordered_logistic_sf, outcome_switches, sigmoid)
+                                    ordered_logistic_sf, outcome_switches, poisson_draw, sigmoid)
 
 INTERVAL_TYPE = "equal-tailed posterior interval"
 
@@ -180,7 +180,7 @@ def forecast_year_shift(d: Draws, lens: np.ndarray, shift: np.ndarray, evidence:
         return np.broadcast_to(shift[:, None, :], (S, P, shift.shape[1]))
     log_rate = event_log_rate(d.event_rate_intercept[:, None, :], d.event_rate_slope[:, None, d.event_lens],
                               d.event_sign, lens[..., d.event_lens])  # (S, P, E)
-    counts = rng.poisson(np.exp(np.minimum(log_rate, 20.0))).astype(float)
+    counts = poisson_draw(log_rate, rng)
     if evidence is not None and evidence.known is not None:
         counts[..., evidence.known] = evidence.counts[evidence.known]
     out = lens_shift(d.event_effect[:, None, :], d.event_lens, counts)

@@ -40,7 +40,7 @@ from forecast.model.builder import loading_basis
 from forecast.model.kernels import (ar1_step, bernoulli_logit_logp, capacity, event_log_rate, event_shift,
                                     hazard_logit, improve_logodds, indicator_means, lagged, lens_from_factors, logit,
                                     noise_sd, normal_logpdf, ordered_logistic_logp, ordered_logistic_sf,
-                                    poisson_logpmf, sigmoid)
+                                    poisson_draw, poisson_logpmf, sigmoid)
 from forecast.model.priors import PriorSpec, to_numpy_draws
 from forecast.model.spec import FACTORS, ModelSpec
 
@@ -143,7 +143,7 @@ def simulate_prior(spec: ModelSpec, rng, priors: dict[str, PriorSpec] | None = N
     params["event_lag_weight"] = _draw(P["event_lag_weight"], 1, rng)[0]
     counts = np.asarray(spec.event_counts, float)
     if spec.event_model:
-        counts = rng.poisson(np.exp(np.minimum(event_log_rate_of(spec, params), 20.0))).astype(float)
+        counts = poisson_draw(event_log_rate_of(spec, params), rng)
 
     k = spec.obs_indicator
     mean = indicator_means(intercept, loading, eta, spec.indicator_factor, k, spec.obs_time)
