@@ -53,12 +53,13 @@ def test_padded_spec_holds_the_as_of_fit_and_nothing_later(workspace, as_of):
     np.testing.assert_array_equal(pad.event_counts[:, :n], spec.event_counts)
     assert np.all(pad.change[n:] == NO_CHANGE) and np.all(pad.settlement[n:] == 0)
     assert np.all(pad.barrier[n:] == spec.barrier[-1]) and np.all(pad.event_counts[:, n:] == 0)
-    # the state coordinates: level = mean over the fitted years; each other deviation column is one padded z
-    D, Z = pad.state_basis, pad.state_future
+    # the state coordinates: level = mean over the fitted years, Helmert deviations over them; one
+    # prior-only deviation column per padded year
+    D, F = pad.state_basis, pad.state_future_column.astype(bool)
     np.testing.assert_allclose(D[:n].sum(axis=0), 0, atol=1e-12)
-    assert np.all(D[n:] == 0) and np.all(Z[:n] == 0) and Z.sum() == T - n
-    assert np.linalg.matrix_rank(np.c_[np.ones(T), D + Z]) == T  # every coordinate is used once
-    assert pad.state_origin.sum() == 1 and pad.state_origin[i] == 1 and np.all(pad.state_ahead[:n] == 0)
+    assert np.all(D[n:] == 0) and F.sum() == T - n and not F[: n - 1].any() and np.all(D[:, F] == 0)
+    assert np.linalg.matrix_rank(np.c_[np.ones(n), D[:n][:, ~F]]) == n  # the fitted years' coordinates span them
+    assert pad.state_origin.sum() == 1 and pad.state_origin[i] == 1
     # the loading basis: the as-of fit's basis on its indicators and active columns, zero elsewhere
     active = pad.loading_active.astype(bool)
     np.testing.assert_array_equal(pad.loading_basis[np.ix_(pos, active)],
@@ -175,17 +176,20 @@ def test_masked_placeholders_do_not_enter_the_density(workspace):
     other = {"obs_value": np.where(masked, r.normal(0, 3, masked.size), pad.obs_value), "change": change,
              "settlement": np.where(later, 1, pad.settlement)}
     assert logp(point, other) == pytest.approx(base, abs=1e-9)
-    # padded years: the AR(1) recursion from the state at as-of, driven by the padded z coordinates
+    # padded years hold the state at as-of, and their deviation columns are N(0, 1) that nothing else reads
     point = {k: v + r.normal(0, 0.5, np.shape(v)) for k, v in point.items()}
     with model:
         pm.set_data(pad.data())
     state = model.replace_rvs_by_values([model["factor_state"]])[0]
     eta = model.compile_fn(state, inputs=model.value_vars, on_unused_input="ignore")(point)
-    rho = 1.0 / (1.0 + np.exp(-point["state_persistence_logodds__"]))
-    z = point["state_deviation"] @ pad.state_future.T
     n = pad.as_of_index + 1
-    for t in range(n, pad.n_years):
-        np.testing.assert_allclose(eta[:, t], rho * eta[:, t - 1] + np.sqrt(1 - rho**2) * z[:, t], rtol=1e-9)
+    np.testing.assert_array_equal(eta[:, n:], np.repeat(eta[:, n - 1:n], pad.n_years - n, axis=1))
+    free = pad.state_future_column.astype(bool)
+    moved = point["state_deviation"].copy()
+    moved[:, free] += r.normal(0, 1, (moved.shape[0], free.sum()))
+    prior = lambda dev: -0.5 * (dev[:, free] ** 2).sum()  # noqa: E731
+    assert logp({**point, "state_deviation": moved}) - logp(point) == pytest.approx(
+        prior(moved) - prior(point["state_deviation"]), abs=1e-8)
     seen = pad.obs_value.copy()
     seen[np.flatnonzero(~masked)[0]] += 1.0
     assert logp(point, {**pad.data(), "obs_value": seen}) != pytest.approx(base, abs=1e-6)  # a seen cell counts

@@ -121,15 +121,10 @@ def build_model(spec: ModelSpec, parameterisation: str = "noncentred"):
             dev = pm.Flat("state_deviation", shape=(len(FACTORS), T - 1))
             # Helmert basis applied without a dense matrix: column j (1..T-1) is
             # (1,...,1 [j times], -j, 0, ...)/sqrt(j(j+1)); component t = sum_{j>t} a_j - t a_t
-            if padded:  # fitted years centred, padded years non-centred from as-of (padded.padded_state_basis)
+            if padded:  # fitted years centred; padded years hold the state at as-of (padded.padded_state_basis)
                 past = level[:, None] + pt.dot(dev, pm.Data("state_basis", spec.state_basis).T)
-                z = pt.dot(dev, pm.Data("state_future", spec.state_future).T)
                 origin = pt.dot(past, pm.Data("state_origin", spec.state_origin))
-                lag = np.clip(np.arange(T)[:, None] - np.arange(T)[None, :], 0, None)
-                paths = rho[:, None, None] ** lag[None] * pm.Data("state_paths", spec.state_paths)[None]
-                future = (rho[:, None] ** pm.Data("state_ahead", spec.state_ahead)[None, :] * origin[:, None]
-                          + ar1_innovation_sd(rho, backend=pt)[:, None] * (paths * z[:, None, :]).sum(axis=2))
-                state = year_weight[None, :] * past + (1.0 - year_weight[None, :]) * future
+                state = year_weight[None, :] * past + (1.0 - year_weight[None, :]) * origin[:, None]
             else:
                 j = np.arange(1, T)
                 a = dev / np.sqrt(j * (j + 1.0))[None, :]
@@ -140,7 +135,7 @@ def build_model(spec: ModelSpec, parameterisation: str = "noncentred"):
             eta = pm.Deterministic("factor_state", state, dims=("factor", "year"))
             innov_sd = ar1_innovation_sd(rho, backend=pt)[:, None]
             transitions = pm.logp(pm.Normal.dist(rho[:, None] * eta[:, :-1], innov_sd), eta[:, 1:])
-            if padded:  # AR(1) density over the fitted years; the padded years' z ~ N(0, 1)
+            if padded:  # AR(1) density over the fitted years; the unused deviation columns ~ N(0, 1)
                 transitions = transitions * year_weight[None, 1:]
                 pm.Potential("state_padding", (pm.logp(pm.Normal.dist(0, 1), dev)
                                                * pm.Data("state_future_column", spec.state_future_column)).sum())
