@@ -32,6 +32,9 @@ def test_check_json_sections(check_json, session_fit):
     for row in r["predictive"]["indicators"]:
         assert 0 <= row["coverage50"] <= row["coverage90"] <= 1
     assert r["loo"]["change"]["points"] == 34 and np.isfinite(r["loo"]["change"]["elpd_loo"])
+    # the default outcome form observes the event counts: one LOO point per kind and year
+    assert r["loo"]["events"]["points"] % 34 == 0 and r["loo"]["events"]["points"] >= 34
+    assert np.isfinite(r["loo"]["events"]["elpd_loo"]) and r["loo"]["events"]["elpd_loo"] < 0
     # sensitivity: every preset plus the prior-only row
     presets = [row["preset"] for row in r["sensitivity"]["rows"] if row["method"] != "prior only (no data)"]
     assert sorted(presets) == ["constructivist", "default", "expert-hazard", "realist", "two-level"]
@@ -129,3 +132,25 @@ def test_prior_log_ratio_only_counts_changed_entries(session_fit):
     by_hand = sum(float(np.sum(logpdf(other[n], ctx.post[n].reshape(len(lr), -1)[0])
                                - logpdf(base[n], ctx.post[n].reshape(len(lr), -1)[0]))) for n in changed)
     assert lr[0] == pytest.approx(by_hand)
+
+
+def test_loo_event_counts_sum_to_pymcs_event_likelihood(session_fit):
+    """The events' pointwise log-likelihood (check's LOO) summed over kinds and years equals the
+    PyMC model's own ``event_obs`` term at the same posterior draw (one source for the maths)."""
+    import pytensor
+    import pytensor.tensor as pt
+
+    from forecast.model.builder import build_model
+    from forecast.validate.check import Context, pointwise_loglik
+
+    ws, _ = session_fit
+    ctx = Context(ws)
+    events = pointwise_loglik(ctx)["events"]                      # (C, D, E*T)
+    model = build_model(ctx.spec, "centred")
+    inputs = {name: pt.tensor(name, shape=(None,) * ctx.post[name][0, 0].ndim)
+              for name in ("factor_state", "event_rate_intercept", "event_rate_slope")}
+    term = pytensor.clone_replace(model["event_obs"], {model[n]: v for n, v in inputs.items()})
+    fn = pytensor.function(list(inputs.values()), term, on_unused_input="ignore")
+    for c, d in ((0, 0), (0, ctx.post["factor_state"].shape[1] - 1)):
+        pymc_value = fn(*(ctx.post[n][c, d] for n in inputs))
+        assert events[c, d].sum() == pytest.approx(float(pymc_value), rel=1e-10)

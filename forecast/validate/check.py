@@ -34,8 +34,8 @@ from forecast.defaults import PARETO_K_THRESHOLD as K_THRESHOLD
 from forecast.defaults import THRESHOLDS
 from forecast.inference.diagnostics import checked_variables
 from forecast.model.evidence import flat, forecast_year_evidence, merge_events
-from forecast.model.kernels import (indicator_means, noise_sd, normal_logpdf, ordered_logistic_draw,
-                                    ordered_logistic_logp)
+from forecast.model.kernels import (event_log_rate, indicator_means, lens_from_factors, noise_sd, normal_logpdf,
+                                    ordered_logistic_draw, ordered_logistic_logp, outcome_switches, poisson_logpmf)
 from forecast.model.projection import INTERVAL_TYPE, Draws, project, summarise
 from forecast.inference.psis import psis
 from forecast.report.summary import headline_keys
@@ -148,23 +148,41 @@ def predictive(ctx: Context, n_draws: int = PPC_DRAWS, seed: int = 0) -> dict:
 # --- PSIS-LOO
 
 
-def _loglik(ctx: Context) -> dict[str, np.ndarray]:
-    """Pointwise log-likelihood, (chain, draw, point): coded outcome per year, indicators per value."""
-    s = ctx.spec
-    lp = ctx.post["improve_logodds"]                               # (C, D, T)
-    cut = ctx.post["cutpoints"]                                    # (C, D, 4)
+def pointwise_loglik(ctx: Context) -> dict[str, np.ndarray]:
+    """Pointwise log-likelihood, (chain, draw, point): coded outcome per year, indicators per value, and,
+    when the fitted outcome form observes them, event counts per kind and year."""
+    s, post = ctx.spec, ctx.post
+    lp = post["improve_logodds"]                                   # (C, D, T)
+    cut = post["cutpoints"]                                        # (C, D, 4)
     ll_change = ordered_logistic_logp(s.change, lp, cut[:, :, None, :])
-    mean = indicator_means(ctx.post["indicator_intercept"], ctx.post["loading"], ctx.post["factor_state"],
+    mean = indicator_means(post["indicator_intercept"], post["loading"], post["factor_state"],
                            s.indicator_factor, s.obs_indicator, s.obs_time)
-    sd = noise_sd(ctx.post["indicator_noise"][..., s.obs_indicator], ctx.record.noise_floor)
-    return {"change": ll_change, "indicators": normal_logpdf(s.obs_value, mean, sd)}
+    sd = noise_sd(post["indicator_noise"][..., s.obs_indicator], ctx.record.noise_floor)
+    out = {"change": ll_change, "indicators": normal_logpdf(s.obs_value, mean, sd)}
+    if outcome_switches(ctx.record.spec.outcome_form)[0]:
+        lens = np.asarray(s.event_lens)
+        state = lens_from_factors(post["factor_state"], axis=2)[:, :, lens, :]  # (C, D, E, T)
+        log_rate = event_log_rate(post["event_rate_intercept"][..., None], post["event_rate_slope"][..., lens, None],
+                                  np.asarray(s.event_sign)[:, None], state)
+        ll = poisson_logpmf(np.asarray(s.event_counts, dtype=float), log_rate)
+        out["events"] = ll.reshape(*ll.shape[:2], -1)                 # points: kind-major, then year
+    return out
+
+
+def _point_label(s, name: str, i: int) -> str | int:
+    """What point ``i`` of the log-likelihood ``name`` is: a year, an indicator's year, a kind's year."""
+    if name == "change":
+        return int(s.years[i])
+    if name == "events":
+        return f"{s.event_kinds[i // s.n_years]} {int(s.years[i % s.n_years])}"
+    return f"{s.indicators[s.obs_indicator[i]]} {int(s.years[s.obs_time[i]])}"
 
 
 def loo(ctx: Context) -> dict:
     import arviz as az
     import xarray as xr
 
-    ll = _loglik(ctx)
+    ll = pointwise_loglik(ctx)
     out = {}
     for name, arr in ll.items():
         idata = az.InferenceData(
@@ -175,9 +193,7 @@ def loo(ctx: Context) -> dict:
             res = az.loo(idata, var_name=name, pointwise=True)
         k = np.asarray(res.pareto_k)
         worst = np.argsort(k)[::-1][:3]
-        labels = ([int(ctx.spec.years[i]) for i in worst] if name == "change" else
-                  [f"{ctx.spec.indicators[ctx.spec.obs_indicator[i]]} "
-                   f"{int(ctx.spec.years[ctx.spec.obs_time[i]])}" for i in worst])
+        labels = [_point_label(ctx.spec, name, int(i)) for i in worst]
         out[name] = {"points": int(arr.shape[-1]), "elpd_loo": float(res.elpd_loo), "se": float(res.se),
                      "p_loo": float(res.p_loo), "k_max": float(k.max()),
                      "k_over_threshold": int((k > K_THRESHOLD).sum()),
@@ -373,7 +389,9 @@ def format_check(r: dict) -> str:
     L.append(f"   {pp['note']}")
     lo = r["loo"]
     L += ["", f"3. PSIS-LOO (Pareto k threshold {lo['k_threshold']})"]
-    for name in ("change", "indicators"):
+    for name in ("change", "indicators", "events"):
+        if name not in lo:  # events: only when the fitted outcome form observes the counts
+            continue
         x = lo[name]
         worst = ", ".join(f"{w['point']} (k {w['k']:.2f})" for w in x["worst"])
         L.append(f"   {name:10} {x['points']:>4} points: elpd_loo {x['elpd_loo']:8.1f} (se {x['se']:.1f}), "
