@@ -25,9 +25,8 @@ directions of the origin's usable indicators, exactly the as-of fit's basis
 (``builder.loading_basis``), padded with zero columns. The coordinates of the padded
 columns get a N(0, 1) prior (``loading_active`` = 0) instead of N(0, tau), so they are
 independent prior-only parameters without a funnel. A skipped indicator's intercept
-and noise are likewise prior-only. Latent states of years after as-of have only their
-AR(1) prior, and no term of the density reads them, so they integrate out and the posterior up
-to as-of is the as-of fit's. The fitted years keep the as-of fit's centred coordinates
+and noise are likewise prior-only. Years after as-of enter no term of the density (every
+weight masks them), so the posterior up to as-of is the as-of fit's. The fitted years keep the as-of fit's centred coordinates
 (``state_basis``: level = mean over the fitted years, Helmert deviations). The deviation
 coordinates left over (one per padded year, ``state_future_column``) are independent N(0, 1),
 prior-only parameters that keep the shape; the padded years' states hold the state at as-of
