@@ -262,6 +262,62 @@ def test_no_look_ahead(bt, claims):
     assert later != [r.p_base_all for r in bt.rows if r.origin == 1960]  # the test can see a change
 
 
+def stand_in_predict_through(fit, history, targets, seed, through=None):
+    """The stand-in for the "updated" protocol: it checks it is handed no row at or after ``through``."""
+    assert through is not None and int(history["year"].max()) < through
+    assert set(targets["year"]) == {through}
+    return stand_in_predict(fit, history, targets, seed)
+
+
+def run_updated(claims, **kw):
+    return reference_backtest(claims, ORIGINS, fit_fn=stand_in_fit, predict_fn=stand_in_predict_through, draws=10,
+                              tune=10, chains=1, seed=5, n_boot=N_BOOT, information="updated", **kw)
+
+
+@pytest.fixture(scope="module")
+def bt_updated(claims):
+    return run_updated(claims)
+
+
+def test_updated_protocol_reads_the_years_before_each_row(bt, bt_updated, claims):
+    """Same fits and rows as the origin protocol; each row's base rates are over the claim-years before its
+    own year; its forecast can differ from the origin protocol's (it knows more)."""
+    f = claims.frame
+    assert [(r.claim, r.year, r.settled) for r in bt_updated.rows] == [(r.claim, r.year, r.settled) for r in bt.rows]
+    assert bt_updated.settings["information"] == "updated" and bt.settings["information"] == "origin"
+    for r in bt_updated.rows[::97]:
+        known = f[f["year"] < r.year]
+        recent = known[known["year"] >= r.year - D.REF_BASE_WINDOW]
+        assert r.p_base_all == pytest.approx(known["settled"].mean())
+        assert r.p_base_30y == pytest.approx(recent["settled"].mean())
+    assert [r.p_settle for r in bt_updated.rows] != [r.p_settle for r in bt.rows]
+    first = [r for r in bt_updated.rows if r.year == r.origin]
+    same = {(r.claim, r.year): r for r in bt.rows if r.year == r.origin}
+    assert all(r.p_settle == same[(r.claim, r.year)].p_settle for r in first)  # at the origin they agree
+
+
+def test_updated_protocol_no_look_ahead(bt_updated, claims):
+    """Altering every row at or after year y, outcomes included, leaves every forecast of a year <= y
+    unchanged in the updated protocol, and changes a later one (so the test can fail)."""
+    cut = 1950
+    f = claims.frame.copy()
+    late = f["year"] >= cut
+    f.loc[late, "recyes10"] = f.loc[late, "recyes10"] * 3 + 2
+    f.loc[late, "settled"] = 1 - f.loc[late, "settled"]
+    altered = run_updated(FakeClaimYears(f, claims.path, "altered"))
+
+    def preds(b, keep):
+        return [(r.claim, r.year, r.p_settle, r.p_base_all, r.p_base_30y) for r in b.rows if keep(r.year)]
+
+    assert preds(altered, lambda y: y <= cut) == preds(bt_updated, lambda y: y <= cut)
+    assert preds(altered, lambda y: y > cut) != preds(bt_updated, lambda y: y > cut)
+
+
+def test_unknown_information_is_a_usage_error(claims):
+    with pytest.raises(UsageError, match="information"):
+        run(claims, information="psychic")
+
+
 def test_json_has_the_acceptance_keys(bt):
     doc = json.loads(json.dumps(to_json(bt), allow_nan=False))
     for name in ("pooled", "base_all", "base_30y", "prior"):

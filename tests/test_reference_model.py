@@ -14,7 +14,7 @@ from forecast.model import kernels as K
 from forecast.model import pytensor_env
 from forecast.reference import (claim_survival, fit_reference, claim_terms, load_reference_fit, predict_settlement,
                                 save_reference_fit)
-from forecast.reference.design import COVARIATES, era_index, training_rows
+from forecast.reference.design import COVARIATES, ReferenceDataError, era_index, training_rows
 from forecast.reference.fit import design
 from forecast.reference.simulate import COLUMNS, coverage, simulate_claim_years
 
@@ -196,6 +196,30 @@ def test_no_look_ahead(sim, fit):
         assert not np.array_equal(p, predict_settlement(fit, h, targets, seed=5))
 
 
+def test_through_reads_the_rows_before_it_and_no_later(sim, fit):
+    """``through=y`` (the backtest's "updated" protocol): the default equals through=origin; a later
+    ``through`` reads the claim-years between origin and y (so its forecast can differ), but never a row
+    at or after y; and a through before the fit's origin is refused."""
+    f = sim.frame
+    y = ORIGIN + 5
+    targets = f[f["year"] == y][["claim", "year"]]
+    assert len(targets)
+    np.testing.assert_array_equal(predict_settlement(fit, f, targets, 3),
+                                  predict_settlement(fit, f, targets, 3, through=ORIGIN))
+    p = predict_settlement(fit, f, targets, 3, through=y)
+    assert not np.array_equal(p, predict_settlement(fit, f, targets, 3))
+    g = f.copy()
+    late = g["year"] >= y
+    g.loc[late, "recyes10"] = g.loc[late, "recyes10"] * 3 + 4
+    g.loc[late, "settled"] = 1 - g.loc[late, "settled"]
+    np.testing.assert_array_equal(p, predict_settlement(fit, g, targets, 3, through=y))
+    h = f.copy()
+    h.loc[(h["year"] == y - 1) & h["claim"].isin(targets["claim"]), "recyes10"] += 5
+    assert not np.array_equal(p, predict_settlement(fit, h, targets, 3, through=y))
+    with pytest.raises(ReferenceDataError, match="through"):
+        predict_settlement(fit, f, targets, 3, through=ORIGIN - 1)
+
+
 # ------------------------------------------------------------------ stored posterior
 
 def test_save_load_round_trip_and_identity_errors(tmp_path, sim, fit):
@@ -254,8 +278,6 @@ def test_recovery_reduced(sim, fit):
 
 
 def test_design_refuses_a_settlement_before_the_claims_last_row(sim):
-    from forecast.reference.design import ReferenceDataError
-
     rows = training_rows(sim.frame, ORIGIN).copy()
     claim = rows.groupby("claim").size().idxmax()
     first = rows.index[rows["claim"] == claim][0]

@@ -61,22 +61,31 @@ def ref_fit(draws, tune, chains, seed, out, as_json, quiet):
 @scheduler_option
 @click.option("--out", "out", type=click.Path(file_okay=False), default=None,
               help="Folder for reference_backtest_rows.csv and reference_backtest.json (created if missing).")
+@click.option("--information", type=click.Choice(D.REF_INFORMATION), default=D.REF_INFORMATION[0],
+              show_default=True,
+              help="What a forecast may read: 'origin', the claim-years before its origin; 'updated', the "
+                   "claim-years before its own year (one-year-ahead, parameters refitted only at the origins).")
 @json_option("Print the full result as JSON (one row per test claim-year); progress still goes to stderr.")
 @quiet_option
 @handle_errors
-def ref_backtest(origins, draws, tune, chains, seed, jobs, scheduler, out, as_json, quiet):
+def ref_backtest(origins, draws, tune, chains, seed, jobs, scheduler, out, information, as_json, quiet):
     """Score the pooled model out of sample over rolling origins.
 
     Baselines, each as of the origin: the all-history base rate, the trailing
     30-year base rate and the expert settlement_base_rate prior. Scores: log
     score, Brier, AUC, calibration intercept and slope, with 90% intervals from
     a bootstrap over whole claims.
+
+    With --information updated, each test year is forecast from every
+    claim-year before it (the origin's fit, the claims' later history) and the
+    two base rates are taken before that year too.
     """
     from forecast.reference.service import backtest_reference_class, format_backtest
 
     check_jobs_scheduler(jobs, scheduler)
     result = backtest_reference_class(tuple(origins) or None, draws=draws, tune=tune, chains=chains, seed=seed,
-                                      jobs=jobs, scheduler=scheduler, out=out, progress=_progress(quiet))
+                                      jobs=jobs, scheduler=scheduler, out=out, progress=_progress(quiet),
+                                      information=information)
     if as_json:
         echo_json(result)
     else:

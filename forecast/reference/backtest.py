@@ -12,6 +12,11 @@ For each origin ``o`` (``defaults.DEFAULT_REF_ORIGINS``: 1900, 1920, 1946, 1960,
   ``year >= o - defaults.REF_BASE_WINDOW``; and ``p_prior`` = the mean alpha / (alpha + beta) of the
   ``settlement_base_rate`` prior of the default preset (after its ``update_with``), the same at every origin.
 
+With ``information="updated"`` (pre-registered in ``benchmarks/reference_information.md``) the fits are
+the same, but each test year ``y`` is forecast from every row with ``year < y`` (the training rows and the
+earlier test years, outcomes included) through ``predict_fn(..., through=y)``, and the two base rates are
+taken over the rows before ``y`` too: one-year-ahead forecasts, parameters refitted only at the origins.
+
 Each origin's fit uses the same ``seed`` (so an origin's result is what ``fit_reference(claims, o,
 seed=seed)`` gives alone), and origins are independent tasks (``validate.cluster.run_tasks``): in
 this process (``jobs=1``), on local worker processes or on a Dask cluster, with identical results.
@@ -113,6 +118,7 @@ class OriginJob:
     seed: int
     fit_fn: Callable | None = None
     predict_fn: Callable | None = None
+    information: str = "origin"   # defaults.REF_INFORMATION
 
 
 @dataclass(frozen=True)
@@ -122,6 +128,8 @@ class OriginResult:
     year: np.ndarray
     settled: np.ndarray
     p_settle: np.ndarray
+    base_all: np.ndarray    # per test row: the base rates a forecast of that row may know
+    base_30y: np.ndarray
 
 
 def rate(settled) -> float:
@@ -144,7 +152,11 @@ def run_origin(job: OriginJob) -> OriginResult:
     recent = train[train["year"] >= job.origin - D.REF_BASE_WINDOW]
     fit = fit_fn(replace(job.claims, frame=train), job.origin, draws=job.draws, tune=job.tune,
                  chains=job.chains, seed=job.seed)
-    p = np.asarray(predict_fn(fit, train, test[["claim", "year"]].copy(), job.seed), dtype=float)
+    if job.information == "updated":
+        p, base_all, base_30y = updated_forecasts(fit, predict_fn, frame, test, job.seed)
+    else:
+        p = np.asarray(predict_fn(fit, train, test[["claim", "year"]].copy(), job.seed), dtype=float)
+        base_all, base_30y = np.full(len(test), rate(train["settled"])), np.full(len(test), rate(recent["settled"]))
     if p.shape != (len(test),) or not np.all((p >= 0) & (p <= 1)):
         raise ForecastError(f"origin {job.origin}: the settlement model returned {p.shape} values, not one "
                             f"probability in [0, 1] for each of the {len(test)} test claim-years")
@@ -154,7 +166,22 @@ def run_origin(job: OriginJob) -> OriginResult:
                             p_base_30y=rate(recent["settled"]), diagnostics=getattr(fit, "diagnostics", None),
                             seconds=round(time.perf_counter() - t0, 2))
     return OriginResult(summary, test["claim"].to_numpy(np.int64), test["year"].to_numpy(np.int64),
-                        test["settled"].to_numpy(np.int64), p)
+                        test["settled"].to_numpy(np.int64), p, base_all, base_30y)
+
+
+def updated_forecasts(fit, predict_fn, frame, test, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The "updated" protocol: each test year ``y`` forecast from the rows with ``year < y``, with the
+    fit's parameters; the base rates over those rows. Returns (p_settle, p_base_all, p_base_30y) per test row."""
+    years = test["year"].to_numpy(np.int64)
+    p, base_all, base_30y = (np.empty(len(test)) for _ in range(3))
+    for y in np.unique(years).tolist():
+        at = years == y
+        known = frame[frame["year"] < y]
+        p[at] = np.asarray(predict_fn(fit, known, test.loc[at, ["claim", "year"]].reset_index(drop=True), seed,
+                                      through=y), dtype=float)
+        base_all[at] = rate(known["settled"])
+        base_30y[at] = rate(known.loc[known["year"] >= y - D.REF_BASE_WINDOW, "settled"])
+    return p, base_all, base_30y
 
 
 def prior_settlement_rate(priors_dir: Path | None = None, preset: str = D.EXPERT_HAZARD_PRESET) -> float:
@@ -201,17 +228,21 @@ def reference_backtest(claims: ClaimYears, origins: Sequence[int] = D.DEFAULT_RE
                        draws: int = D.BACKTEST_DRAWS, tune: int = D.BACKTEST_TUNE, chains: int = D.BACKTEST_CHAINS,
                        seed: int = D.SEED, progress: Callable[[str], None] | None = None, jobs: int | None = 1,
                        scheduler: str | None = None, n_boot: int = D.REF_BOOTSTRAP, level: float = D.REF_LEVEL,
-                       end: int = D.REF_END, priors_dir: Path | None = None) -> ReferenceBacktest:
+                       end: int = D.REF_END, priors_dir: Path | None = None,
+                       information: str = D.REF_INFORMATION[0]) -> ReferenceBacktest:
     """The rolling-origin backtest (see the module docstring). ``fit_fn(claims, origin, *, draws, tune,
     chains, seed)`` and ``predict_fn(fit, history, targets, seed)`` default to the pooled model's
     ``forecast.reference.fit_reference`` / ``predict_settlement``. ``progress`` gets one line per
     finished origin. ``jobs``/``scheduler`` as in ``validate.cluster.run_tasks`` (``jobs=1``: in this
-    process, one origin after another)."""
+    process, one origin after another). ``information``: ``"origin"`` (each test row forecast from the rows
+    before its origin) or ``"updated"`` (from the rows before its own year; see the module docstring)."""
     from forecast.validate.cluster import Task, run_tasks
 
+    if information not in D.REF_INFORMATION:
+        raise UsageError(f"information must be one of {', '.join(D.REF_INFORMATION)}, got {information!r}")
     origins = check_origins(claims.frame, origins, end)
     p_prior = prior_settlement_rate(priors_dir)  # validate the priors before spending minutes on fits
-    jobs_ = [OriginJob(claims, o, e, draws, tune, chains, seed, fit_fn, predict_fn)
+    jobs_ = [OriginJob(claims, o, e, draws, tune, chains, seed, fit_fn, predict_fn, information)
              for o, e in zip(origins, origin_ends(origins, end))]
 
     def done(res: OriginResult) -> None:
@@ -222,7 +253,7 @@ def reference_backtest(claims: ClaimYears, origins: Sequence[int] = D.DEFAULT_RE
     return assemble(results, p_prior, claims.sha256, n_boot=n_boot, level=level, seed=seed,
                     settings={"origins": origins, "end": end, "draws": draws, "tune": tune, "chains": chains,
                               "seed": seed, "n_boot": n_boot, "level": level,
-                              "base_window": D.REF_BASE_WINDOW})
+                              "base_window": D.REF_BASE_WINDOW, "information": information})
 
 
 def origin_line(res: OriginResult) -> str:
@@ -245,8 +276,9 @@ def assemble(results: Sequence[OriginResult], p_prior: float, data_sha256: str, 
         parts.append((s.origin, res.claim, res.settled, cols))
         for i in range(s.n_test):
             rows.append(ReferenceRow(origin=s.origin, claim=int(res.claim[i]), year=int(res.year[i]),
-                                     p_settle=float(res.p_settle[i]), p_base_all=s.p_base_all,
-                                     p_base_30y=s.p_base_30y, p_prior=p_prior, settled=int(res.settled[i])))
+                                     p_settle=float(res.p_settle[i]), p_base_all=float(res.base_all[i]),
+                                     p_base_30y=float(res.base_30y[i]), p_prior=p_prior,
+                                     settled=int(res.settled[i])))
     claim = np.concatenate([c for _, c, _, _ in parts])
     y = np.concatenate([s for _, _, s, _ in parts])
     pooled_cols = {name: np.concatenate([cols[name] for *_, cols in parts]) for name in FORECASTS}
@@ -263,8 +295,8 @@ def assemble(results: Sequence[OriginResult], p_prior: float, data_sha256: str, 
 
 def forecast_columns(res: OriginResult, p_prior: float) -> dict[str, np.ndarray]:
     n = res.summary.n_test
-    return {"pooled": res.p_settle, "base_all": np.full(n, res.summary.p_base_all),
-            "base_30y": np.full(n, res.summary.p_base_30y), "prior": np.full(n, p_prior)}
+    return {"pooled": res.p_settle, "base_all": res.base_all, "base_30y": res.base_30y,
+            "prior": np.full(n, p_prior)}
 
 
 def targets(bs: ClaimBootstrap, best: str) -> dict[str, Target]:
@@ -338,6 +370,9 @@ def to_json(bt: ReferenceBacktest) -> dict:
             "skill": "1 - score(pooled) / score(baseline), higher is better",
             "baselines": f"base_all: settlements / claim-years before the origin; base_30y: the same over the "
                          f"{D.REF_BASE_WINDOW} years before it; prior: mean of the {PRIOR_NAME} prior",
+            "information": "origin: every test row forecast from the claim-years before its origin (the fit's "
+                           "training rows); updated: each test year forecast from the claim-years before that "
+                           "year, with the origin's fit, and base_all/base_30y taken before that year too",
         },
         "p_prior": _num(bt.p_prior),
         "origins": [dict(_plain(s), **_scores(bt.by_origin[s.origin])) for s in bt.origins],

@@ -129,9 +129,14 @@ def claim_history(fit, d: PosteriorDraws, rows: pd.DataFrame, seed: int) -> Clai
                         last_row=last)
 
 
-def history_rows(fit, history: pd.DataFrame) -> pd.DataFrame:
+def history_rows(fit, history: pd.DataFrame, through: int | None = None) -> pd.DataFrame:
+    """The rows of ``history`` a forecast may read: year < ``through``, by default the fit's origin."""
     origin = fit.identity.origin
-    rows = history if origin is None else history[history["year"] < origin]
+    if through is not None and origin is not None and through < origin:
+        raise ReferenceDataError(f"a forecast through {through} reads less than the fit (origin {origin}) "
+                                 "already saw; pass through >= the fit's origin")
+    cut = through if through is not None else origin
+    rows = history if cut is None else history[history["year"] < cut]
     return rows.sort_values(list(KEYS))
 
 
@@ -146,15 +151,18 @@ def path_covariates(fit, hist: ClaimHistory | None, years: np.ndarray) -> np.nda
     return project(standardise(raw, fit.center, fit.scale), fit.persistence, years - hist.year)
 
 
-def predict_settlement(fit, history: pd.DataFrame, targets: pd.DataFrame, seed: int) -> np.ndarray:
+def predict_settlement(fit, history: pd.DataFrame, targets: pd.DataFrame, seed: int,
+                       through: int | None = None) -> np.ndarray:
     """P(peaceful settlement) of each row of ``targets`` (only its ``claim`` and ``year`` are read), from
-    the ``history`` rows with year < the fit's origin (see the module docstring); mean over draws."""
+    the ``history`` rows with year < ``through`` (default: the fit's origin; a later ``through`` lets a
+    forecast read the claim-years known since, with the fit's parameters: the backtest's "updated"
+    protocol) (see the module docstring); mean over draws."""
     claims = np.asarray(targets["claim"], dtype=np.int64)
     years = np.asarray(targets["year"], dtype=np.int64)
     if len(claims) == 0:
         return np.zeros(0)
     d = PosteriorDraws.of(fit)
-    hist_rows = history_rows(fit, history)
+    hist_rows = history_rows(fit, history, through)
     by_claim = {int(c): g for c, g in hist_rows.groupby("claim", sort=False)}
     first_target = pd.Series(years).groupby(claims).min().to_dict()
     table = era_levels(d, np.arange(int(era_index(years).max()) + 1), seed)  # (eras, S)

@@ -99,7 +99,8 @@ def format_fit(r: ReferenceFitResult) -> str:
 
 def backtest_reference_class(origins=None, *, draws: int = D.REF_BACKTEST_DRAWS, tune: int = D.REF_BACKTEST_TUNE,
                              chains: int = D.REFERENCE_CHAINS, seed: int = D.SEED, jobs: int | None = None,
-                             scheduler: str | None = None, out: str | Path | None = None, progress=None) -> dict:
+                             scheduler: str | None = None, out: str | Path | None = None, progress=None,
+                             information: str = D.REF_INFORMATION[0]) -> dict:
     """The rolling-origin backtest as JSON-ready data; with ``out``, also its rows (CSV) and JSON."""
     import json
 
@@ -110,7 +111,7 @@ def backtest_reference_class(origins=None, *, draws: int = D.REF_BACKTEST_DRAWS,
     claims = load_claim_years()
     kw = {} if origins is None else {"origins": tuple(origins)}
     bt = reference_backtest(claims, **kw, draws=draws, tune=tune, chains=chains, seed=seed, progress=progress,
-                            jobs=jobs, scheduler=scheduler)
+                            jobs=jobs, scheduler=scheduler, information=information)
     result = to_json(bt)
     if out is not None:
         import pandas as pd
@@ -132,7 +133,8 @@ def format_backtest(result: dict) -> str:
     def iv(e: dict, fmt: str) -> str:
         return f"{_num(e['value'], fmt)} [{_num(e['lo'], fmt)}, {_num(e['hi'], fmt)}]"
 
-    lines = [f"Reference-class backtest ({result['interval']})"]
+    info = result["settings"].get("information", D.REF_INFORMATION[0])
+    lines = [f"Reference-class backtest, information '{info}' ({result['interval']})"]
     for o in result["origins"]:
         lines.append(f"  origin {o['origin']}: {o['n_test']:,} test claim-years {o['origin']}-{o['end']}, "
                      f"{o['events_test']} settlements")
