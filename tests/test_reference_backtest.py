@@ -313,6 +313,51 @@ def test_updated_protocol_no_look_ahead(bt_updated, claims):
     assert preds(altered, lambda y: y > cut) != preds(bt_updated, lambda y: y > cut)
 
 
+TAU = 0.5
+
+
+def stand_in_fit_with_tau(claims, origin, **kw):
+    """The stand-in fit plus an era random-walk sd, as the "updated-level" protocol reads it."""
+    from types import SimpleNamespace
+
+    fit = stand_in_fit(claims, origin, **kw)
+    posterior = {"tau": SimpleNamespace(values=np.full((2, 3), TAU))}
+    return SimpleNamespace(**vars(fit), idata=SimpleNamespace(posterior=posterior))
+
+
+def test_period_adjusted_closed_form():
+    from forecast.reference.predict import period_adjusted
+
+    p = np.array([0.01, 0.2])
+    np.testing.assert_allclose(period_adjusted(p, 4.0, 3.0, 3.0), p)       # as many as expected: m = 1
+    np.testing.assert_allclose(period_adjusted(p, 4.0, 0.0, 0.0), p)       # nothing seen yet
+    m = (4.0 + 6.0) / (4.0 + 2.0)
+    np.testing.assert_allclose(period_adjusted(p, 4.0, 6.0, 2.0), 1 - (1 - p) ** m)
+    assert np.all(period_adjusted(p, 4.0, 0.0, 5.0) < p)
+
+
+def test_updated_level_is_the_updated_forecast_times_the_learned_period_multiplier(bt_updated, claims):
+    """Each row = the "updated" forecast with its hazard multiplied by (k + D) / (k + E), k = 1 / tau^2,
+    D and E the settlements and summed "updated" forecasts of the origin's test years before the row's."""
+    from forecast.reference.predict import period_adjusted
+
+    lvl = reference_backtest(claims, ORIGINS, fit_fn=stand_in_fit_with_tau, predict_fn=stand_in_predict_through,
+                             draws=10, tune=10, chains=1, seed=5, n_boot=N_BOOT, information="updated-level")
+    k = 1 / TAU ** 2
+    upd = {(r.claim, r.year): r for r in bt_updated.rows}
+    for o in ORIGINS:
+        mine = [r for r in lvl.rows if r.origin == o]
+        for y in sorted({r.year for r in mine}):
+            before = [upd[(r.claim, r.year)] for r in mine if r.year < y]
+            D, E = sum(r.settled for r in before), sum(r.p_settle for r in before)
+            now = [r for r in mine if r.year == y]
+            want = period_adjusted(np.array([upd[(r.claim, r.year)].p_settle for r in now]), k, D, E)
+            np.testing.assert_allclose([r.p_settle for r in now], want, rtol=1e-12)
+            assert [r.p_base_all for r in now] == [upd[(r.claim, r.year)].p_base_all for r in now]
+    assert [r.p_settle for r in lvl.rows] != [r.p_settle for r in bt_updated.rows]
+    assert lvl.settings["information"] == "updated-level"
+
+
 def test_unknown_information_is_a_usage_error(claims):
     with pytest.raises(UsageError, match="information"):
         run(claims, information="psychic")

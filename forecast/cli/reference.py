@@ -64,7 +64,8 @@ def ref_fit(draws, tune, chains, seed, out, as_json, quiet):
 @click.option("--information", type=click.Choice(D.REF_INFORMATION), default=D.REF_INFORMATION[0],
               show_default=True,
               help="What a forecast may read: 'origin', the claim-years before its origin; 'updated', the "
-                   "claim-years before its own year (one-year-ahead, parameters refitted only at the origins).")
+                   "claim-years before its own year (one-year-ahead, parameters refitted only at the origins); "
+                   "'updated-level', as 'updated' with a period level learned from the test years before.")
 @json_option("Print the full result as JSON (one row per test claim-year); progress still goes to stderr.")
 @quiet_option
 @handle_errors

@@ -152,8 +152,9 @@ def run_origin(job: OriginJob) -> OriginResult:
     recent = train[train["year"] >= job.origin - D.REF_BASE_WINDOW]
     fit = fit_fn(replace(job.claims, frame=train), job.origin, draws=job.draws, tune=job.tune,
                  chains=job.chains, seed=job.seed)
-    if job.information == "updated":
-        p, base_all, base_30y = updated_forecasts(fit, predict_fn, frame, test, job.seed)
+    if job.information != "origin":
+        p, base_all, base_30y = updated_forecasts(fit, predict_fn, frame, test, job.seed,
+                                                  level=job.information == "updated-level")
     else:
         p = np.asarray(predict_fn(fit, train, test[["claim", "year"]].copy(), job.seed), dtype=float)
         base_all, base_30y = np.full(len(test), rate(train["settled"])), np.full(len(test), rate(recent["settled"]))
@@ -169,16 +170,27 @@ def run_origin(job: OriginJob) -> OriginResult:
                         test["settled"].to_numpy(np.int64), p, base_all, base_30y)
 
 
-def updated_forecasts(fit, predict_fn, frame, test, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def updated_forecasts(fit, predict_fn, frame, test, seed: int,
+                      level: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The "updated" protocol: each test year ``y`` forecast from the rows with ``year < y``, with the
-    fit's parameters; the base rates over those rows. Returns (p_settle, p_base_all, p_base_30y) per test row."""
+    fit's parameters; the base rates over those rows. ``level`` ("updated-level"): each forecast's hazard
+    is also multiplied by the period multiplier learned from the test years before ``y``
+    (``predict.period_adjusted``: settlements observed there against the sum of their "updated"
+    forecasts). Returns (p_settle, p_base_all, p_base_30y) per test row."""
+    from forecast.reference.predict import period_adjusted, period_shape
+
     years = test["year"].to_numpy(np.int64)
+    settled = test["settled"].to_numpy(float)
     p, base_all, base_30y = (np.empty(len(test)) for _ in range(3))
+    shape = period_shape(fit) if level else 0.0
+    observed = expected = 0.0
     for y in np.unique(years).tolist():
         at = years == y
         known = frame[frame["year"] < y]
-        p[at] = np.asarray(predict_fn(fit, known, test.loc[at, ["claim", "year"]].reset_index(drop=True), seed,
-                                      through=y), dtype=float)
+        p_y = np.asarray(predict_fn(fit, known, test.loc[at, ["claim", "year"]].reset_index(drop=True), seed,
+                                    through=y), dtype=float)
+        p[at] = period_adjusted(p_y, shape, observed, expected) if level else p_y
+        observed, expected = observed + settled[at].sum(), expected + p_y.sum()
         base_all[at] = rate(known["settled"])
         base_30y[at] = rate(known.loc[known["year"] >= y - D.REF_BASE_WINDOW, "settled"])
     return p, base_all, base_30y
@@ -372,7 +384,9 @@ def to_json(bt: ReferenceBacktest) -> dict:
                          f"{D.REF_BASE_WINDOW} years before it; prior: mean of the {PRIOR_NAME} prior",
             "information": "origin: every test row forecast from the claim-years before its origin (the fit's "
                            "training rows); updated: each test year forecast from the claim-years before that "
-                           "year, with the origin's fit, and base_all/base_30y taken before that year too",
+                           "year, with the origin's fit, and base_all/base_30y taken before that year too; "
+                           "updated-level: as updated, the hazard times a Gamma period multiplier learned from "
+                           "the test years before",
         },
         "p_prior": _num(bt.p_prior),
         "origins": [dict(_plain(s), **_scores(bt.by_origin[s.origin])) for s in bt.origins],

@@ -199,3 +199,22 @@ def claim_survival(fit, claims_frame: pd.DataFrame, claim: int, seed: int = 0) -
     d = PosteriorDraws.of(fit)
     h = claim_history(fit, d, rows, seed)
     return float(np.exp(kernels.gamma_frailty_log_survival(h.H, d.theta)).mean())
+
+
+def period_shape(fit) -> float:
+    """Shape k of the period multiplier's Gamma(k, k) prior: 1 / tau^2, with tau the posterior mean of
+    the fit's era random-walk sd, so that var(log m) is about one era step (the backtest's
+    "updated-level" protocol, benchmarks/reference_information.md)."""
+    tau = float(np.mean(np.asarray(fit.idata.posterior["tau"].values, dtype=float)))
+    if not tau > 0:
+        raise ReferenceDataError(f"the fit's era random-walk sd has posterior mean {tau}; the period "
+                                 "multiplier needs a positive one")
+    return 1.0 / tau ** 2
+
+
+def period_adjusted(p: np.ndarray, shape: float, observed: float, expected: float) -> np.ndarray:
+    """P(settle) with the hazard multiplied by the posterior mean m = (k + D) / (k + E) of a Gamma(k, k)
+    period multiplier after D observed settlements where the forecasts expected E: 1 - (1 - p)^m."""
+    m = (shape + observed) / (shape + expected)
+    return 1.0 - np.power(1.0 - np.asarray(p, dtype=float), m)
+
