@@ -87,6 +87,24 @@ def test_bad_origins_are_usage_errors(tmp_path, origins, phrase):
     assert not any(tmp_path.iterdir())
 
 
+def test_backtest_information_updated_level(tmp_path):
+    """--information updated-level: one-year-ahead rows whose base rates move with the year."""
+    r = invoke("reference", "backtest", "--origin", "1975", "--draws", "30", "--tune", "30", "--chains", "1",
+               "--jobs", "1", "--json", "--information", "updated-level")
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.stdout)
+    assert d["settings"]["information"] == "updated-level"
+    by_year = {row["year"]: row["p_base_all"] for row in d["rows"]}
+    assert len(set(by_year.values())) > 1 and by_year[1975] == d["origins"][0]["p_base_all"]
+
+
+def test_unknown_information_is_a_usage_error(tmp_path):
+    r = invoke("reference", "backtest", "--information", "psychic", "--jobs", "1", "--out", tmp_path)
+    assert r.exit_code == 2, r.output
+    assert "Traceback" not in r.output and "psychic" in r.output
+    assert not any(tmp_path.iterdir())
+
+
 def test_show_json_of_a_fit_names_its_settlement_evidence(fitted_workspace):
     r = invoke("show", "-w", fitted_workspace.root, "--json")
     assert r.exit_code == 0, r.output
