@@ -79,7 +79,8 @@ def ref_backtest(origins, draws, tune, chains, seed, jobs, scheduler, out, infor
 
     With --information updated, each test year is forecast from every
     claim-year before it (the origin's fit, the claims' later history) and the
-    two base rates are taken before that year too.
+    two base rates are taken before that year too; updated-level also scales
+    the hazard by a period level learned from the test years before.
     """
     from forecast.reference.service import backtest_reference_class, format_backtest
 

@@ -180,8 +180,9 @@ def _unwrapped(jit_fn):
 
     PyTensor wraps the compiled graph in ``def f(*args): return jitable_func(*args)``, a second
     function numba caches on disk. Called from the callbacks, that wrapper only adds a compile:
-    numba links and re-optimises the whole graph into it (~15 s of a cold compile, measured),
-    and the callbacks, cached under their own key, never need it again."""
+    numba links and re-optimises the whole graph into it (12 s of its own in a trace of a cold
+    compile; interleaved cold compiles with and without it differ by about 5%, benchmarks/results/
+    fit.md), and the callbacks, cached under their own key, never need it again."""
     import numba
 
     inner = getattr(jit_fn, "py_func", None)

@@ -16,6 +16,8 @@ With ``information="updated"`` (pre-registered in ``benchmarks/reference_informa
 the same, but each test year ``y`` is forecast from every row with ``year < y`` (the training rows and the
 earlier test years, outcomes included) through ``predict_fn(..., through=y)``, and the two base rates are
 taken over the rows before ``y`` too: one-year-ahead forecasts, parameters refitted only at the origins.
+``information="updated-level"`` also multiplies each forecast's hazard by a Gamma period multiplier
+learned from the origin's test years before ``y`` (``updated_forecasts``).
 
 Each origin's fit uses the same ``seed`` (so an origin's result is what ``fit_reference(claims, o,
 seed=seed)`` gives alone), and origins are independent tasks (``validate.cluster.run_tasks``): in
