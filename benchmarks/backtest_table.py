@@ -17,7 +17,7 @@ from pathlib import Path
 LABELS = {"model": "**model (default form)**", "climatology": "climatology", "persistence":
           "persistence (climatology with momentum)", "contemporaneous": "contemporaneous (former model)",
           "joint": "joint", "joint_lag": "joint_lag", "power_only": "power only", "trust_only": "trust only",
-          "leaders_only": "leaders only"}
+          "leaders_only": "leaders only", "stacked": "stacked (joint + climatology)"}
 
 
 def skill(sk: dict, key: str) -> str:
@@ -45,6 +45,15 @@ def tables(res: dict) -> str:
         c = res["choice"]
         out += ["", f"Rule ({c['rule']}): mean log scores " + ", ".join(
             f"`{k}` {v:.4f}" for k, v in c["mean_log_scores"].items()) + f"; chosen: **`{c['form']}`**."]
+    if res.get("stacking"):
+        w = list(res["stacking"]["weights"].items())
+        out += ["", "Stack weight on `joint` at each origin (learned from the origins before it): " + ", ".join(
+            f"{y} {v:.2f}" for y, v in w[:-1]) + f"; learned from all of them, for {w[-1][0]}: {w[-1][1]:.3f}."]
+    if res.get("reliability_by_method"):
+        out += ["", "| method | CORP miscalibration (MCB) | discrimination (DSC) | MCB < DSC |", "|---|---:|---:|:---:|"]
+        for name, r in res["reliability_by_method"].items():
+            out.append(f"| {LABELS.get(name, name)} | {r['miscalibration']:.4f} | {r['discrimination']:.4f} | "
+                       f"{'yes' if r['miscalibration'] < r['discrimination'] else 'no'} |")
     rel = res["reliability"]
     out += ["", f"CORP decomposition of the default's P(improve): miscalibration (MCB) {rel['miscalibration']:.4f}, "
             f"discrimination (DSC) {rel['discrimination']:.4f}, uncertainty (UNC) {rel['uncertainty']:.4f}."]

@@ -80,6 +80,43 @@ def test_bootstrap_skill_interval():
                                                                                      seed=3)
 
 
+def test_stacking_weights_by_brute_force():
+    """Each weight maximises the Beta(2, 2)-penalised log density of the origins before it (a fine grid
+    search, checked against SciPy's bounded optimiser), and the first origin's is 0.5."""
+    from scipy.optimize import minimize_scalar
+
+    rng = np.random.default_rng(4)
+    a, b = rng.uniform(0.02, 0.9, 12), rng.uniform(0.1, 0.4, 12)
+    w = S.stacking_weights(a, b)
+    assert w.shape == (13,) and w[0] == 0.5
+    for i in range(13):
+        def neg(x, i=i):
+            return -(np.sum(np.log(x * a[:i] + (1 - x) * b[:i])) + np.log(x) + np.log1p(-x))
+        assert w[i] == pytest.approx(minimize_scalar(neg, bounds=(1e-9, 1 - 1e-9), method="bounded").x, abs=1e-3)
+    # a forecast that is always better earns weight near 1, one that is always worse near 0
+    assert S.stacking_weights(np.full(40, 0.9), np.full(40, 0.2))[-1] > 0.95
+    assert S.stacking_weights(np.full(40, 0.05), np.full(40, 0.5))[-1] < 0.05
+
+
+@given(st.lists(st.floats(0.01, 0.99), min_size=2, max_size=15), st.data())
+@settings(max_examples=60, deadline=None)
+def test_stack_of_an_origin_ignores_that_origin_and_later(dens, data):
+    """No look-ahead: changing the forecasts and outcomes of origins i and later leaves the stack weights
+    and mixed forecasts of origins before i (and of i itself) unchanged."""
+    n = len(dens)
+    i = data.draw(st.integers(0, n - 1))
+    rng = np.random.default_rng(data.draw(st.integers(0, 100)))
+    pa, pb = rng.dirichlet(np.ones(5), n), rng.dirichlet(np.ones(5), n)
+    obs = rng.integers(0, 5, n)
+    mixed, w = S.stacked(pa, pb, obs)
+    pa2, obs2 = pa.copy(), obs.copy()
+    pa2[i:], obs2[i:] = rng.dirichlet(np.ones(5), n - i), rng.integers(0, 5, n - i)
+    mixed2, w2 = S.stacked(pa2, pb, obs2)
+    assert np.array_equal(w[: i + 1], w2[: i + 1])
+    assert np.array_equal(mixed[:i], mixed2[:i])
+    assert np.allclose(mixed.sum(axis=1), 1)
+
+
 probs_st = st.lists(st.floats(0.001, 0.999), min_size=1, max_size=40)
 
 
@@ -202,9 +239,14 @@ def test_backtest_row_does_not_change_when_later_data_change(workspace, tmp_path
     assert ra["baselines"] == rb["baselines"]  # every candidate form too (joint is the model; the others here)
     # and the JSON contract
     json.dumps(a)
-    assert set(a["scores"]) == {"model", "climatology", "persistence", "contemporaneous", "joint_lag"}
-    assert a["settings"]["outcome_form"] == "joint" and a["choice"]["form"] in ("joint", "joint_lag")
-    assert set(a["candidates"]) == {"contemporaneous", "joint", "joint_lag"}
+    assert set(a["scores"]) == {"model", "climatology", "persistence", "contemporaneous", "joint_lag", "stacked"}
+    assert a["settings"]["outcome_form"] == "joint" and a["choice"]["form"] in ("joint", "joint_lag", "stacked")
+    assert set(a["candidates"]) == {"contemporaneous", "joint", "joint_lag", "stacked"}
+    # one origin, nothing scored before it: the stack is half joint, half climatology
+    assert a["stacking"]["weights"]["2010"] == 0.5 and ra["baselines"]["stacked"]["weight"] == 0.5
+    assert ra["baselines"]["stacked"]["p_improve"] == pytest.approx(
+        S.p_improve(np.array(list(ra["p_change"].values()))) / 2 + ra["baselines"]["climatology"]["p_improve"] / 2)
+    assert set(a["reliability_by_method"]) == set(a["scores"])
     assert not a["candidates"]["contemporaneous"]["eligible"] and a["candidates"]["joint"]["method"] == "model"
     for name, sk in a["skill_vs_climatology"].items():  # one year: every bootstrap resample is that year
         for k in ("brier", "log", "rps"):

@@ -39,6 +39,11 @@ from forecast.model.projection import INTERVAL_TYPE
 CANDIDATES = OUTCOME_FORMS
 ELIGIBLE = ("joint", "joint_lag")  # forecast-time consistent: the rule picks the default among these
 TIE_NATS = 0.005                   # ...and the simpler joint when the mean log scores differ by less
+# The addendum's candidate: a time-sliced stack of STACK_OF and climatology (scoring.stacked), weights
+# learned from the origins scored before each one. It is chosen only if it beats the form the rule
+# above picks by at least TIE_NATS.
+STACKED = "stacked"
+STACK_OF = "joint"
 # single-lens models: the default form with the other lenses switched out of the outcome (lens_mask)
 SINGLE_LENS: dict[str, tuple[float, float, float]] = {
     "power_only": (1.0, 0.0, 0.0),
@@ -263,13 +268,22 @@ def run(ws, years: list[int], settings: Settings = Settings(), jobs: int | None 
     methods = ["model", *BASELINES, *(v for v in variants(settings) if v != "model")]
     cat = {name: np.array([list((r["p_change"] if name == "model" else r["baselines"][name]["p_change"]).values())
                            for r in rows], dtype=float) for name in methods}
+    stack_weights = None
+    if settings.candidates and STACK_OF in CANDIDATES:
+        joint = "model" if settings.outcome_form == STACK_OF else STACK_OF
+        cat[STACKED], stack_weights = scoring.stacked(cat[joint], cat["climatology"], observed + 2)
+        methods.append(STACKED)
+        for r, probs, w in zip(rows, cat[STACKED], stack_weights):
+            r["baselines"][STACKED] = {"p_improve": float(scoring.p_improve(probs)), "weight": float(w),
+                                       "p_change": {str(c): float(x) for c, x in zip(scoring.CATEGORIES, probs)}}
     scores = {name: scoring.score_all(cat[name], observed) for name in methods}
     p_clim = scoring.p_improve(cat["climatology"])
     skill = {name: scoring.bootstrap_skill(scoring.p_improve(cat[name]), p_clim, improved, seed=settings.seed)
              for name in methods if name != "climatology"}
     skills = {name: scoring.bootstrap_skills(cat[name], cat["climatology"], observed + 2, seed=settings.seed)
               for name in methods if name != "climatology"}
-    candidates = candidate_table(settings, scores, skills) if settings.candidates else {}
+    reliability = {name: scoring.reliability(scoring.p_improve(cat[name]), improved) for name in methods}
+    candidates = candidate_table(settings, scores, skills, reliability) if settings.candidates else {}
     failed = [r["year"] for r in rows if not all(r["diagnostics_ok"].values())]
     failed_scored = [r["year"] for r in rows if not all(r["scored_quantity_ok"].values())]
     return {
@@ -285,31 +299,49 @@ def run(ws, years: list[int], settings: Settings = Settings(), jobs: int | None 
         },
         "rows": rows, "scores": scores, "brier_skill_vs_climatology": skill, "skill_vs_climatology": skills,
         "candidates": candidates, "choice": choose(candidates) if candidates else None,
-        "reliability": scoring.reliability(scoring.p_improve(cat["model"]), improved),
+        "reliability": reliability["model"],
+        "reliability_by_method": {name: {k: rel[k] for k in ("miscalibration", "discrimination", "uncertainty")}
+                                  for name, rel in reliability.items()},
+        "stacking": None if stack_weights is None else {
+            "of": [STACK_OF, "climatology"], "weights": {str(y): float(w) for y, w in
+                                                         zip([*(r["year"] for r in rows), end + 1], stack_weights)},
+            "rule": "weight of each origin from the origins scored before it in this run: argmax of the summed "
+                    "log predictive density of the observed change plus a Beta(2, 2) penalty, grid of 0.001 "
+                    "(benchmarks/improve_candidates.md, addendum); the last weight is for the origin after the run"},
         "origins_failing_diagnostics": failed,
         "origins_failing_scored_quantity_diagnostics": failed_scored,
     }
 
 
-def candidate_table(settings: Settings, scores: dict, skills: dict) -> dict:
-    """Every candidate outcome form with its scores and skills (the default form's are the "model"'s)."""
+def candidate_table(settings: Settings, scores: dict, skills: dict, reliability: dict) -> dict:
+    """Every candidate (outcome forms, then the stack when scored) with its scores, skills and CORP terms
+    (the default form's are the "model"'s)."""
     out = {}
-    for form in CANDIDATES:
+    for form in (*CANDIDATES, STACKED):
         name = "model" if form == settings.outcome_form else form
-        out[form] = {"method": name, "eligible": form in ELIGIBLE, "scores": scores[name], "skill": skills[name]}
+        if name not in scores:
+            continue
+        rel = {k: reliability[name][k] for k in ("miscalibration", "discrimination")}
+        out[form] = {"method": name, "eligible": form in (*ELIGIBLE, STACKED), "scores": scores[name],
+                     "skill": skills[name], "reliability": rel}
     return out
 
 
 def choose(candidates: dict) -> dict:
     """The rule of benchmarks/improve_candidates.md, fixed before the scores were seen: the eligible form with
-    the lowest mean log score; the simpler joint when joint_lag is better by less than TIE_NATS."""
+    the lowest mean log score; the simpler joint when joint_lag is better by less than TIE_NATS; and (the
+    addendum) the stack only if it beats that choice by at least TIE_NATS."""
     logs = {form: c["scores"]["log"] for form, c in candidates.items() if c["eligible"]}
-    best = min(logs, key=logs.get)
-    if best != "joint" and "joint" in logs and logs["joint"] - logs[best] < TIE_NATS:
+    forms = {f: v for f, v in logs.items() if f != STACKED}
+    best = min(forms, key=forms.get)
+    if best != "joint" and "joint" in forms and forms["joint"] - forms[best] < TIE_NATS:
         best = "joint"
+    if STACKED in logs and logs[best] - logs[STACKED] >= TIE_NATS:
+        best = STACKED
     return {"form": best, "mean_log_scores": logs,
             "rule": f"lowest mean log score of P(improve) among {', '.join(ELIGIBLE)}; joint when within "
-                    f"{TIE_NATS} nats (benchmarks/improve_candidates.md)"}
+                    f"{TIE_NATS} nats; {STACKED} only if lower than that choice by at least {TIE_NATS} nats "
+                    f"(benchmarks/improve_candidates.md and its addendum)"}
 
 
 def write_results(out_dir, result: dict) -> None:
@@ -372,6 +404,13 @@ def format_summary(result: dict) -> str:
         lines.append(f"Default by the rule fixed in advance ({c['rule']}): {c['form']} "
                      f"(mean log scores: " + ", ".join(f"{k} {v:.3f}" for k, v in c["mean_log_scores"].items())
                      + f"; 'model' above is {result['settings']['outcome_form']})")
+    if result.get("stacking"):
+        w = result["stacking"]["weights"]
+        last = list(w)[-1]
+        lines.append(f"Stack weight on {result['stacking']['of'][0]} (rest climatology), learned from earlier origins: "
+                     + ", ".join(f"{y} {v:.2f}" for y, v in list(w.items())[:-1]) + f"; for {last}: {w[last]:.2f}")
+    lines.append("CORP terms of P(improve), MCB (miscalibration) / DSC (discrimination): " + ", ".join(
+        f"{name} {r['miscalibration']:.3f}/{r['discrimination']:.3f}" for name, r in result["reliability_by_method"].items()))
     rel = result["reliability"]
     lines.append(f"Reliability of P(improve), CORP (isotonic): reliability term MCB {rel['miscalibration']:.3f}, "
                  f"resolution term DSC {rel['discrimination']:.3f}, uncertainty UNC {rel['uncertainty']:.3f}")

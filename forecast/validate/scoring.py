@@ -201,3 +201,35 @@ def bootstrap_skills(probs_model, probs_ref, observed_category, n_boot: int = 40
     out["interval"] = (f"{' and '.join(f'{round(100 * v)}%' for v in levels)} paired percentile bootstrap over "
                        f"years ({n_boot} resamples)")
     return out
+
+
+# --- time-sliced stacking (benchmarks/improve_candidates.md, addendum: candidate "stacked")
+
+STACK_GRID = np.linspace(0.0, 1.0, 1001)  # weights 0, 0.001, ..., 1
+
+
+def stacking_weights(dens_a, dens_b) -> np.ndarray:
+    """Time-sliced stacking weights of forecast A against forecast B, one per origin in order.
+
+    ``dens_a`` and ``dens_b`` (n,) are each forecast's predictive probability of the observed outcome
+    at origins 0..n-1. The weight of origin i uses only origins j < i (scored before it):
+    argmax over w in STACK_GRID of sum_j log(w a_j + (1 - w) b_j) + log w + log(1 - w), the last two
+    terms a Beta(2, 2) penalty (so the first origin gets 0.5). Returns (n + 1,) weights: the last one
+    is learned from all n origins (the weight for the origin after them)."""
+    a, b = _arr(dens_a), _arr(dens_b)
+    w = STACK_GRID[:, None]
+    with np.errstate(divide="ignore"):
+        penalty = np.log(STACK_GRID) + np.log1p(-STACK_GRID)
+        per_origin = np.log(w * a[None, :] + (1.0 - w) * b[None, :])  # (grid, n)
+    cum = np.concatenate([np.zeros((len(STACK_GRID), 1)), np.cumsum(per_origin, axis=1)], axis=1)
+    objective = cum + penalty[:, None]  # (grid, n + 1): column i uses origins < i
+    return STACK_GRID[np.argmax(objective, axis=0)]
+
+
+def stacked(probs_a, probs_b, observed_category) -> tuple[np.ndarray, np.ndarray]:
+    """The time-sliced stack of two (n, K) category forecasts: (n, K) mixed probabilities, with each
+    origin's weight from the origins before it, and the (n + 1,) weights (see ``stacking_weights``)."""
+    pa, pb, obs = _arr(probs_a), _arr(probs_b), _arr(observed_category, int)
+    rows = np.arange(len(obs))
+    w = stacking_weights(pa[rows, obs], pb[rows, obs])
+    return w[:-1, None] * pa + (1.0 - w[:-1, None]) * pb, w
