@@ -74,7 +74,8 @@ def section_line(event) -> None:
 @scheduler_option
 @click.option("--no-single-lens", is_flag=True, help="Skip the single-lens baselines (3 fewer fits per origin).")
 @click.option("--no-candidates", is_flag=True,
-              help="Fit only the default outcome form, not every candidate (2 fewer fits per origin).")
+              help="Fit only the default outcome form, not every candidate (2 fewer fits per origin; no "
+                   "'stacked' candidate either).")
 @click.option("--recode", type=click.Path(dir_okay=False), default=None,
               help="CSV of perturbations (year,change,reason): rerun the backtest once per row with that year's "
                    "coded change recoded by one step, and report the skill under each (validate.recode).")
@@ -91,10 +92,12 @@ def backtest(workspace, start, end, preset, draws, tune, chains, seed, jobs, sch
     """Rolling-origin backtest: fit through Y-1, predict Y, score against baselines.
 
     Scores the model (the default outcome form), the other candidate forms
-    (benchmarks/improve_candidates.md), climatology, persistence and each
-    single-lens model on the same years (Brier, log and ranked probability
-    scores), each skill against climatology with paired bootstrap intervals, the
-    default chosen by the rule fixed in advance, and a CORP reliability table.
+    (benchmarks/improve_candidates.md), the 'stacked' candidate (joint mixed
+    with climatology, each origin's weight learned from the origins before it),
+    climatology, persistence and each single-lens model on the same years
+    (Brier, log and ranked probability scores), each skill against climatology
+    with paired bootstrap intervals, the default chosen by the rule fixed in
+    advance, and a CORP reliability table (and the CORP terms of every method).
 
     \b
     With --out DIR, also two figures (at the resolution of 'forecast plot'):
