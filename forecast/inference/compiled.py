@@ -200,13 +200,19 @@ def _signatures():
 
 
 def compile_pymc(model):
-    """Compile ``model`` for nutpie as ``nutpie.compile_pymc_model(model)`` does (numba backend,
-    support-point initialisation with jitter). Returns (compiled model, CompileInfo)."""
+    """Compile ``model`` for nutpie as ``nutpie.compile_pymc_model(model, var_names=...)`` does (numba
+    backend, support-point initialisation with jitter), storing the free variables only
+    (``deterministics.stored_names``): the deterministics are computed after sampling by
+    ``deterministics.Deterministics``, which spares a cold compile a second graph's kernels.
+    Returns (compiled model, CompileInfo)."""
     import nutpie
 
+    from forecast.inference.deterministics import stored_names
+
+    names = stored_names(model)
     why = available()
     if why:
-        return nutpie.compile_pymc_model(model), CompileInfo(False, False, why)
+        return nutpie.compile_pymc_model(model, var_names=names), CompileInfo(False, False, why)
     cp = _nutpie_parts()
     from pymc.initial_point import make_initial_point_fn
 
@@ -215,7 +221,7 @@ def compile_pymc(model):
         return_transformed=True))
     n_dim, n_expanded, logp_fn_pt, expand_fn_pt, initial_point_fn, shape_info = cp._make_functions(
         model, mode="NUMBA", compute_grad=True, join_expanded=True, pymc_initial_point_fn=initial_point_fn,
-        var_names=None)
+        var_names=names)
     shared_data, shared_vars = {}, {}
     for val in [*logp_fn_pt.get_shared(), *expand_fn_pt.get_shared()]:
         if val.name in shared_data and val is not shared_vars[val.name]:
@@ -231,7 +237,8 @@ def compile_pymc(model):
     expand = _callback(cp, EXPAND_SRC, "forecast_expand_callback", "expand", expand_fn_pt, sig=expand_sig,
                        **common)
     if logp is None or expand is None:
-        return nutpie.compile_pymc_model(model), CompileInfo(False, False, "PyTensor gave a graph no cache key")
+        return (nutpie.compile_pymc_model(model, var_names=names),
+                CompileInfo(False, False, "PyTensor gave a graph no cache key"))
     dims, coords = cp._prepare_dims_and_coords(model, shape_info)
     compiled = cp.CompiledPyMCModel(
         _n_dim=n_dim, dims=dims, _coords=coords, _shapes={n: tuple(s) for n, _, s in zip(*shape_info)},

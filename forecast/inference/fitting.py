@@ -43,6 +43,15 @@ class FitResult:
     retry: "RetryNote | None" = None  # set when the kept run is the retry's (inference/retry.py)
 
 
+@dataclass(frozen=True)
+class CompiledModel:
+    """A model compiled for nutpie, which stores the free variables only, and the evaluator of the
+    model's deterministics that ``draw`` adds to every posterior (``inference.deterministics``)."""
+
+    sampler_model: object   # nutpie's compiled model (``with_data`` gives a copy with new pm.Data)
+    deterministics: object  # deterministics.Deterministics of the same PyMC model
+
+
 def _import_pymc():
     from forecast.model import pytensor_env
 
@@ -55,9 +64,9 @@ def _import_pymc():
 def compile_model(spec: ModelSpec, sampler: str = SAMPLER, on_phase: OnPhase | None = None,
                   verbose: bool = False):
     """Build the PyMC model and compile it for ``sampler``. Returns (compiled, sampler_used, seconds).
-    With nutpie the compiled model is reusable with new ``pm.Data`` values (``draw(..., data=...)``),
-    and its native code is cached on disk (``inference.compiled``): the compile phase's end says
-    whether it was loaded from there.
+    With nutpie the compiled model (a ``CompiledModel``) is reusable with new ``pm.Data`` values
+    (``draw(..., data=...)``), and its native code is cached on disk (``inference.compiled``): the
+    compile phase's end says whether it was loaded from there.
     ``on_phase`` hears the "build" and "compile" phases; ``verbose`` shows third-party warnings."""
     with library_warnings(verbose):
         with phase(on_phase, "build"):
@@ -79,23 +88,27 @@ def compile_model(spec: ModelSpec, sampler: str = SAMPLER, on_phase: OnPhase | N
             folder, n_files = kernel_cache_files()
             cold = f"cold:{folder}" if n_files < COLD_KERNEL_FILES else ""
             with phase(on_phase, "compile", detail=lambda: info.describe(), start_detail=cold):
+                from forecast.inference.deterministics import Deterministics
+
                 compiled, info = compile_pymc(model)
+                compiled = CompiledModel(compiled, Deterministics(model))
             return compiled, sampler, time.perf_counter() - t0
     return model, sampler, float("nan")  # PyMC compiles inside pm.sample (no "compile" phase)
 
 
 def draw(compiled, sampler: str, draws: int, tune: int, chains: int, seed: int, progress: bool,
          target_accept: float = TARGET_ACCEPT, data: dict | None = None, verbose: bool = False):
-    """Sample a compiled model, optionally with new values of its ``pm.Data`` containers."""
+    """Sample a compiled model, optionally with new values of its ``pm.Data`` containers. With nutpie
+    the deterministics are computed from the draws afterwards, with the same data."""
     cores = min(chains, os.cpu_count() or 1)
     with library_warnings(verbose):
         if sampler == "nutpie":
             import nutpie
 
-            if data:
-                compiled = compiled.with_data(**data)
-            return nutpie.sample(compiled, draws=draws, tune=tune, chains=chains, seed=seed,
-                                 progress_bar=progress, target_accept=target_accept, cores=cores)
+            model = compiled.sampler_model.with_data(**data) if data else compiled.sampler_model
+            idata = nutpie.sample(model, draws=draws, tune=tune, chains=chains, seed=seed,
+                                  progress_bar=progress, target_accept=target_accept, cores=cores)
+            return compiled.deterministics.complete(idata, data)
         pm = _import_pymc()
         with compiled:
             if data:

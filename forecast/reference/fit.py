@@ -174,6 +174,7 @@ def fit_reference(claims, origin: int | None = None, *, draws: int = REFERENCE_D
         import nutpie
 
         from forecast.inference.compiled import compile_pymc
+        from forecast.inference.deterministics import Deterministics
 
         model = build_reference_model(d)
         say("reference fit: compiling")
@@ -184,6 +185,7 @@ def fit_reference(claims, origin: int | None = None, *, draws: int = REFERENCE_D
         idata = nutpie.sample(compiled, draws=draws, tune=tune, chains=chains, seed=seed, progress_bar=False,
                               target_accept=target_accept, cores=min(chains, os.cpu_count() or 1),
                               low_rank_modified_mass_matrix=low_rank)
+        idata = Deterministics(model).complete(idata)  # the sampler stores the free variables only
         diagnostics = diagnose(idata, time.perf_counter() - t0)
     say(f"reference fit: {diagnostics.describe()}")
     identity = ReferenceIdentity(data_sha256=str(claims.sha256), seed=int(seed), origin=origin, draws=int(draws),
