@@ -2,8 +2,8 @@
 
 nutpie stores what its "expand" function returns for every draw. Asked for every variable, that
 function is a second compiled graph (the deterministics: the states, loadings, log-odds...) with
-its own numba kernels and callback; on a fresh machine it cost ~27 s of a ~125 s cold compile
-(benchmarks/results/fit.md, fifth session). The sampler therefore stores only the free variables
+its own numba kernels and callback. Without it a first fit on a fresh machine took 129.1 s
+against 136.1 s (benchmarks/bench_cold.py, medians of 2; benchmarks/results/fit.md, fifth session). The sampler therefore stores only the free variables
 (``stored_names``), and ``Deterministics`` computes the rest once, after sampling, for all draws at
 once: the model's own PyTensor graph of each deterministic, vectorised over the draws and run by
 PyTensor's Python linker, which compiles nothing (NumPy does the work: ~0.1 s for 8,000 draws).
