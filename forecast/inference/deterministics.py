@@ -3,10 +3,11 @@
 nutpie stores what its "expand" function returns for every draw. Asked for every variable, that
 function is a second compiled graph (the deterministics: the states, loadings, log-odds...) with
 its own numba kernels and callback. Without it a first fit on a fresh machine took 129.1 s
-against 136.1 s (benchmarks/bench_cold.py, medians of 2; benchmarks/results/fit.md, fifth session). The sampler therefore stores only the free variables
-(``stored_names``), and ``Deterministics`` computes the rest once, after sampling, for all draws at
-once: the model's own PyTensor graph of each deterministic, vectorised over the draws and run by
-PyTensor's Python linker, which compiles nothing (NumPy does the work: ~0.1 s for 8,000 draws).
+against 136.1 s (benchmarks/bench_cold.py, medians of 2; benchmarks/results/fit.md, fifth
+session). The sampler therefore stores only the free variables (``stored_names``), and
+``Deterministics`` computes the rest once, after sampling, for all draws at once: the model's own
+PyTensor graph of each deterministic, vectorised over the draws and run by PyTensor's Python
+linker, which compiles nothing (NumPy does the work: ~0.3 s for 8,000 draws).
 The values are the model's: the same graph, not a second copy of the maths.
 
 The model's ``pm.Data`` containers are explicit inputs of that function, so a compiled model
@@ -39,9 +40,9 @@ class Deterministics:
         self.names = [d.name for d in model.deterministics]
         self.dims = {n: model.named_vars_to_dims.get(n) for n in self.names}
         self.coords = {k: list(v) for k, v in (model.coords or {}).items() if v is not None}
-        free = list(model.free_RVs)
-        self.free = [rv.name for rv in free]
-        batched = {rv: pt.tensor(name=rv.name, dtype=rv.dtype, shape=(None, *rv.type.shape)) for rv in free}
+        self.free = stored_names(model)
+        batched = {rv: pt.tensor(name=rv.name, dtype=rv.dtype, shape=(None, *rv.type.shape))
+                   for rv in model.free_RVs}
         outs = vectorize_graph(list(model.deterministics), replace=batched)
         # what is left of the model's state once the free variables are given: its pm.Data containers
         shared = [v for v in ancestors(outs) if isinstance(v, SharedVariable)]
@@ -57,13 +58,13 @@ class Deterministics:
         (chain, draw, ...) of every free variable) and the model's data, with ``data`` overriding
         the containers it names (as nutpie's ``with_data`` does)."""
         data = data or {}
-        first = np.asarray(draws[self.free[0]])
-        lead = first.shape[:2]
-        flat = [np.asarray(draws[n]).reshape(lead[0] * lead[1], *np.asarray(draws[n]).shape[2:]) for n in self.free]
+        arrays = [np.asarray(draws[n]) for n in self.free]
+        lead = arrays[0].shape[:2]
+        flat = [a.reshape(-1, *a.shape[2:]) for a in arrays]
         given = [np.asarray(data.get(n, self.shared_values[n]), dtype=self.shared_values[n].dtype)
                  for n in self.shared]
-        out = self.fn(*flat, *given)
-        return {n: np.asarray(v).reshape(*lead, *np.asarray(v).shape[1:]) for n, v in zip(self.names, out)}
+        out = [np.asarray(v) for v in self.fn(*flat, *given)]
+        return {n: v.reshape(*lead, *v.shape[1:]) for n, v in zip(self.names, out)}
 
     def complete(self, idata, data: dict | None = None):
         """``idata`` with its posterior extended by every deterministic (dims and coordinates as

@@ -21,6 +21,7 @@ from forecast.model.projection import Draws, project, recent_event_shift
 from forecast.model.spec import ModelSpec, build_spec
 
 if TYPE_CHECKING:
+    from forecast.inference.deterministics import Deterministics
     from forecast.inference.retry import RetryNote
 
 PARAMETERISATION = "centred"
@@ -49,7 +50,7 @@ class CompiledModel:
     model's deterministics that ``draw`` adds to every posterior (``inference.deterministics``)."""
 
     sampler_model: object   # nutpie's compiled model (``with_data`` gives a copy with new pm.Data)
-    deterministics: object  # deterministics.Deterministics of the same PyMC model
+    deterministics: "Deterministics"  # of the same PyMC model
 
 
 def _import_pymc():
