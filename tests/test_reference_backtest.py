@@ -358,6 +358,83 @@ def test_updated_level_is_the_updated_forecast_times_the_learned_period_multipli
     assert lvl.settings["information"] == "updated-level"
 
 
+def stand_in_predict_lags(fit, history, targets, seed, through=None, lags=None):
+    """The stand-in for "updated-lags": it checks that it is handed the lag-window columns of the rows of
+    year ``through`` and nothing else of them, and lets last year's attempt raise the forecast."""
+    from forecast.reference.design import LAG_WINDOW
+
+    p = stand_in_predict_through(fit, history, targets, seed, through=through)
+    assert lags is not None and list(lags.columns) == [*KEYS, *LAG_WINDOW]
+    assert set(lags["year"]) <= {through}
+    attempt = targets.merge(lags, on=list(KEYS), how="left")["attempt_lag"].fillna(0).to_numpy(float)
+    return np.clip(p * (1 + attempt), 0, 1)
+
+
+def run_lags(claims, information="updated-lags", **kw):
+    return reference_backtest(claims, ORIGINS, fit_fn=stand_in_fit, predict_fn=stand_in_predict_lags, draws=10,
+                              tune=10, chains=1, seed=5, n_boot=N_BOOT, information=information, **kw)
+
+
+@pytest.fixture(scope="module")
+def bt_lags(claims):
+    return run_lags(claims)
+
+
+def test_updated_lags_adds_the_forecast_years_lag_window_only(bt_lags, bt_updated, claims):
+    """Same rows and base rates as "updated"; the forecasts differ only where last year's attempt (a
+    lag-window column of the forecast year's row) was 1."""
+    assert [(r.claim, r.year, r.settled, r.p_base_all, r.p_base_30y) for r in bt_lags.rows] == \
+        [(r.claim, r.year, r.settled, r.p_base_all, r.p_base_30y) for r in bt_updated.rows]
+    attempt = claims.frame.set_index(list(KEYS))["attempt_lag"]
+    moved = [a.p_settle != b.p_settle for a, b in zip(bt_lags.rows, bt_updated.rows)]
+    assert any(moved)
+    assert moved == [bool(attempt[(r.claim, r.year)]) and r.p_settle > 0 for r in bt_updated.rows]
+    assert bt_lags.settings["information"] == "updated-lags"
+
+
+def test_updated_lags_no_look_ahead(bt_lags, claims):
+    """Altering the outcomes and every other column of the rows of year y and later, and the lag window of
+    the rows after y, leaves every forecast of a year <= y unchanged; altering the lag window of year y
+    changes a forecast of year y (so the test can fail)."""
+    from forecast.reference.design import LAG_WINDOW
+
+    cut = 1950
+    f = claims.frame.copy()
+    late, later = f["year"] >= cut, f["year"] > cut
+    for c in COVARIATES:
+        if c not in LAG_WINDOW:
+            f.loc[late, c] = f.loc[late, c] * 3 + 2
+    f.loc[later, "attempt_lag"] = 1 - f.loc[later, "attempt_lag"]
+    f.loc[late, "settled"] = 1 - f.loc[late, "settled"]
+    altered = run_lags(FakeClaimYears(f, claims.path, "altered"))
+
+    def preds(b, keep):
+        return [(r.claim, r.year, r.p_settle, r.p_base_all, r.p_base_30y) for r in b.rows if keep(r.year)]
+
+    assert preds(altered, lambda y: y <= cut) == preds(bt_lags, lambda y: y <= cut)
+    g = claims.frame.copy()
+    g.loc[g["year"] == cut, "attempt_lag"] = 1 - g.loc[g["year"] == cut, "attempt_lag"]
+    seen = run_lags(FakeClaimYears(g, claims.path, "lags of the cut year"))
+    assert preds(seen, lambda y: y == cut) != preds(bt_lags, lambda y: y == cut)
+
+
+def test_updated_lags_level_scales_the_updated_lags_forecast(bt_lags, claims):
+    from forecast.reference.predict import period_adjusted
+
+    lvl = reference_backtest(claims, ORIGINS, fit_fn=stand_in_fit_with_tau, predict_fn=stand_in_predict_lags,
+                             draws=10, tune=10, chains=1, seed=5, n_boot=N_BOOT, information="updated-lags-level")
+    base = {(r.claim, r.year): r for r in bt_lags.rows}
+    o = ORIGINS[1]
+    mine = [r for r in lvl.rows if r.origin == o]
+    y = sorted({r.year for r in mine})[3]
+    before = [base[(r.claim, r.year)] for r in mine if r.year < y]
+    now = [r for r in mine if r.year == y]
+    want = period_adjusted(np.array([base[(r.claim, r.year)].p_settle for r in now]), 1 / TAU ** 2,
+                           sum(r.settled for r in before), sum(r.p_settle for r in before))
+    np.testing.assert_allclose([r.p_settle for r in now], want, rtol=1e-12)
+    assert lvl.settings["information"] == "updated-lags-level"
+
+
 def test_unknown_information_is_a_usage_error(claims):
     with pytest.raises(UsageError, match="information"):
         run(claims, information="psychic")

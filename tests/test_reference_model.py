@@ -220,6 +220,58 @@ def test_through_reads_the_rows_before_it_and_no_later(sim, fit):
         predict_settlement(fit, f, targets, 3, through=ORIGIN - 1)
 
 
+def test_lags_replace_the_projected_lag_window_of_their_own_year_only(sim, fit):
+    """``lags`` (the "updated-lags" protocol): the lag-window covariates of a target's own year replace their
+    projection for claims with history; without lags, or with lags equal to nothing new, the forecast is
+    the "updated" one; another column of the lag rows is never read; a claim with no history keeps the
+    new-claim profile; lag rows after ``through`` are refused (they are not known yet)."""
+    from forecast.reference.design import KEYS, LAG_WINDOW
+
+    f = sim.frame
+    y = ORIGIN + 5
+    rows = f[f["year"] == y]
+    targets = rows[list(KEYS)].reset_index(drop=True)
+    lags = rows[[*KEYS, *LAG_WINDOW]].reset_index(drop=True)
+    p = predict_settlement(fit, f, targets, 3, through=y)
+    np.testing.assert_array_equal(p, predict_settlement(fit, f, targets, 3, through=y, lags=lags.iloc[:0]))
+    q = predict_settlement(fit, f, targets, 3, through=y, lags=lags)
+    has_history = targets["claim"].isin(f.loc[f["year"] < y, "claim"]).to_numpy()
+    assert has_history.any() and not np.array_equal(p[has_history], q[has_history])
+    np.testing.assert_array_equal(p[~has_history], q[~has_history])
+    # columns beyond the lag window are not read, even if handed over
+    extra = rows.reset_index(drop=True).copy()
+    extra["log_cinc_ratio"] += 3.0
+    extra["settled"] = 1 - extra["settled"]
+    np.testing.assert_array_equal(q, predict_settlement(fit, f, targets, 3, through=y, lags=extra))
+    # one claim's lag row moves that claim's forecast only
+    i = int(np.flatnonzero(has_history)[0])
+    bumped = lags.copy()
+    bumped.loc[i, "attempt_lag"] = 1 - bumped.loc[i, "attempt_lag"]
+    r = predict_settlement(fit, f, targets, 3, through=y, lags=bumped)
+    assert r[i] != q[i]
+    np.testing.assert_array_equal(np.delete(r, i), np.delete(q, i))
+    # the value: the projection of the row before, its lag window replaced by the row's own
+    from forecast.model import kernels
+    from forecast.reference.design import lag_window_covariates
+    from forecast.reference.predict import (PosteriorDraws, claim_history, era_levels, eta_draws,
+                                            path_covariates)
+    from forecast.reference.design import era_index
+
+    d = PosteriorDraws.of(fit)
+    c = int(targets["claim"].iloc[i])
+    hist = f[(f["claim"] == c) & (f["year"] < y)].sort_values("year")
+    h = claim_history(fit, d, hist, 3)
+    path = np.arange(h.year + 1, y + 1)
+    x = path_covariates(fit, h, path)
+    pos, lx = lag_window_covariates(bumped.iloc[[i]], fit.center, fit.scale)
+    x[-1, pos] = lx[0]
+    hz = np.exp(eta_draws(d, x, h.issue_effect, h.region_effect, era_levels(d, era_index(path), 3)))
+    want = kernels.gamma_frailty_hazard(hz[-1], h.H + hz[:-1].sum(axis=0), d.theta, h.events).mean()
+    assert r[i] == pytest.approx(want, rel=1e-12)
+    with pytest.raises(ReferenceDataError, match="not known"):
+        predict_settlement(fit, f, targets, 3, through=y - 1, lags=lags)
+
+
 # ------------------------------------------------------------------ stored posterior
 
 def test_save_load_round_trip_and_identity_errors(tmp_path, sim, fit):

@@ -65,7 +65,9 @@ def ref_fit(draws, tune, chains, seed, out, as_json, quiet):
               show_default=True,
               help="What a forecast may read: 'origin', the claim-years before its origin; 'updated', the "
                    "claim-years before its own year (one-year-ahead, parameters refitted only at the origins); "
-                   "'updated-level', as 'updated' with a period level learned from the test years before.")
+                   "'updated-level', as 'updated' with a period level learned from the test years before; "
+                   "'updated-lags' and 'updated-lags-level', as those, and the forecast year's lag-window covariates "
+                   "(last year's attempt, the ten-year counts), which are known at the end of the year before.")
 @json_option("Print the full result as JSON (one row per test claim-year); progress still goes to stderr.")
 @quiet_option
 @handle_errors
@@ -80,7 +82,10 @@ def ref_backtest(origins, draws, tune, chains, seed, jobs, scheduler, out, infor
     With --information updated, each test year is forecast from every
     claim-year before it (the origin's fit, the claims' later history) and the
     two base rates are taken before that year too; updated-level also scales
-    the hazard by a period level learned from the test years before.
+    the hazard by a period level learned from the test years before. The
+    updated-lags forms also read the forecast year's lag-window covariates
+    (last year's attempt, the ten-year counts), known at the end of the year
+    before it.
     """
     from forecast.reference.service import backtest_reference_class, format_backtest
 

@@ -17,7 +17,10 @@ the same, but each test year ``y`` is forecast from every row with ``year < y`` 
 earlier test years, outcomes included) through ``predict_fn(..., through=y)``, and the two base rates are
 taken over the rows before ``y`` too: one-year-ahead forecasts, parameters refitted only at the origins.
 ``information="updated-level"`` also multiplies each forecast's hazard by a Gamma period multiplier
-learned from the origin's test years before ``y`` (``updated_forecasts``).
+learned from the origin's test years before ``y`` (``updated_forecasts``). ``"updated-lags"`` and
+``"updated-lags-level"`` also hand the forecast of year ``y`` the lag-window covariates of the test rows of
+year ``y`` (``design.LAG_WINDOW``: ICOW computes them from the ten years before ``y``, so they are known at
+the end of ``y - 1``) through ``predict_fn(..., through=y, lags=...)``; nothing else of year ``y``.
 
 Each origin's fit uses the same ``seed`` (so an origin's result is what ``fit_reference(claims, o,
 seed=seed)`` gives alone), and origins are independent tasks (``validate.cluster.run_tasks``): in
@@ -37,6 +40,7 @@ import numpy as np
 
 from forecast import defaults as D
 from forecast.errors import ForecastError, UsageError
+from forecast.reference.design import KEYS, LAG_WINDOW
 from forecast.validate.ref_scoring import ClaimBootstrap, Estimate, ScoreSet, claim_bootstrap
 
 if TYPE_CHECKING:
@@ -156,7 +160,8 @@ def run_origin(job: OriginJob) -> OriginResult:
                  chains=job.chains, seed=job.seed)
     if job.information != "origin":
         p, base_all, base_30y = updated_forecasts(fit, predict_fn, frame, test, job.seed,
-                                                  level=job.information == "updated-level")
+                                                  level=job.information.endswith("-level"),
+                                                  lags=job.information.startswith("updated-lags"))
     else:
         p = np.asarray(predict_fn(fit, train, test[["claim", "year"]].copy(), job.seed), dtype=float)
         base_all, base_30y = np.full(len(test), rate(train["settled"])), np.full(len(test), rate(recent["settled"]))
@@ -172,13 +177,15 @@ def run_origin(job: OriginJob) -> OriginResult:
                         test["settled"].to_numpy(np.int64), p, base_all, base_30y)
 
 
-def updated_forecasts(fit, predict_fn, frame, test, seed: int,
-                      level: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def updated_forecasts(fit, predict_fn, frame, test, seed: int, level: bool = False,
+                      lags: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The "updated" protocol: each test year ``y`` forecast from the rows with ``year < y``, with the
     fit's parameters; the base rates over those rows. ``level`` ("updated-level"): each forecast's hazard
     is also multiplied by the period multiplier learned from the test years before ``y``
     (``predict.period_adjusted``: settlements observed there against the sum of their "updated"
-    forecasts). Returns (p_settle, p_base_all, p_base_30y) per test row."""
+    forecasts). ``lags`` ("updated-lags"): the forecasts of year ``y`` also read the lag-window covariates
+    (``design.LAG_WINDOW``) of the rows of year ``y``, and nothing else of them. Returns (p_settle,
+    p_base_all, p_base_30y) per test row."""
     from forecast.reference.predict import period_adjusted, period_shape
 
     years = test["year"].to_numpy(np.int64)
@@ -189,8 +196,9 @@ def updated_forecasts(fit, predict_fn, frame, test, seed: int,
     for y in np.unique(years).tolist():
         at = years == y
         known = frame[frame["year"] < y]
+        extra = {"lags": frame.loc[frame["year"] == y, [*KEYS, *LAG_WINDOW]].reset_index(drop=True)} if lags else {}
         p_y = np.asarray(predict_fn(fit, known, test.loc[at, ["claim", "year"]].reset_index(drop=True), seed,
-                                    through=y), dtype=float)
+                                    through=y, **extra), dtype=float)
         p[at] = period_adjusted(p_y, shape, observed, expected) if level else p_y
         observed, expected = observed + settled[at].sum(), expected + p_y.sum()
         base_all[at] = rate(known["settled"])
@@ -388,7 +396,8 @@ def to_json(bt: ReferenceBacktest) -> dict:
                            "training rows); updated: each test year forecast from the claim-years before that "
                            "year, with the origin's fit, and base_all/base_30y taken before that year too; "
                            "updated-level: as updated, the hazard times a Gamma period multiplier learned from "
-                           "the test years before",
+                           "the test years before; updated-lags(-level): as updated(-level), and the forecast of "
+                           "year y also reads the lag-window covariates of year y (computed by ICOW from y-10..y-1)",
         },
         "p_prior": _num(bt.p_prior),
         "origins": [dict(_plain(s), **_scores(bt.by_origin[s.origin])) for s in bt.origins],

@@ -18,6 +18,9 @@ from forecast.errors import ForecastError
 COVARIATES = ("log_cinc_ratio", "d_log_cinc_ratio10", "recyes10", "recno10", "attempt_lag", "recmid10",
               "recmidwt", "ratfail10", "icowsal", "salint", "duration")
 LOG1P = frozenset({"recyes10", "recno10", "recmid10", "recmidwt", "ratfail10", "duration"})
+# Covariates that ICOW computes for year t from the years t-10..t-1 (data/reference/SOURCES.md): a row's
+# values of these are known at the end of the year before it (the "updated-lags" backtest protocol).
+LAG_WINDOW = ("attempt_lag", "recyes10", "recno10", "recmid10", "recmidwt", "ratfail10")
 KEYS = ("claim", "year")
 
 
@@ -48,6 +51,19 @@ def raw_covariates(frame: pd.DataFrame, duration=None) -> np.ndarray:
             else np.asarray(duration, dtype=float)
         cols.append(np.log1p(v) if name in LOG1P else v)
     return np.column_stack(cols) if cols else np.empty((len(frame), 0))
+
+
+def lag_window_covariates(frame: pd.DataFrame, center: np.ndarray, scale: np.ndarray) -> tuple[np.ndarray,
+                                                                                             np.ndarray]:
+    """(column positions in COVARIATES, (rows, LAG_WINDOW) standardised values) of the lag-window covariates
+    of ``frame``'s rows, transformed and standardised as ``raw_covariates`` and ``standardise`` do."""
+    missing = [c for c in LAG_WINDOW if c not in frame.columns]
+    if missing:
+        raise ReferenceDataError(f"lag-window rows lack the column(s) {', '.join(missing)}")
+    pos = np.array([COVARIATES.index(c) for c in LAG_WINDOW], dtype=np.int64)
+    raw = np.column_stack([np.log1p(np.asarray(frame[c], dtype=float)) if c in LOG1P
+                           else np.asarray(frame[c], dtype=float) for c in LAG_WINDOW])
+    return pos, standardise(raw, center[pos], scale[pos])
 
 
 def standardisation(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -33,7 +33,8 @@ import pandas as pd
 
 from forecast.model import kernels
 from forecast.reference.horizon import project
-from forecast.reference.design import KEYS, ReferenceDataError, era_index, levels_index, raw_covariates, standardise
+from forecast.reference.design import (KEYS, LAG_WINDOW, ReferenceDataError, era_index, lag_window_covariates,
+                                       levels_index, raw_covariates, standardise)
 
 ERA_STREAM = 0
 CLAIM_STREAM = 1
@@ -151,18 +152,43 @@ def path_covariates(fit, hist: ClaimHistory | None, years: np.ndarray) -> np.nda
     return project(standardise(raw, fit.center, fit.scale), fit.persistence, years - hist.year)
 
 
+def known_lags(fit, lags: pd.DataFrame | None, through: int | None) -> dict[tuple[int, int], np.ndarray]:
+    """{(claim, year): standardised lag-window covariates} of ``lags`` (columns KEYS + LAG_WINDOW), whose
+    years must be before or at ``through`` (default the fit's origin): computed from the ten years before
+    their own, they are known at the end of the year before it."""
+    if lags is None or len(lags) == 0:
+        return {}
+    cut = through if through is not None else fit.identity.origin
+    years = np.asarray(lags["year"], dtype=np.int64)
+    if cut is not None and years.max() > cut:
+        raise ReferenceDataError(f"lag-window rows of year {int(years.max())} are not known at the end of "
+                                 f"{cut - 1}; pass rows of years up to {cut} only")
+    keys = list(zip(np.asarray(lags["claim"], dtype=np.int64).tolist(), years.tolist()))
+    if len(set(keys)) != len(keys):
+        raise ReferenceDataError("lag-window rows repeat a (claim, year)")
+    _, x = lag_window_covariates(lags, fit.center, fit.scale)
+    return dict(zip(keys, x))
+
+
 def predict_settlement(fit, history: pd.DataFrame, targets: pd.DataFrame, seed: int,
-                       through: int | None = None) -> np.ndarray:
+                       through: int | None = None, lags: pd.DataFrame | None = None) -> np.ndarray:
     """P(peaceful settlement) of each row of ``targets`` (only its ``claim`` and ``year`` are read), from
     the ``history`` rows with year < ``through`` (default: the fit's origin; a later ``through`` lets a
     forecast read the claim-years known since, with the fit's parameters: the backtest's "updated"
-    protocol) (see the module docstring); mean over draws."""
+    protocol) (see the module docstring); mean over draws.
+
+    ``lags`` (optional; columns ``claim``, ``year`` and ``design.LAG_WINDOW``, years up to ``through``):
+    the lag-window covariates of target claim-years, known at the end of the year before them. A target
+    row of a claim with history that has one uses them for its own year instead of their projection
+    (the "updated-lags" protocol); the other covariates stay projected."""
     claims = np.asarray(targets["claim"], dtype=np.int64)
     years = np.asarray(targets["year"], dtype=np.int64)
     if len(claims) == 0:
         return np.zeros(0)
     d = PosteriorDraws.of(fit)
     hist_rows = history_rows(fit, history, through)
+    lag_x = known_lags(fit, lags, through)
+    lag_pos = np.array([list(fit.covariates).index(c) for c in LAG_WINDOW], dtype=np.int64) if lag_x else None
     by_claim = {int(c): g for c, g in hist_rows.groupby("claim", sort=False)}
     first_target = pd.Series(years).groupby(claims).min().to_dict()
     table = era_levels(d, np.arange(int(era_index(years).max()) + 1), seed)  # (eras, S)
@@ -181,7 +207,10 @@ def predict_settlement(fit, history: pd.DataFrame, targets: pd.DataFrame, seed: 
             raise ReferenceDataError(f"target claim {c} year {t} is not after its last history row "
                                      f"({start - 1}): predict only years after the history")
         path = np.arange(start, t + 1)
-        eta = eta_draws(d, path_covariates(fit, h, path), ie, re, table[era_index(path)])
+        x = path_covariates(fit, h, path)
+        if h is not None and (c, t) in lag_x:
+            x[-1, lag_pos] = lag_x[(c, t)]
+        eta = eta_draws(d, x, ie, re, table[era_index(path)])
         hz = np.exp(eta)
         before = H0 + hz[:-1].sum(axis=0)
         out[r] = kernels.gamma_frailty_hazard(hz[-1], before, d.theta, events).mean()
