@@ -306,30 +306,27 @@ def summarise(records: list[dict], labels: list[str], n_draws: int, prob: float 
 # ----------------------------------------------------------------------------- fitting
 
 class SBCFitter:
-    """Compile the centred model once with nutpie and refit it to simulated data sets."""
+    """Compile the shipped (centred) model once, as ``forecast fit`` does (``fitting.compile_model``:
+    the free variables sampled, the deterministics computed afterwards, the native code cached on
+    disk), and refit it to simulated data sets."""
 
     def __init__(self, spec: ModelSpec):
-        from forecast.model import pytensor_env
-
-        pytensor_env.configure()
-        import nutpie
-
-        from forecast.model.builder import build_model
+        from forecast.inference import fitting
 
         self.spec = spec
-        self.model = build_model(spec, "centred")
         t0 = time.perf_counter()
-        self.compiled = nutpie.compile_pymc_model(self.model)
+        self.compiled, self.sampler, _ = fitting.compile_model(spec, "nutpie")
+        if self.sampler != "nutpie":
+            raise RuntimeError("simulation-based calibration needs nutpie (pip install nutpie)")
         self.compile_s = time.perf_counter() - t0
 
     def fit(self, data: dict, draws: int, tune: int, chains: int, seed: int, target_accept: float):
-        import nutpie
+        from forecast.inference import fitting
 
-        compiled = self.compiled.with_data(
-            obs_value=np.asarray(data["obs_value"], float), change=np.asarray(data["change"]),
-            settlement=np.asarray(data["settlement"]), event_counts=np.asarray(data["event_counts"], float))
-        return nutpie.sample(compiled, draws=draws, tune=tune, chains=chains, seed=seed, progress_bar=False,
-                             target_accept=target_accept, cores=chains)
+        new = dict(obs_value=np.asarray(data["obs_value"], float), change=np.asarray(data["change"]),
+                   settlement=np.asarray(data["settlement"]), event_counts=np.asarray(data["event_counts"], float))
+        return fitting.draw(self.compiled, self.sampler, draws, tune, chains, seed, progress=False,
+                            target_accept=target_accept, data=new)
 
 
 POSTERIOR_VARS = ("state_persistence", "factor_state", "loading_tau", "loading", "indicator_intercept",
