@@ -252,10 +252,9 @@ def test_lags_replace_the_projected_lag_window_of_their_own_year_only(sim, fit):
     np.testing.assert_array_equal(np.delete(r, i), np.delete(q, i))
     # the value: the projection of the row before, its lag window replaced by the row's own
     from forecast.model import kernels
-    from forecast.reference.design import lag_window_covariates
+    from forecast.reference.design import era_index, lag_window_covariates
     from forecast.reference.predict import (PosteriorDraws, claim_history, era_levels, eta_draws,
                                             path_covariates)
-    from forecast.reference.design import era_index
 
     d = PosteriorDraws.of(fit)
     c = int(targets["claim"].iloc[i])

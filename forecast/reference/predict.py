@@ -33,8 +33,8 @@ import pandas as pd
 
 from forecast.model import kernels
 from forecast.reference.horizon import project
-from forecast.reference.design import (KEYS, LAG_WINDOW, ReferenceDataError, era_index, lag_window_covariates,
-                                       levels_index, raw_covariates, standardise)
+from forecast.reference.design import (KEYS, ReferenceDataError, era_index, lag_window_covariates, levels_index,
+                                       raw_covariates, standardise)
 
 ERA_STREAM = 0
 CLAIM_STREAM = 1
@@ -152,12 +152,12 @@ def path_covariates(fit, hist: ClaimHistory | None, years: np.ndarray) -> np.nda
     return project(standardise(raw, fit.center, fit.scale), fit.persistence, years - hist.year)
 
 
-def known_lags(fit, lags: pd.DataFrame | None, through: int | None) -> dict[tuple[int, int], np.ndarray]:
-    """{(claim, year): standardised lag-window covariates} of ``lags`` (columns KEYS + LAG_WINDOW), whose
-    years must be before or at ``through`` (default the fit's origin): computed from the ten years before
-    their own, they are known at the end of the year before it."""
+def known_lags(fit, lags: pd.DataFrame | None, through: int | None) -> tuple[np.ndarray, dict]:
+    """(positions of ``design.LAG_WINDOW`` in the covariates, {(claim, year): their standardised values}) of
+    ``lags`` (columns KEYS + LAG_WINDOW), whose years must be before or at ``through`` (default the fit's
+    origin): computed from the ten years before their own, they are known at the end of the year before it."""
     if lags is None or len(lags) == 0:
-        return {}
+        return np.zeros(0, dtype=np.int64), {}
     cut = through if through is not None else fit.identity.origin
     years = np.asarray(lags["year"], dtype=np.int64)
     if cut is not None and years.max() > cut:
@@ -166,8 +166,8 @@ def known_lags(fit, lags: pd.DataFrame | None, through: int | None) -> dict[tupl
     keys = list(zip(np.asarray(lags["claim"], dtype=np.int64).tolist(), years.tolist()))
     if len(set(keys)) != len(keys):
         raise ReferenceDataError("lag-window rows repeat a (claim, year)")
-    _, x = lag_window_covariates(lags, fit.center, fit.scale)
-    return dict(zip(keys, x))
+    pos, x = lag_window_covariates(lags, fit.center, fit.scale)
+    return pos, dict(zip(keys, x))
 
 
 def predict_settlement(fit, history: pd.DataFrame, targets: pd.DataFrame, seed: int,
@@ -187,8 +187,7 @@ def predict_settlement(fit, history: pd.DataFrame, targets: pd.DataFrame, seed: 
         return np.zeros(0)
     d = PosteriorDraws.of(fit)
     hist_rows = history_rows(fit, history, through)
-    lag_x = known_lags(fit, lags, through)
-    lag_pos = np.array([list(fit.covariates).index(c) for c in LAG_WINDOW], dtype=np.int64) if lag_x else None
+    lag_pos, lag_x = known_lags(fit, lags, through)
     by_claim = {int(c): g for c, g in hist_rows.groupby("claim", sort=False)}
     first_target = pd.Series(years).groupby(claims).min().to_dict()
     table = era_levels(d, np.arange(int(era_index(years).max()) + 1), seed)  # (eras, S)
