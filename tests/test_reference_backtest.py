@@ -435,6 +435,12 @@ def test_updated_lags_level_scales_the_updated_lags_forecast(bt_lags, claims):
     assert lvl.settings["information"] == "updated-lags-level"
 
 
+def test_a_fits_folder_is_for_the_pooled_model_only(claims, tmp_path):
+    with pytest.raises(UsageError, match="fit_fn"):
+        run(claims, fits_dir=tmp_path / "fits")
+    assert not (tmp_path / "fits").exists()
+
+
 def test_unknown_information_is_a_usage_error(claims):
     with pytest.raises(UsageError, match="information"):
         run(claims, information="psychic")

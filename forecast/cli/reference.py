@@ -68,10 +68,15 @@ def ref_fit(draws, tune, chains, seed, out, as_json, quiet):
                    "'updated-level', as 'updated' with a period level learned from the test years before; "
                    "'updated-lags' and 'updated-lags-level', as those, and the forecast year's lag-window covariates "
                    "(last year's attempt, the ten-year counts), which are known at the end of the year before.")
+@click.option("--fits", "fits", type=click.Path(), default=None,
+              help="Keep each origin's posterior in this folder (origin-YYYY.nc, with its identity) and reuse it "
+                   "when the data, origin, seed, draws, tune, chains and library versions match: another "
+                   "--information, or a run resumed after a crash, then refits nothing. On a --scheduler cluster every "
+                   "worker must see the folder at the same path. [default: not kept]")
 @json_option("Print the full result as JSON (one row per test claim-year); progress still goes to stderr.")
 @quiet_option
 @handle_errors
-def ref_backtest(origins, draws, tune, chains, seed, jobs, scheduler, out, information, as_json, quiet):
+def ref_backtest(origins, draws, tune, chains, seed, jobs, scheduler, out, information, fits, as_json, quiet):
     """Score the pooled model out of sample over rolling origins.
 
     Baselines, each as of the origin: the all-history base rate, the trailing
@@ -92,7 +97,7 @@ def ref_backtest(origins, draws, tune, chains, seed, jobs, scheduler, out, infor
     check_jobs_scheduler(jobs, scheduler)
     result = backtest_reference_class(tuple(origins) or None, draws=draws, tune=tune, chains=chains, seed=seed,
                                       jobs=jobs, scheduler=scheduler, out=out, progress=_progress(quiet),
-                                      information=information)
+                                      information=information, fits=fits)
     if as_json:
         echo_json(result)
     else:

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, is_dataclass, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
@@ -44,8 +45,6 @@ from forecast.reference.design import KEYS, LAG_WINDOW
 from forecast.validate.ref_scoring import ClaimBootstrap, Estimate, ScoreSet, claim_bootstrap
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from forecast.data.claims import ClaimYears
 
 FORECASTS = ("pooled", "base_all", "base_30y", "prior")
@@ -82,6 +81,7 @@ class OriginSummary:
     p_base_30y: float
     diagnostics: Any      # the fit's diagnostics record, as fit_fn returned it
     seconds: float
+    fit_source: str = "fitted"  # or "loaded from PATH" / "refitted: REASON" (--fits, ``store.load_or_fit``)
 
 
 @dataclass(frozen=True)
@@ -125,6 +125,7 @@ class OriginJob:
     fit_fn: Callable | None = None
     predict_fn: Callable | None = None
     information: str = "origin"   # defaults.REF_INFORMATION
+    fits_dir: str | None = None   # keep/reuse each origin's posterior there (the pooled model only)
 
 
 @dataclass(frozen=True)
@@ -156,8 +157,15 @@ def run_origin(job: OriginJob) -> OriginResult:
     train = frame[frame["year"] < job.origin].reset_index(drop=True)
     test = frame[(frame["year"] >= job.origin) & (frame["year"] <= job.end)].reset_index(drop=True)
     recent = train[train["year"] >= job.origin - D.REF_BASE_WINDOW]
-    fit = fit_fn(replace(job.claims, frame=train), job.origin, draws=job.draws, tune=job.tune,
-                 chains=job.chains, seed=job.seed)
+    if job.fits_dir is None:
+        fit, source = fit_fn(replace(job.claims, frame=train), job.origin, draws=job.draws, tune=job.tune,
+                             chains=job.chains, seed=job.seed), "fitted"
+    else:
+        from forecast.reference.store import load_or_fit
+
+        fit, source = load_or_fit(Path(job.fits_dir) / f"origin-{job.origin}.nc", fit_fn,
+                                  replace(job.claims, frame=train), job.origin, draws=job.draws, tune=job.tune,
+                                  chains=job.chains, seed=job.seed)
     if job.information != "origin":
         p, base_all, base_30y = updated_forecasts(fit, predict_fn, frame, test, job.seed,
                                                   level=job.information.endswith("-level"),
@@ -172,7 +180,7 @@ def run_origin(job: OriginJob) -> OriginResult:
                             events_train=int(train["settled"].sum()), n_test=len(test),
                             events_test=int(test["settled"].sum()), p_base_all=rate(train["settled"]),
                             p_base_30y=rate(recent["settled"]), diagnostics=getattr(fit, "diagnostics", None),
-                            seconds=round(time.perf_counter() - t0, 2))
+                            seconds=round(time.perf_counter() - t0, 2), fit_source=source)
     return OriginResult(summary, test["claim"].to_numpy(np.int64), test["year"].to_numpy(np.int64),
                         test["settled"].to_numpy(np.int64), p, base_all, base_30y)
 
@@ -251,20 +259,33 @@ def reference_backtest(claims: ClaimYears, origins: Sequence[int] = D.DEFAULT_RE
                        seed: int = D.SEED, progress: Callable[[str], None] | None = None, jobs: int | None = 1,
                        scheduler: str | None = None, n_boot: int = D.REF_BOOTSTRAP, level: float = D.REF_LEVEL,
                        end: int = D.REF_END, priors_dir: Path | None = None,
-                       information: str = D.REF_INFORMATION[0]) -> ReferenceBacktest:
+                       information: str = D.REF_INFORMATION[0], fits_dir: str | Path | None = None
+                       ) -> ReferenceBacktest:
     """The rolling-origin backtest (see the module docstring). ``fit_fn(claims, origin, *, draws, tune,
     chains, seed)`` and ``predict_fn(fit, history, targets, seed)`` default to the pooled model's
     ``forecast.reference.fit_reference`` / ``predict_settlement``. ``progress`` gets one line per
     finished origin. ``jobs``/``scheduler`` as in ``validate.cluster.run_tasks`` (``jobs=1``: in this
     process, one origin after another). ``information``: ``"origin"`` (each test row forecast from the rows
-    before its origin) or ``"updated"`` (from the rows before its own year; see the module docstring)."""
+    before its origin) or ``"updated"`` (from the rows before its own year; see the module docstring).
+    ``fits_dir``: keep each origin's posterior there as ``origin-YYYY.nc`` (``store.save_reference_fit``) and
+    load it instead of refitting when its identity matches (another ``information``, a resumed run); the
+    pooled model only, so not with a ``fit_fn``."""
     from forecast.validate.cluster import Task, run_tasks
 
     if information not in D.REF_INFORMATION:
         raise UsageError(f"information must be one of {', '.join(D.REF_INFORMATION)}, got {information!r}")
     origins = check_origins(claims.frame, origins, end)
+    if fits_dir is not None and fit_fn is not None:
+        raise UsageError("fits_dir stores the pooled model's posteriors: it cannot be used with another fit_fn")
+    if fits_dir is not None:
+        fits_dir = Path(fits_dir)
+        if fits_dir.exists() and not fits_dir.is_dir():
+            raise UsageError(f"--fits {fits_dir} is a file, not a folder: name a folder for the origins' posteriors")
     p_prior = prior_settlement_rate(priors_dir)  # validate the priors before spending minutes on fits
-    jobs_ = [OriginJob(claims, o, e, draws, tune, chains, seed, fit_fn, predict_fn, information)
+    if fits_dir is not None:
+        fits_dir.mkdir(parents=True, exist_ok=True)
+    jobs_ = [OriginJob(claims, o, e, draws, tune, chains, seed, fit_fn, predict_fn, information,
+                       None if fits_dir is None else str(fits_dir))
              for o, e in zip(origins, origin_ends(origins, end))]
 
     def done(res: OriginResult) -> None:
@@ -283,7 +304,8 @@ def origin_line(res: OriginResult) -> str:
     return (f"origin {s.origin}: fitted on {s.n_train} claim-years before {s.origin} ({s.events_train} "
             f"settlements), scored {s.n_test} claim-years {s.origin}-{s.end} ({s.events_test} settlements), "
             f"mean P(settle) {res.p_settle.mean() if len(res.p_settle) else float('nan'):.4f} "
-            f"vs {rate(res.settled):.4f} observed ({s.seconds:.0f} s)")
+            f"vs {rate(res.settled):.4f} observed ({s.seconds:.0f} s)"
+            + ("" if s.fit_source == "fitted" else f"; fit {s.fit_source}"))
 
 
 def assemble(results: Sequence[OriginResult], p_prior: float, data_sha256: str, *, n_boot: int, level: float,

@@ -100,8 +100,9 @@ def format_fit(r: ReferenceFitResult) -> str:
 def backtest_reference_class(origins=None, *, draws: int = D.REF_BACKTEST_DRAWS, tune: int = D.REF_BACKTEST_TUNE,
                              chains: int = D.REFERENCE_CHAINS, seed: int = D.SEED, jobs: int | None = None,
                              scheduler: str | None = None, out: str | Path | None = None, progress=None,
-                             information: str = D.REF_INFORMATION[0]) -> dict:
-    """The rolling-origin backtest as JSON-ready data; with ``out``, also its rows (CSV) and JSON."""
+                             information: str = D.REF_INFORMATION[0], fits: str | Path | None = None) -> dict:
+    """The rolling-origin backtest as JSON-ready data; with ``out``, also its rows (CSV) and JSON; with
+    ``fits``, each origin's posterior kept in that folder and reused when its identity matches."""
     import json
 
     from forecast.data.claims import load_claim_years
@@ -111,7 +112,7 @@ def backtest_reference_class(origins=None, *, draws: int = D.REF_BACKTEST_DRAWS,
     claims = load_claim_years()
     kw = {} if origins is None else {"origins": tuple(origins)}
     bt = reference_backtest(claims, **kw, draws=draws, tune=tune, chains=chains, seed=seed, progress=progress,
-                            jobs=jobs, scheduler=scheduler, information=information)
+                            jobs=jobs, scheduler=scheduler, information=information, fits_dir=fits)
     result = to_json(bt)
     if out is not None:
         import pandas as pd

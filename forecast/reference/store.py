@@ -113,3 +113,31 @@ def load_reference_fit(path, *, data_sha256: str | None = None, origin=_UNSET) -
         persistence=np.asarray(const["persistence"].values, float), issues=tuple(json.loads(attrs["issues"])),
         regions=tuple(json.loads(attrs["regions"])), n_eras=int(attrs["n_eras"]),
         summary=TrainingSummary(**summary) if summary else None)
+
+
+def load_or_fit(path, fit_fn, claims, origin: int | None, *, draws: int, tune: int, chains: int,
+                seed: int) -> tuple[ReferenceFit, str]:
+    """The fit stored at ``path`` when its identity is this one's (``claims.sha256``, origin, seed, draws,
+    tune, chains and the library versions); otherwise ``fit_fn(claims, origin, draws=..., tune=...,
+    chains=..., seed=...)``, stored at ``path`` (atomically). Returns (fit, source): "fitted", "loaded from
+    PATH" or "refitted: REASON"."""
+    from forecast.reference.fit import versions
+
+    path = Path(path)
+    source = "fitted"
+    if path.is_file():
+        try:
+            fit = load_reference_fit(path, data_sha256=claims.sha256, origin=origin)
+        except ReferenceIdentityError as exc:
+            source = f"refitted: {exc}"
+        else:
+            want = {"seed": seed, "draws": draws, "tune": tune, "chains": chains}
+            have = {k: getattr(fit.identity, k) for k in want}
+            if have == want and fit.identity.versions == versions():
+                return fit, f"loaded from {path}"
+            diff = [f"{k} {have[k]} not {want[k]}" for k in want if have[k] != want[k]]
+            source = (f"refitted: {path} was fitted with "
+                      + (", ".join(diff) or f"other library versions ({fit.identity.versions})"))
+    fit = fit_fn(claims, origin, draws=draws, tune=tune, chains=chains, seed=seed)
+    save_reference_fit(fit, path)
+    return fit, source
