@@ -5,12 +5,19 @@
 
 Prints every forecast's pooled scores (with their 90% claim-bootstrap intervals), the skills of the
 pooled model against each baseline, the per-origin counts, and the targets of issue 11, met or missed.
+
+Given several results, it prints one row per run instead: the information protocol, the number of
+origins, the pooled model's value of each of issue 11's four pooled targets and how many it meets (the
+README's "Where issue 11's scores stand" table):
+
+    python benchmarks/reference_table.py benchmarks/results/reference*/reference_backtest.json
 """
 
 from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 
 def iv(e: dict, fmt: str) -> str:
@@ -43,5 +50,21 @@ def tables(d: dict) -> str:
     return "\n".join(out)
 
 
+def runs_table(named: list[tuple[str, dict]]) -> str:
+    """One row per run: protocol, origins, the four pooled targets' values and how many are met."""
+    names = ("log_skill", "brier_skill", "auc", "mean_rate")
+    out = ["| run | information | origins | log skill | Brier skill | AUC | mean rate | targets met |",
+           "|---|---|---|---|---|---|---|---|"]
+    for name, d in named:
+        t = d["targets"]
+        fmt = {"log_skill": "+.3f", "brier_skill": "+.3f", "auc": ".3f", "mean_rate": ".2f"}
+        met = sum(bool(t[k]["met"]) for k in names)
+        out.append(f"| {name} | {d['settings'].get('information', 'origin')} | {len(d['settings']['origins'])} | "
+                   + " | ".join(format(t[k]["value"], fmt[k]) for k in names) + f" | {met} of {len(names)} |")
+    return "\n".join(out)
+
+
 if __name__ == "__main__":
-    print(tables(json.load(open(sys.argv[1], encoding="utf-8"))))
+    paths = sys.argv[1:]
+    docs = [(Path(p).parent.name, json.load(open(p, encoding="utf-8"))) for p in paths]
+    print(tables(docs[0][1]) if len(docs) == 1 else runs_table(docs))

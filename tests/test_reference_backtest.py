@@ -508,3 +508,24 @@ def test_prior_mean_is_the_expert_hazard_beta_mean():
 def test_bad_origins_are_refused(claims, origins):
     with pytest.raises(UsageError):
         run(claims, origins=origins)
+
+
+def test_the_readme_tables_script_reads_the_json(bt, bt_updated):
+    """benchmarks/reference_table.py: one run gives its tables; several give one row per run with the
+    values and the count of targets met, as the JSON says."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "reference_table.py"
+    spec_ = importlib.util.spec_from_file_location("reference_table_script", path)
+    mod = importlib.util.module_from_spec(spec_)
+    spec_.loader.exec_module(mod)
+    docs = [("five", json.loads(json.dumps(to_json(bt)))), ("upd", json.loads(json.dumps(to_json(bt_updated))))]
+    assert "| target (pooled over origins) |" in mod.tables(docs[0][1])
+    lines = mod.runs_table(docs).splitlines()
+    assert len(lines) == 4
+    for line, (name, d) in zip(lines[2:], docs):
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        met = sum(d["targets"][k]["met"] for k in ("log_skill", "brier_skill", "auc", "mean_rate"))
+        assert cells[0] == name and cells[1] == d["settings"]["information"] and cells[2] == str(len(ORIGINS))
+        assert float(cells[5]) == pytest.approx(d["targets"]["auc"]["value"], abs=5e-4)
+        assert cells[7] == f"{met} of 4"
