@@ -246,3 +246,37 @@ def test_cli_help_names_the_figures():
     assert res.exit_code == 0
     for s in ("--plot-format", "[png|svg|pdf]", "backtest_reliability.FMT", "backtest_cumulative.FMT"):
         assert s in res.output
+
+
+STACK = [0.65, 0.42, 0.45, 0.5, 0.58, 0.35, 0.68, 0.52, 0.58, 0.42, 0.55, 0.3]
+
+
+def test_the_pre_registered_stack_is_drawn_when_every_row_has_it():
+    """``stacked`` joins the cumulative scores and gains (its values by hand) when every row has it, and is
+    left out when one row lacks it; the figure then has a fourth line in each panel."""
+    res = synthetic_result(shuffle=False)
+    for row, q in zip(res["rows"], STACK):
+        row["baselines"]["stacked"] = {"p_improve": q}
+    rec = BP.cumulative_scores(res)
+    assert list(rec.cumulative) == ["model", "climatology", "persistence", "stacked"]
+    assert list(rec.gain) == ["model", "persistence", "stacked"]
+    expected = np.cumsum([log_score(p, o) for p, o in zip(STACK, IMPROVED)])
+    assert rec.cumulative["stacked"] == pytest.approx(expected, rel=1e-12)
+    assert rec.gain["stacked"] == pytest.approx(np.array(rec.cumulative["climatology"]) - expected, rel=1e-12)
+    fig = BP.cumulative_figure(rec)
+    top, bottom = fig.axes
+    assert len(top.lines) == 4 and len(bottom.lines) == 4
+    assert tuple(top.lines[3].get_ydata()) == rec.cumulative["stacked"]
+    assert any("stacked" in t.get_text() for t in top.get_legend().get_texts())
+    del res["rows"][4]["baselines"]["stacked"]
+    assert "stacked" not in BP.cumulative_scores(res).cumulative
+
+
+def test_end_labels_are_spread_apart_and_centred_on_the_lines_ends():
+    ends = {"a": 17.71, "b": 17.74, "c": 18.3, "d": 19.4}
+    at = BP.spread_labels(ends, 0.9)
+    ys = sorted(at.values())
+    assert all(b - a >= 0.9 - 1e-12 for a, b in zip(ys, ys[1:]))
+    assert [n for n, _ in sorted(at.items(), key=lambda kv: kv[1])] == ["a", "b", "c", "d"]  # order kept
+    assert np.mean(ys) == pytest.approx(np.mean(list(ends.values())))
+    assert BP.spread_labels({"a": 1.0, "b": 5.0}, 0.5) == {"a": 1.0, "b": 5.0}  # far apart: unchanged

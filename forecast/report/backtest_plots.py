@@ -5,12 +5,14 @@
   (``scoring.reliability``), the diagonal, each forecast at its outcome, the MCB / DSC / UNC
   terms, and climatology's curve for comparison.
 * ``cumulative_scores`` / ``cumulative_figure``: the cumulative log score (nats) of the model,
-  climatology and persistence over the backtest years, and the cumulative gain over
+  climatology and persistence over the backtest years (and of ``stacked``, the pre-registered
+  ensemble of model and climatology, when every row has it), and the cumulative gain over
   climatology (up = beats climatology).
 
 The input is the result of ``validate.backtest.run`` (as stored in backtest.json); only
 ``years``, ``preset`` and the rows' ``year``, ``improved``, ``p_improve`` and
-``baselines[name]["p_improve"]`` are read; other baselines (single-lens models) are left out.
+``baselines[name]["p_improve"]`` are read; other baselines (single-lens models, the other outcome
+forms) are left out.
 ``write_backtest_plots`` writes both figures atomically (``report.export.write_file``).
 """
 
@@ -29,6 +31,10 @@ from forecast.report import style as S
 EPS = 1e-6  # probabilities are clipped to [EPS, 1 - EPS] before logs
 METHODS = ("model", "climatology", "persistence")
 GAINS = ("model", "persistence")  # cumulative log score of climatology minus that of each
+OPTIONAL = ("stacked",)  # drawn (and its gain) when every row has it
+LABELS = {"model": "model", "climatology": "climatology (past frequency)",
+          "persistence": "persistence (last year's direction)",
+          "stacked": "stacked (model + climatology, weight from past years)"}
 FILES = ("backtest_reliability", "backtest_cumulative")
 SCORE = "log score, nats"
 RECALIBRATION = "CORP isotonic recalibration"
@@ -104,12 +110,13 @@ def cumulative_scores(result: dict) -> CumulativeScores:
     rows = _rows(result)
     o = np.array([int(r["improved"]) for r in rows])
     scores, cum = {}, {}
-    for name in METHODS:
+    extra = tuple(n for n in OPTIONAL if rows and all(n in r.get("baselines", {}) for r in rows))
+    for name in METHODS + extra:
         p = np.clip(_probs(rows, name), EPS, 1 - EPS)
         s = -np.log(np.where(o == 1, p, 1 - p))
         scores[name] = tuple(float(v) for v in s)
         cum[name] = tuple(float(v) for v in np.cumsum(s))
-    gain = {name: tuple(c - m for c, m in zip(cum["climatology"], cum[name])) for name in GAINS}
+    gain = {name: tuple(c - m for c, m in zip(cum["climatology"], cum[name])) for name in GAINS + extra}
     return CumulativeScores(tuple(int(r["year"]) for r in rows), str(result.get("preset", "")), scores, cum, gain)
 
 
@@ -173,13 +180,32 @@ def reliability_figure(rec: BacktestReliability):
     return fig
 
 
-def _method_line(ax, years, values, name: str, label: str, signed: bool = False):
-    """One method's line, its last value written at its end."""
+def _method_line(ax, years, values, name: str, label: str):
+    """One method's line."""
     st = S.METHODS[name]
     ax.plot(years, values, color=st["color"], linestyle=st["linestyle"], marker=st["marker"], markersize=3.5,
             label=label)
-    ax.annotate(f"{values[-1]:+.1f}" if signed else f"{values[-1]:.1f}", (years[-1], values[-1]),
-                xytext=(4, 0), textcoords="offset points", va="center", fontsize=S.SMALL, color=st["color"])
+
+
+def spread_labels(ends: dict[str, float], gap: float) -> dict[str, float]:
+    """Heights for the end labels of lines ending at ``ends`` (name -> last value): in the lines' order
+    from the bottom, each at least ``gap`` above the one below, the group centred on the values."""
+    order = sorted(ends, key=lambda n: ends[n])
+    ys = [ends[order[0]]]
+    for n in order[1:]:
+        ys.append(max(ends[n], ys[-1] + gap))
+    shift = float(np.mean([ends[n] for n in order]) - np.mean(ys))
+    return {n: y + shift for n, y in zip(order, ys)}
+
+
+def _end_labels(ax, years, series: dict[str, tuple[float, ...]], signed: bool = False):
+    """Each line's last value written at its end, nudged apart so that no two overlap."""
+    lo, hi = ax.get_ylim()
+    at = spread_labels({n: v[-1] for n, v in series.items()}, 0.045 * (hi - lo))
+    for name, values in series.items():
+        ax.annotate(f"{values[-1]:+.1f}" if signed else f"{values[-1]:.1f}", (years[-1], values[-1]),
+                    xytext=(4, at[name]), textcoords=("offset points", "data"), va="center",
+                    fontsize=S.SMALL, color=S.METHODS[name]["color"])
 
 
 def cumulative_figure(rec: CumulativeScores):
@@ -189,17 +215,15 @@ def cumulative_figure(rec: CumulativeScores):
     with S.context():
         fig = _figure(S.HEIGHTS["backtest_cumulative"])
         top, bottom = fig.subplots(2, 1, sharex=True)
-        names = {"model": "model", "climatology": "climatology (past frequency)",
-                 "persistence": "persistence (last year's direction)"}
-        for name in METHODS:
-            _method_line(top, rec.years, rec.cumulative[name], name, names[name])
+        for name in rec.cumulative:
+            _method_line(top, rec.years, rec.cumulative[name], name, LABELS[name])
         top.set_ylim(bottom=0)
         top.set_ylabel(f"cumulative {SCORE}")
         top.set_title("Sum over the years of \u2212log P(observed outcome); lower is better", loc="left")
         top.legend(loc="upper left")
         bottom.axhline(0.0, label="climatology (zero line)", **S.DIAGONAL)
-        for name in GAINS:
-            _method_line(bottom, rec.years, rec.gain[name], name, f"{names[name]} vs climatology", signed=True)
+        for name in rec.gain:
+            _method_line(bottom, rec.years, rec.gain[name], name, LABELS[name].split(" (")[0])
         bottom.set_ylabel(f"cumulative gain ({SCORE})\n\u2191 better than climatology")
         bottom.set_title("Gain over climatology: its cumulative log score minus the method's", loc="left")
         bottom.legend(loc="best")
@@ -207,6 +231,8 @@ def cumulative_figure(rec: CumulativeScores):
         bottom.xaxis.set_major_locator(MaxNLocator(integer=True))
         lo, hi = rec.years[0], rec.years[-1]
         bottom.set_xlim(lo - 0.5, hi + 0.5 + 0.08 * max(hi - lo, 1))  # room for the end labels
+        _end_labels(top, rec.years, rec.cumulative)
+        _end_labels(bottom, rec.years, rec.gain, signed=True)
         fig.suptitle(f"Cumulative log score of P(improve) (nats), backtest {_span(rec.years)}")
     return fig
 

@@ -46,6 +46,7 @@ METHODS = {
     "model": {"color": BLUE, "linestyle": "-", "marker": "o"},
     "climatology": {"color": GREY, "linestyle": "--", "marker": "s"},
     "persistence": {"color": ORANGE, "linestyle": "-.", "marker": "^"},
+    "stacked": {"color": PURPLE, "linestyle": ":", "marker": "D"},
 }
 DIAGONAL = {"color": BLACK, "linestyle": ":", "linewidth": 1.0}
 FAIL = VERMILLION
