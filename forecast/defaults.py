@@ -24,10 +24,11 @@ BACKTEST_CHAINS = 2
 DEFAULT_REF_ORIGINS = (1900, 1920, 1946, 1960, 1975)  # each scores to the next origin; the last to REF_END
 REF_END = 2001              # last claim-year of the reference extract (ICOW 1.1 ends in 2001)
 REF_BASE_WINDOW = 30        # years of training data behind the trailing base rate (p_base_30y)
-REF_INFORMATION = ("origin", "updated", "updated-level", "updated-lags", "updated-lags-level")
+REF_INFORMATION = ("origin", "updated", "updated-level", "updated-lags", "updated-lags-level", "updated-lags-recal")
                             # what a reference-backtest forecast may read: rows before its origin (default), or rows
                             # before its own year (plus, "-lags", the lag-window covariates of its own year), optionally
-                            # with a period level learned from them (benchmarks/reference_information.md)
+                            # with a period level learned from them, or recalibrated on the earlier origins' test rows
+                            # (benchmarks/reference_information.md)
 REF_BOOTSTRAP = 2000        # claim-cluster bootstrap replicates
 REF_LEVEL = 0.90            # central percentile interval of every score and skill
 EXPERT_HAZARD_PRESET = "expert-hazard"  # the settlement hazard from expert priors only (the "prior" baseline)

@@ -529,3 +529,40 @@ def test_the_readme_tables_script_reads_the_json(bt, bt_updated):
         assert cells[0] == name and cells[1] == d["settings"]["information"] and cells[2] == str(len(ORIGINS))
         assert float(cells[5]) == pytest.approx(d["targets"]["auc"]["value"], abs=5e-4)
         assert cells[7] == f"{met} of 4"
+
+
+def test_recalibration_map_recovers_a_known_miscalibration_and_defaults_to_the_prior():
+    rng = np.random.default_rng(3)
+    p = rng.uniform(0.002, 0.4, 20000)
+    x = np.log(p) - np.log1p(-p)
+    y = (rng.uniform(size=p.size) < 1 / (1 + np.exp(-(-0.7 + 0.6 * x)))).astype(float)
+    a, b = R.recalibration_map(p, y)
+    assert a == pytest.approx(-0.7, abs=0.15) and b == pytest.approx(0.6, abs=0.06)
+    # the optimum: the gradient of the log posterior is zero there
+    eta = a + b * x
+    r = 1 / (1 + np.exp(-eta)) - y
+    assert abs(r.sum() + a / 1.0) < 1e-4 and abs(r @ x + (b - 1) / 0.25) < 1e-4
+    assert R.recalibration_map([], []) == (0.0, 1.0)
+    np.testing.assert_allclose(R.recalibrated([0.01, 0.3], 0.0, 1.0), [0.01, 0.3], rtol=1e-12)
+    # few events: the prior keeps it near "no change"
+    a2, b2 = R.recalibration_map(p[:200], np.r_[1.0, np.zeros(199)])
+    assert abs(b2 - 1) < 1.0
+
+
+def test_updated_lags_recal_recalibrates_each_origin_on_the_ones_before(bt_lags, claims):
+    rec = run_lags(claims, information="updated-lags-recal")
+    base = {(r.claim, r.year): r.p_settle for r in bt_lags.rows}
+    assert rec.origins[0].recalibration is None
+    first = [r for r in rec.rows if r.origin == ORIGINS[0]]
+    assert [r.p_settle for r in first] == [base[(r.claim, r.year)] for r in first]
+    for k, s in enumerate(rec.origins[1:], start=1):
+        before = [r for r in bt_lags.rows if r.origin < s.origin]
+        assert max(r.year for r in before) < s.origin   # learned only from years before the origin
+        a, b = R.recalibration_map([r.p_settle for r in before], [r.settled for r in before])
+        assert s.recalibration == (a, b)
+        mine = [r for r in rec.rows if r.origin == s.origin]
+        np.testing.assert_allclose([r.p_settle for r in mine],
+                                   R.recalibrated([base[(r.claim, r.year)] for r in mine], a, b), rtol=1e-12)
+    doc = to_json(rec)
+    assert doc["settings"]["information"] == "updated-lags-recal"
+    assert doc["origins"][0]["recalibration"] is None and len(doc["origins"][1]["recalibration"]) == 2

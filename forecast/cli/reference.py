@@ -67,7 +67,8 @@ def ref_fit(draws, tune, chains, seed, out, as_json, quiet):
                    "claim-years before its own year (one-year-ahead, parameters refitted only at the origins); "
                    "'updated-level', as 'updated' with a period level learned from the test years before; "
                    "'updated-lags' and 'updated-lags-level', as those, and the forecast year's lag-window covariates "
-                   "(last year's attempt, the ten-year counts), which are known at the end of the year before.")
+                   "(last year's attempt, the ten-year counts), which are known at the end of the year before; "
+                   "'updated-lags-recal', 'updated-lags' recalibrated on the earlier origins' test rows.")
 @click.option("--fits", "fits", type=click.Path(), default=None,
               help="Keep each origin's posterior in this folder (origin-YYYY.nc, with its identity) and reuse it "
                    "when the data, origin, seed, draws, tune, chains and library versions match: another "

@@ -21,6 +21,8 @@ learned from the origin's test years before ``y`` (``updated_forecasts``). ``"up
 ``"updated-lags-level"`` also hand the forecast of year ``y`` the lag-window covariates of the test rows of
 year ``y`` (``design.LAG_WINDOW``: ICOW computes them from the ten years before ``y``, so they are known at
 the end of ``y - 1``) through ``predict_fn(..., through=y, lags=...)``; nothing else of year ``y``.
+``"updated-lags-recal"`` recalibrates each origin's "updated-lags" forecasts on the test rows of the origins
+before it (``recalibrate_origins``).
 
 Each origin's fit uses the same ``seed`` (so an origin's result is what ``fit_reference(claims, o,
 seed=seed)`` gives alone), and origins are independent tasks (``validate.cluster.run_tasks``): in
@@ -41,7 +43,7 @@ import numpy as np
 
 from forecast import defaults as D
 from forecast.errors import ForecastError, UsageError
-from forecast.reference.protocols import rate, updated_forecasts
+from forecast.reference.protocols import rate, recalibrate_origins, updated_forecasts
 from forecast.validate.ref_scoring import ClaimBootstrap, Estimate, ScoreSet, claim_bootstrap
 
 if TYPE_CHECKING:
@@ -82,6 +84,7 @@ class OriginSummary:
     diagnostics: Any      # the fit's diagnostics record, as fit_fn returned it
     seconds: float
     fit_source: str = "fitted"  # or "loaded from PATH" / "refitted: REASON" (--fits, ``store.load_or_fit``)
+    recalibration: tuple[float, float] | None = None  # (a, b) of "updated-lags-recal" (``recalibrate_origins``)
 
 
 @dataclass(frozen=True)
@@ -164,6 +167,7 @@ def run_origin(job: OriginJob) -> OriginResult:
         p, base_all, base_30y = updated_forecasts(fit, predict_fn, frame, test, job.seed,
                                                   level=job.information.endswith("-level"),
                                                   lags=job.information.startswith("updated-lags"))
+        # "updated-lags-recal": these are its base forecasts; reference_backtest recalibrates them
     else:
         p = np.asarray(predict_fn(fit, train, test[["claim", "year"]].copy(), job.seed), dtype=float)
         base_all, base_30y = np.full(len(test), rate(train["settled"])), np.full(len(test), rate(recent["settled"]))
@@ -258,6 +262,8 @@ def reference_backtest(claims: ClaimYears, origins: Sequence[int] = D.DEFAULT_RE
             progress(origin_line(res))
 
     results = run_tasks([Task(run_origin, (j,)) for j in jobs_], jobs, scheduler, done)
+    if information.endswith("-recal"):
+        results = recalibrate_origins(results)
     return assemble(results, p_prior, claims.sha256, n_boot=n_boot, level=level, seed=seed,
                     settings={"origins": origins, "end": end, "draws": draws, "tune": tune, "chains": chains,
                               "seed": seed, "n_boot": n_boot, "level": level,
@@ -384,7 +390,9 @@ def to_json(bt: ReferenceBacktest) -> dict:
                            "year, with the origin's fit, and base_all/base_30y taken before that year too; "
                            "updated-level: as updated, the hazard times a Gamma period multiplier learned from "
                            "the test years before; updated-lags(-level): as updated(-level), and the forecast of "
-                           "year y also reads the lag-window covariates of year y (computed by ICOW from y-10..y-1)",
+                           "year y also reads the lag-window covariates of year y (computed by ICOW from y-10..y-1); "
+                           "updated-lags-recal: updated-lags, each origin recalibrated by sigmoid(a + b logit p) "
+                           "fitted on the earlier origins' test rows",
         },
         "p_prior": _num(bt.p_prior),
         "origins": [dict(_plain(s), **_scores(bt.by_origin[s.origin])) for s in bt.origins],

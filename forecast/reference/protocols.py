@@ -1,20 +1,47 @@
 """What a reference-backtest forecast may read beyond its origin's fit: the one-year-ahead protocols
-("updated", "updated-level", "updated-lags", "updated-lags-level"), each pre-registered in
-``benchmarks/reference_information.md``. ``backtest.run_origin`` calls them; the origin protocol needs none.
+("updated", "updated-level", "updated-lags", "updated-lags-level") and the recalibration of
+"updated-lags-recal", each pre-registered in ``benchmarks/reference_information.md``.
+``backtest.run_origin`` and ``backtest.reference_backtest`` call them; the origin protocol needs none.
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
 from forecast import defaults as D
 from forecast.reference.design import KEYS, LAG_WINDOW
 
+if TYPE_CHECKING:
+    from forecast.reference.backtest import OriginResult
+
 
 def rate(settled) -> float:
     """Peaceful settlements per claim-year."""
     settled = np.asarray(settled, float)
     return float(settled.mean()) if len(settled) else float("nan")
+
+
+def recalibrate_origins(results: Sequence[OriginResult]) -> list[OriginResult]:
+    """Each origin's forecasts mapped by sigmoid(a + b logit p), with (a, b) the MAP logistic recalibration
+    (``ref_scoring.recalibration_map``) of the forecasts and outcomes of every earlier origin's test rows
+    (years before this origin); the first origin is left as it is."""
+    from forecast.validate.ref_scoring import recalibrated, recalibration_map
+
+    out, past_p, past_y = [], [], []
+    for res in sorted(results, key=lambda r: r.summary.origin):
+        if past_p:
+            a, b = recalibration_map(np.concatenate(past_p), np.concatenate(past_y))
+            res_ = replace(res, p_settle=recalibrated(res.p_settle, a, b),
+                           summary=replace(res.summary, recalibration=(a, b)))
+        else:
+            res_ = res
+        out.append(res_)
+        past_p.append(res.p_settle)
+        past_y.append(res.settled)
+    return out
 
 
 def updated_forecasts(fit, predict_fn, frame, test, seed: int, level: bool = False,

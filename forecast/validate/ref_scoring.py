@@ -167,6 +167,40 @@ def _calibration(x: np.ndarray, y: np.ndarray, w: np.ndarray, slope: bool,
     return np.where(bad, np.nan, a), (np.where(bad, np.nan, b) if slope else np.ones(R))
 
 
+RECAL_CLIP = 1e-9
+RECAL_PRIOR = ((0.0, 1.0), (1.0, 0.5))  # (mean, sd) of a and b ("updated-lags-recal", benchmarks/reference_information.md)
+
+
+def recalibration_map(p, y, prior=RECAL_PRIOR) -> tuple[float, float]:
+    """Maximum a posteriori (a, b) of ``y ~ Bernoulli(sigmoid(a + b logit p))`` with ``a ~ N(*prior[0])`` and
+    ``b ~ N(*prior[1])``, p clipped to [RECAL_CLIP, 1 - RECAL_CLIP] (a strictly convex problem: BFGS with the
+    exact gradient). With no rows, the prior means."""
+    from scipy.optimize import minimize
+
+    (ma, sa), (mb, sb) = prior
+    p = np.clip(np.asarray(p, float), RECAL_CLIP, 1.0 - RECAL_CLIP)
+    x, y = np.log(p) - np.log1p(-p), np.asarray(y, float)
+    if len(x) == 0:
+        return float(ma), float(mb)
+
+    def objective(t):
+        eta = t[0] + t[1] * x
+        r = _expit(eta) - y
+        value = np.sum(np.logaddexp(0.0, eta) - y * eta) + 0.5 * ((t[0] - ma) / sa) ** 2 + 0.5 * ((t[1] - mb) / sb) ** 2
+        return value, np.array([r.sum() + (t[0] - ma) / sa ** 2, r @ x + (t[1] - mb) / sb ** 2])
+
+    res = minimize(objective, np.array([ma, mb], float), jac=True, method="BFGS", options={"gtol": 1e-9})
+    if not np.all(np.isfinite(res.x)) or np.max(np.abs(objective(res.x)[1])) > 1e-5 * max(1.0, len(x)):
+        raise UsageError(f"the recalibration of {len(x)} forecasts did not converge ({res.message})")
+    return float(res.x[0]), float(res.x[1])
+
+
+def recalibrated(p, a: float, b: float) -> np.ndarray:
+    """sigmoid(a + b logit p), p clipped to [RECAL_CLIP, 1 - RECAL_CLIP]."""
+    p = np.clip(np.asarray(p, float), RECAL_CLIP, 1.0 - RECAL_CLIP)
+    return _expit(a + b * (np.log(p) - np.log1p(-p)))
+
+
 def calibration_intercept(p, y) -> float:
     """Calibration-in-the-large: ``a`` in ``logit P(y = 1) = a + offset(logit p)``, by Newton steps."""
     a, _ = _calibration(_logit(p), np.asarray(y, float), np.ones((1, len(y))), slope=False)
