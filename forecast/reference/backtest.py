@@ -234,8 +234,9 @@ def reference_backtest(claims: ClaimYears, origins: Sequence[int] = D.DEFAULT_RE
     chains, seed)`` and ``predict_fn(fit, history, targets, seed)`` default to the pooled model's
     ``forecast.reference.fit_reference`` / ``predict_settlement``. ``progress`` gets one line per
     finished origin. ``jobs``/``scheduler`` as in ``validate.cluster.run_tasks`` (``jobs=1``: in this
-    process, one origin after another). ``information``: ``"origin"`` (each test row forecast from the rows
-    before its origin) or ``"updated"`` (from the rows before its own year; see the module docstring).
+    process, one origin after another). ``information``: one of ``defaults.REF_INFORMATION``, ``"origin"``
+    (each test row forecast from the rows before its origin) or a one-year-ahead protocol (see the module
+    docstring and ``reference.protocols``).
     ``fits_dir``: keep each origin's posterior there as ``origin-YYYY.nc`` (``store.save_reference_fit``) and
     load it instead of refitting when its identity matches (another ``information``, a resumed run); the
     pooled model only, so not with a ``fit_fn``."""

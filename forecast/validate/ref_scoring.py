@@ -29,7 +29,7 @@ from typing import Mapping
 import numpy as np
 
 from forecast.defaults import REF_BOOTSTRAP, REF_LEVEL, SEED
-from forecast.errors import UsageError
+from forecast.errors import ForecastError, UsageError
 from forecast.validate.scoring import brier, log_loss
 
 NEWTON_MAX_STEPS = 50   # calibration fits start at the perfectly calibrated point (a, b) = (0, 1)
@@ -191,7 +191,7 @@ def recalibration_map(p, y, prior=RECAL_PRIOR) -> tuple[float, float]:
 
     res = minimize(objective, np.array([ma, mb], float), jac=True, method="BFGS", options={"gtol": 1e-9})
     if not np.all(np.isfinite(res.x)) or np.max(np.abs(objective(res.x)[1])) > 1e-5 * max(1.0, len(x)):
-        raise UsageError(f"the recalibration of {len(x)} forecasts did not converge ({res.message})")
+        raise ForecastError(f"the recalibration of {len(x)} forecasts did not converge ({res.message})")
     return float(res.x[0]), float(res.x[1])
 
 
