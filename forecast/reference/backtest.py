@@ -43,7 +43,7 @@ import numpy as np
 
 from forecast import defaults as D
 from forecast.errors import ForecastError, UsageError
-from forecast.reference.protocols import rate, recalibrate_origins, updated_forecasts
+from forecast.reference.protocols import PROTOCOLS, rate, recalibrate_origins, updated_forecasts
 from forecast.validate.ref_scoring import ClaimBootstrap, Estimate, ScoreSet, claim_bootstrap
 
 if TYPE_CHECKING:
@@ -163,10 +163,10 @@ def run_origin(job: OriginJob) -> OriginResult:
         fit, source = load_or_fit(Path(job.fits_dir) / f"origin-{job.origin}.nc", fit_fn,
                                   replace(job.claims, frame=train), job.origin, draws=job.draws, tune=job.tune,
                                   chains=job.chains, seed=job.seed)
-    if job.information != "origin":
-        p, base_all, base_30y = updated_forecasts(fit, predict_fn, frame, test, job.seed,
-                                                  level=job.information.endswith("-level"),
-                                                  lags=job.information.startswith("updated-lags"))
+    protocol = PROTOCOLS[job.information]
+    if protocol.updated:
+        p, base_all, base_30y = updated_forecasts(fit, predict_fn, frame, test, job.seed, level=protocol.level,
+                                                  lags=protocol.lags)
         # "updated-lags-recal": these are its base forecasts; reference_backtest recalibrates them
     else:
         p = np.asarray(predict_fn(fit, train, test[["claim", "year"]].copy(), job.seed), dtype=float)
@@ -263,7 +263,7 @@ def reference_backtest(claims: ClaimYears, origins: Sequence[int] = D.DEFAULT_RE
             progress(origin_line(res))
 
     results = run_tasks([Task(run_origin, (j,)) for j in jobs_], jobs, scheduler, done)
-    if information.endswith("-recal"):
+    if PROTOCOLS[information].recal:
         results = recalibrate_origins(results)
     return assemble(results, p_prior, claims.sha256, n_boot=n_boot, level=level, seed=seed,
                     settings={"origins": origins, "end": end, "draws": draws, "tune": tune, "chains": chains,

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
@@ -16,6 +16,29 @@ from forecast.reference.design import KEYS, LAG_WINDOW
 
 if TYPE_CHECKING:
     from forecast.reference.backtest import OriginResult
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """What one ``--information`` value makes a forecast read: rows before its own year (``updated``), plus
+    that year's lag window (``lags``), scaled by a learned period level (``level``), recalibrated on the
+    earlier origins' test rows (``recal``)."""
+
+    updated: bool = False
+    lags: bool = False
+    level: bool = False
+    recal: bool = False
+
+
+PROTOCOLS = {
+    "origin": Protocol(),
+    "updated": Protocol(updated=True),
+    "updated-level": Protocol(updated=True, level=True),
+    "updated-lags": Protocol(updated=True, lags=True),
+    "updated-lags-level": Protocol(updated=True, lags=True, level=True),
+    "updated-lags-recal": Protocol(updated=True, lags=True, recal=True),
+}
+assert tuple(PROTOCOLS) == D.REF_INFORMATION, "defaults.REF_INFORMATION and PROTOCOLS must name the same protocols"
 
 
 def rate(settled) -> float:

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from forecast.errors import ReferenceIdentityError
-from forecast.reference.fit import ReferenceDiagnostics, ReferenceFit, ReferenceIdentity, TrainingSummary
+from forecast.reference.fit import ReferenceDiagnostics, ReferenceFit, ReferenceIdentity, TrainingSummary, versions
 from forecast.reference.model import STORED_VARIABLES
 
 FORMAT = "forecast-reference-posterior/2"  # 2: gamma frailty (theta), no per-claim u
@@ -121,8 +121,6 @@ def load_or_fit(path, fit_fn, claims, origin: int | None, *, draws: int, tune: i
     tune, chains and the library versions); otherwise ``fit_fn(claims, origin, draws=..., tune=...,
     chains=..., seed=...)``, stored at ``path`` (atomically). Returns (fit, source): "fitted", "loaded from
     PATH" or "refitted: REASON"."""
-    from forecast.reference.fit import versions
-
     path = Path(path)
     source = "fitted"
     if path.is_file():
