@@ -399,12 +399,16 @@ def test_reduced_sbc_run_is_roughly_calibrated(tmp_path):
 
 # ------------------------------------------------------------- longer run (pytest -m slow)
 
-LONGER = ["--sims", "60", "--draws", "400", "--tune", "400", "--chains", "2", "--rank-draws", "79", "--seed", "23"]
+# 4 chains x 1000 draws after 1000 tuning, the settings of benchmarks/results/sbc_issue10.md (89 of 100 fits
+# converged there). At 2 x 400 after 400 every one of the 60 fits was unconverged (median per-fit R-hat
+# 1.024, smallest bulk ESS 2.9; seventh and eighth sessions): ranks among unconverged draws test the
+# short chains, not the model, so the test now also asserts that most fits converge.
+LONGER = ["--sims", "60", "--draws", "1000", "--tune", "1000", "--chains", "4", "--rank-draws", "100", "--seed", "23"]
 
 
 @pytest.mark.slow
 def test_longer_sbc_run_is_calibrated(tmp_path, spec):
-    """60 simulations at 2 chains x 400 draws (several minutes on 2 cores): the model recovers its own
+    """60 simulations at 4 chains x 1000 draws (about 13 minutes on 2 cores): the model recovers its own
     prior. With 25 separate 95% simultaneous bands about one miss is expected by chance; pooled over the
     25 key quantities (1500 truths; 22 before the event model's three) the 50% and 90% central intervals cover at their nominal rates;
     each quantity's 90% coverage is consistent with 90% for all but a few; and the known funnel at small
@@ -416,6 +420,7 @@ def test_longer_sbc_run_is_calibrated(tmp_path, spec):
     res = json.loads(out.read_text())
     n, labels = res["n_simulations"], res["key_parameters"]
     assert n == 60 and labels == sbc.key_parameters(spec) and len(labels) == 25
+    assert res["unconverged_simulations"]["count"] <= 0.2 * n, res["unconverged_simulations"]["count"]
     assert len(res["outside_band"]) <= 3, res["outside_band"]
     for level, tol in ((50, 0.06), (90, 0.05)):
         pooled = np.mean([res["parameters"][lab][f"coverage{level}"]["rate"] for lab in labels])
