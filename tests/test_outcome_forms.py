@@ -68,3 +68,21 @@ def test_joint_lag_adds_kappa_times_last_years_shift():
     lag = project(draws("joint_lag", kappa=0.5, shift_last=(-2.0, 1.0, 0.4)), 0.0, horizons=(1,), paths=16, seed=3)
     np.testing.assert_allclose(lag["event_shift_next"] - base["event_shift_next"], np.tile([-1.0, 0.5, 0.2], (S, 1)),
                                atol=1e-12)
+
+
+@pytest.mark.parametrize("block", [1, 7, 256, S])
+def test_the_simulated_events_do_not_depend_on_the_draw_block_size(monkeypatch, block):
+    """forecast_year_shift draws the counts in blocks of draws (a speed setting): any block size gives the
+    result of one block holding every draw, to the bit, with a coded event in force too."""
+    import forecast.model.projection as projection
+
+    ev = NextYearEvidence(shift=np.tile([0.0, 0.5, 0.0], (S, 1)), counts=np.array([1.0, 0.0, 0.0]),
+                          known=np.array([True, False, False]))
+    d = draws("joint_lag", kappa=0.5, shift_last=(-2.0, 1.0, 0.4))
+    monkeypatch.setattr(projection, "SHIFT_BLOCK", S)
+    whole = project(d, 0.0, horizons=(1, 5), paths=16, seed=4, evidence=ev)
+    monkeypatch.setattr(projection, "SHIFT_BLOCK", block)
+    blocked = project(d, 0.0, horizons=(1, 5), paths=16, seed=4, evidence=ev)
+    assert whole.keys() == blocked.keys()
+    for key in whole:
+        np.testing.assert_array_equal(blocked[key], whole[key], err_msg=key)

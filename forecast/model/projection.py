@@ -35,6 +35,7 @@ from forecast.model.kernels import (ar1_step, capacity, event_log_rate, hazard_l
                                     ordered_logistic_sf, outcome_switches, poisson_draw, sigmoid)
 
 INTERVAL_TYPE = "equal-tailed posterior interval"
+SHIFT_BLOCK = 256  # draws per block in forecast_year_shift (a speed setting only: results do not depend on it)
 
 
 @dataclass
@@ -178,12 +179,18 @@ def forecast_year_shift(d: Draws, lens: np.ndarray, shift: np.ndarray, evidence:
     simulate, lag = outcome_switches(d.outcome_form)
     if not simulate:
         return np.broadcast_to(shift[:, None, :], (S, P, shift.shape[1]))
-    log_rate = event_log_rate(d.event_rate_intercept[:, None, :], d.event_rate_slope[:, None, d.event_lens],
-                              d.event_sign, lens[..., d.event_lens])  # (S, P, E)
-    counts = poisson_draw(log_rate, rng)
-    if evidence is not None and evidence.known is not None:
-        counts[..., evidence.known] = evidence.counts[evidence.known]
-    out = lens_shift(d.event_effect[:, None, :], d.event_lens, counts)
+    known = evidence is not None and evidence.known is not None
+    out = np.empty((S, P, len(LENSES)))
+    # in blocks of draws, so that the (draws, paths, kinds) arrays stay small; the counts are drawn in the
+    # same order as in one block (numpy fills C order), so the result does not depend on the block size
+    for lo in range(0, S, SHIFT_BLOCK):
+        b = slice(lo, lo + SHIFT_BLOCK)
+        log_rate = event_log_rate(d.event_rate_intercept[b, None, :], d.event_rate_slope[b][:, None, d.event_lens],
+                                  d.event_sign, lens[b][..., d.event_lens])  # (block, P, E)
+        counts = poisson_draw(log_rate, rng)
+        if known:
+            counts[..., evidence.known] = evidence.counts[evidence.known]
+        out[b] = lens_shift(d.event_effect[b, None, :], d.event_lens, counts)
     if lag:
         out = out + (d.event_lag_weight[:, None] * d.shift_last)[:, None, :]
     return out
