@@ -17,27 +17,17 @@ import argparse
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import minimize
+
+from forecast.validate.ref_scoring import recalibrated, recalibration_map
+from forecast.validate.scoring import log_loss
+
+FLAT = ((0.0, np.inf), (1.0, np.inf))  # no prior on (a, b): recalibration_map is then maximum likelihood
 
 
-def log_score(y: np.ndarray, p: np.ndarray) -> float:
-    p = np.clip(p, 1e-12, 1 - 1e-12)
-    return float(-(y * np.log(p) + (1 - y) * np.log1p(-p)).mean())
-
-
-def recalibrated(y: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, tuple[float, float]]:
+def oracle(y: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, tuple[float, float]]:
     """The maximum-likelihood logistic recalibration of ``p`` against ``y``: (p', (a, b))."""
-    p = np.clip(p, 1e-12, 1 - 1e-12)
-    z = np.log(p / (1 - p))
-
-    def nll(ab):
-        q = 1.0 / (1.0 + np.exp(-(ab[0] + ab[1] * z)))
-        return log_score(y, q) * len(y)
-
-    fit = minimize(nll, np.array([0.0, 1.0]), method="Nelder-Mead", options={"xatol": 1e-8, "fatol": 1e-10,
-                                                                              "maxiter": 4000})
-    a, b = fit.x
-    return 1.0 / (1.0 + np.exp(-(a + b * z))), (float(a), float(b))
+    a, b = recalibration_map(p, y, prior=FLAT)
+    return recalibrated(p, a, b), (a, b)
 
 
 def main(argv=None) -> None:
@@ -48,20 +38,20 @@ def main(argv=None) -> None:
     rows = pd.read_csv(args.rows, encoding="utf-8-sig", keep_default_na=False,
                        dtype={"origin": "int64", "settled": "int64"})
     y, p = rows["settled"].to_numpy(float), rows["p_settle"].to_numpy(float)
-    base = log_score(y, rows[args.baseline].to_numpy(float))
+    base = log_loss(rows[args.baseline].to_numpy(float), y)
     print(f"{len(rows):,} test claim-years, {int(y.sum())} settlements; {args.baseline} log score {base:.5f}")
     print(f"| forecast | log score | log skill vs {args.baseline} | (a, b) |")
     print("|---|---:|---:|---|")
-    print(f"| as forecast | {log_score(y, p):.5f} | {1 - log_score(y, p) / base:+.3f} | |")
-    q, ab = recalibrated(y, p)
-    print(f"| pooled oracle | {log_score(y, q):.5f} | {1 - log_score(y, q) / base:+.3f} | "
+    print(f"| as forecast | {log_loss(p, y):.5f} | {1 - log_loss(p, y) / base:+.3f} | |")
+    q, ab = oracle(y, p)
+    print(f"| pooled oracle | {log_loss(q, y):.5f} | {1 - log_loss(q, y) / base:+.3f} | "
           f"({ab[0]:.2f}, {ab[1]:.2f}) |")
     q_origin = np.empty_like(p)
     per = []
     for origin, idx in rows.groupby("origin").indices.items():
-        q_origin[idx], ab = recalibrated(y[idx], p[idx])
+        q_origin[idx], ab = oracle(y[idx], p[idx])
         per.append(f"{origin}: ({ab[0]:.2f}, {ab[1]:.2f})")
-    print(f"| per-origin oracle | {log_score(y, q_origin):.5f} | {1 - log_score(y, q_origin) / base:+.3f} | "
+    print(f"| per-origin oracle | {log_loss(q_origin, y):.5f} | {1 - log_loss(q_origin, y) / base:+.3f} | "
           f"{'; '.join(per)} |")
 
 
