@@ -566,3 +566,28 @@ def test_updated_lags_recal_recalibrates_each_origin_on_the_ones_before(bt_lags,
     doc = to_json(rec)
     assert doc["settings"]["information"] == "updated-lags-recal"
     assert doc["origins"][0]["recalibration"] is None and len(doc["origins"][1]["recalibration"]) == 2
+
+
+def test_the_oracle_script_fits_the_calibration_slope_by_maximum_likelihood(tmp_path, capsys):
+    """benchmarks/reference_oracle.py: its recalibration with a flat prior is the calibration slope fit
+    (the same b as ref_scoring.calibration_slope), never scores worse than the forecasts it rescales, and
+    the script prints the three rows from a rows file."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "reference_oracle.py"
+    spec_ = importlib.util.spec_from_file_location("reference_oracle_script", path)
+    mod = importlib.util.module_from_spec(spec_)
+    spec_.loader.exec_module(mod)
+    rng = np.random.default_rng(5)
+    p = rng.uniform(0.002, 0.3, 5000)
+    x = np.log(p) - np.log1p(-p)
+    y = (rng.uniform(size=p.size) < 1 / (1 + np.exp(-(-1.5 + 0.4 * x)))).astype(float)
+    q, (a, b) = mod.oracle(y, p)
+    assert b == pytest.approx(R.calibration_slope(p, y), abs=1e-4)
+    assert mod.log_loss(q, y) < mod.log_loss(p, y)
+    rows = pd.DataFrame({"origin": np.repeat([1900, 1950], 2500), "claim": 1, "year": 1,
+                         "p_settle": p, "p_base_all": 0.02, "p_base_30y": 0.02, "p_prior": 0.02, "settled": y.astype(int)})
+    rows.to_csv(tmp_path / "rows.csv", index=False)
+    mod.main([str(tmp_path / "rows.csv")])
+    out = capsys.readouterr().out
+    assert "| pooled oracle |" in out and "1900: (" in out and "1950: (" in out
