@@ -97,8 +97,8 @@ def auc(p, y) -> float:
     return float(np.sum(pos * (below + 0.5 * neg)) / (n_pos * n_neg))
 
 
-def _logit(p) -> np.ndarray:
-    p = np.clip(np.asarray(p, float), LOGIT_CLIP, 1.0 - LOGIT_CLIP)
+def _logit(p, clip: float = LOGIT_CLIP) -> np.ndarray:
+    p = np.clip(np.asarray(p, float), clip, 1.0 - clip)
     return np.log(p) - np.log1p(-p)
 
 
@@ -178,8 +178,7 @@ def recalibration_map(p, y, prior=RECAL_PRIOR) -> tuple[float, float]:
     from scipy.optimize import minimize
 
     (ma, sa), (mb, sb) = prior
-    p = np.clip(np.asarray(p, float), RECAL_CLIP, 1.0 - RECAL_CLIP)
-    x, y = np.log(p) - np.log1p(-p), np.asarray(y, float)
+    x, y = _logit(p, RECAL_CLIP), np.asarray(y, float)
     if len(x) == 0:
         return float(ma), float(mb)
 
@@ -197,8 +196,7 @@ def recalibration_map(p, y, prior=RECAL_PRIOR) -> tuple[float, float]:
 
 def recalibrated(p, a: float, b: float) -> np.ndarray:
     """sigmoid(a + b logit p), p clipped to [RECAL_CLIP, 1 - RECAL_CLIP]."""
-    p = np.clip(np.asarray(p, float), RECAL_CLIP, 1.0 - RECAL_CLIP)
-    return _expit(a + b * (np.log(p) - np.log1p(-p)))
+    return _expit(a + b * _logit(p, RECAL_CLIP))
 
 
 def calibration_intercept(p, y) -> float:
