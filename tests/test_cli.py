@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -175,6 +176,43 @@ def test_console_script_help_is_light():
             "print([m for m in ('pymc', 'pandas', 'numpy', 'arviz') if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().endswith("[]")
+
+
+def test_executable_tunes_the_collector_and_freezes_at_exit(monkeypatch):
+    """`forecast` (cli.main.run) raises the collector's thresholds before the command and freezes the
+    objects alive after it, also when the command exits with an error; the entry point is `run`."""
+    import importlib
+    import tomllib
+
+    from forecast import defaults as D
+
+    cli_main = importlib.import_module("forecast.cli.main")  # the package re-exports the group as ``main``
+
+    calls = []
+
+    class FakeGC:
+        def set_threshold(self, *t):
+            calls.append(("threshold", t))
+
+        def freeze(self):
+            calls.append(("freeze",))
+
+    monkeypatch.setattr(cli_main, "gc", FakeGC())
+    monkeypatch.setattr(sys, "argv", ["forecast", "--no-such-option"])
+    with pytest.raises(SystemExit) as exc:
+        cli_main.run()
+    assert exc.value.code == 2
+    assert calls == [("threshold", D.GC_THRESHOLDS), ("freeze",)]
+    scripts = tomllib.loads((Path(cli_main.__file__).parents[2] / "pyproject.toml").read_text())["project"]["scripts"]
+    assert scripts["forecast"] == "forecast.cli.main:run"
+
+
+def test_module_entry_point_exits_with_the_command_status():
+    out = subprocess.run([sys.executable, "-m", "forecast.cli", "--version"], capture_output=True, text=True)
+    assert out.returncode == 0 and "forecast" in out.stdout
+    bad = subprocess.run([sys.executable, "-m", "forecast.cli", "show", "-w", "/nonexistent/ws"],
+                         capture_output=True, text=True)
+    assert bad.returncode == 1 and "Traceback" not in bad.stderr
 
 
 def test_fit_retries_once_at_higher_target_accept_after_divergences(workspace, monkeypatch):
