@@ -18,6 +18,8 @@ NaN in a scalar's draws, fewer than 4 draws, or fewer than 2 chains for R-hat).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from scipy import fft, special
 
@@ -197,3 +199,17 @@ def ess_tail(x) -> np.ndarray:
     if ok.any():
         out[ok] = _tail_of(y[ok])
     return out.reshape(shape)
+
+
+@dataclass(frozen=True)
+class VariableDiagnostics:
+    """R-hat, bulk ESS and tail ESS of each scalar of one posterior variable (arrays of its shape)."""
+
+    rhat: np.ndarray
+    ess_bulk: np.ndarray
+    ess_tail: np.ndarray
+
+
+def diagnose_variables(posterior, names) -> dict[str, VariableDiagnostics]:
+    """``diagnose`` of each named variable of ``posterior`` (an xarray Dataset with dims chain, draw)."""
+    return {v: VariableDiagnostics(*diagnose(posterior[v].values)) for v in names}

@@ -43,8 +43,9 @@ def rank_counts(x: np.ndarray, bins: int) -> np.ndarray:
 
 
 def diagnostics_results(ws: Workspace, stored: StoredForecast, bins: int = 20, idata=None) -> DiagnosticsResults:
-    """Rank histograms and a summary table (ArviZ R-hat/ESS) for the scalar model parameters."""
-    import arviz as az
+    """Rank histograms and a summary table (R-hat, bulk/tail ESS: ArviZ's estimators, ``mcmc_stats``)
+    for the scalar model parameters."""
+    from forecast.inference.mcmc_stats import diagnose_variables
 
     if idata is None:
         from forecast.store.posterior import load_idata
@@ -52,9 +53,7 @@ def diagnostics_results(ws: Workspace, stored: StoredForecast, bins: int = 20, i
         idata = load_idata(ws, expect_hash=False)
     post = idata.posterior
     names = [v for v in DIAG_VARS if v in post.data_vars]
-    rhat = az.rhat(post[names])
-    essb = az.ess(post[names], method="bulk")
-    esst = az.ess(post[names], method="tail")
+    per = diagnose_variables(post, names)
     ranks, table = [], []
     for v in names:
         arr = post[v].values   # (chain, draw, ...)
@@ -64,7 +63,7 @@ def diagnostics_results(ws: Workspace, stored: StoredForecast, bins: int = 20, i
             labels = [str(post[v].coords[d].values[i]) if d in post[v].coords else str(i) for d, i in zip(dims, idx)]
             name = v + (f"[{', '.join(labels)}]" if idx else "")
             x = arr[(slice(None), slice(None)) + idx]
-            r, eb, et = (float(np.asarray(ds[v].values)[idx]) for ds in (rhat, essb, esst))
+            r, eb, et = (float(np.asarray(a)[idx]) for a in (per[v].rhat, per[v].ess_bulk, per[v].ess_tail))
             ranks.append(RankPanel(name, rank_counts(x, bins), r, eb))
             lo, hi = np.quantile(x, [0.10, 0.90])
             table.append({"name": name, "mean": float(x.mean()), "sd": float(x.std(ddof=1)), "lo80": float(lo),

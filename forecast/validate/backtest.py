@@ -186,13 +186,12 @@ def variant_forecasts(spec, compiled, used: str, settings: Settings) -> dict:
 def scored_quantity_diagnostics(per_draw, chains: int) -> dict:
     """R-hat and bulk ESS of the per-draw P(improve) itself (the number the backtest scores),
     against the same thresholds as the parameters."""
-    import arviz as az
-
     from forecast.defaults import THRESHOLDS
+    from forecast.inference.mcmc_stats import ess_bulk, rhat as rank_rhat
 
     x = np.asarray(per_draw).reshape(chains, -1)
-    rhat = float(az.rhat(x)) if chains > 1 else float("nan")
-    ess = float(az.ess(x, method="bulk"))
+    rhat = float(rank_rhat(x)) if chains > 1 else float("nan")
+    ess = float(ess_bulk(x))
     ok = (chains == 1 or rhat < THRESHOLDS["rhat_max"]) and ess >= THRESHOLDS["ess_bulk_min"]
     return {"rhat": round(rhat, 4), "ess_bulk": round(ess, 1), "ok": bool(ok)}
 

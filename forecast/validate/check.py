@@ -76,17 +76,14 @@ class Context:
 
 
 def mcmc(ctx: Context) -> dict:
-    import arviz as az
+    from forecast.inference.mcmc_stats import diagnose_variables
 
-    names = checked_variables(ctx.idata.posterior)
-    rhat = az.rhat(ctx.idata, var_names=names)
-    essb = az.ess(ctx.idata, var_names=names, method="bulk")
-    esst = az.ess(ctx.idata, var_names=names, method="tail")
+    per = diagnose_variables(ctx.idata.posterior, checked_variables(ctx.idata.posterior))
     rows = []
-    for v in names:
+    for v, d in per.items():
         r = {"parameter": v, "size": int(np.prod(ctx.idata.posterior[v].shape[2:], dtype=int)),
-             "rhat_max": float(np.nanmax(rhat[v].values)), "ess_bulk_min": float(np.nanmin(essb[v].values)),
-             "ess_tail_min": float(np.nanmin(esst[v].values))}
+             "rhat_max": float(np.nanmax(d.rhat)), "ess_bulk_min": float(np.nanmin(d.ess_bulk)),
+             "ess_tail_min": float(np.nanmin(d.ess_tail))}
         r["ok"] = bool(r["rhat_max"] < THRESHOLDS["rhat_max"] and r["ess_bulk_min"] >= THRESHOLDS["ess_bulk_min"]
                        and r["ess_tail_min"] >= THRESHOLDS["ess_tail_min"])
         rows.append(r)

@@ -337,7 +337,7 @@ POSTERIOR_VARS = ("state_persistence", "factor_state", "loading_tau", "loading",
 
 def evaluate(spec: ModelSpec, idata, truth: dict, data: dict, n_rank_draws: int, rng) -> dict:
     """Ranks (thinned draws), interval coverage (all draws) and convergence of one fit."""
-    import arviz as az
+    from forecast.inference.mcmc_stats import diagnose_variables
 
     post = {v: idata.posterior[v].values for v in POSTERIOR_VARS}
     thinned = {v: thin(x, n_rank_draws) for v, x in post.items()}
@@ -354,14 +354,13 @@ def evaluate(spec: ModelSpec, idata, truth: dict, data: dict, n_rank_draws: int,
     cov90 = {lab: central_interval_covers(float(truth_vals[lab]), all_vals[lab], 0.9) for lab in truth_vals}
     names = [v for v in idata.posterior.data_vars
              if v not in ("lens_state", "improve_logodds", "capacity", "loading", "event_shift")]
-    rhat = az.rhat(idata, var_names=names)
-    ess = az.ess(idata, var_names=names, method="bulk")
+    per = diagnose_variables(idata.posterior, names)
     stats = idata.sample_stats
     return {
         "n_rank_draws": L,
         "truth": {lab: float(v) for lab, v in truth_vals.items()},
         "ranks": ranks, "covered50": cov50, "covered90": cov90,
         "divergences": int(stats["diverging"].values.sum()) if "diverging" in stats else 0,
-        "rhat_max": float(max(np.nanmax(rhat[v].values) for v in rhat.data_vars)),
-        "ess_bulk_min": float(min(np.nanmin(ess[v].values) for v in ess.data_vars)),
+        "rhat_max": float(max(np.nanmax(d.rhat) for d in per.values())),
+        "ess_bulk_min": float(min(np.nanmin(d.ess_bulk) for d in per.values())),
     }
