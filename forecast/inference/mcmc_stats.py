@@ -170,35 +170,35 @@ def diagnose(x) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return tuple(o.reshape(shape) for o in out)
 
 
-def rhat(x) -> np.ndarray:
-    """Rank-normalised split R-hat: the larger of the bulk and the folded (tail) R-hat."""
+def _per_scalar(x, min_chains: int, stat) -> np.ndarray:
+    """``stat`` of the valid scalars of ``x`` (chain, draw, *shape), given as (P, chain, draw); NaN for
+    the others; an array of ``shape``."""
     y, shape = _flat(x)
     out = np.full(y.shape[0], np.nan)
-    ok = ~_invalid(y, min_chains=2)
+    ok = ~_invalid(y, min_chains=min_chains)
     if ok.any():
-        split = _split(y[ok])
-        out[ok] = _rhat_of(split, _z_scale(split))
+        out[ok] = stat(y[ok])
     return out.reshape(shape)
+
+
+def _rhat_split(y: np.ndarray) -> np.ndarray:
+    split = _split(y)
+    return _rhat_of(split, _z_scale(split))
+
+
+def rhat(x) -> np.ndarray:
+    """Rank-normalised split R-hat: the larger of the bulk and the folded (tail) R-hat."""
+    return _per_scalar(x, 2, _rhat_split)
 
 
 def ess_bulk(x) -> np.ndarray:
     """Bulk ESS: the ESS of the rank-normalised split chains."""
-    y, shape = _flat(x)
-    out = np.full(y.shape[0], np.nan)
-    ok = ~_invalid(y, min_chains=1)
-    if ok.any():
-        out[ok] = _ess(_z_scale(_split(y[ok])))
-    return out.reshape(shape)
+    return _per_scalar(x, 1, lambda y: _ess(_z_scale(_split(y))))
 
 
 def ess_tail(x) -> np.ndarray:
     """Tail ESS: the smaller ESS of the indicators of the 5% and 95% quantiles, on split chains."""
-    y, shape = _flat(x)
-    out = np.full(y.shape[0], np.nan)
-    ok = ~_invalid(y, min_chains=1)
-    if ok.any():
-        out[ok] = _tail_of(y[ok])
-    return out.reshape(shape)
+    return _per_scalar(x, 1, _tail_of)
 
 
 @dataclass(frozen=True)
