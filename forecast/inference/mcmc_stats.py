@@ -97,9 +97,10 @@ def _ess(x: np.ndarray) -> np.ndarray:
         return out
     y = x[live]
     centred = y - y.mean(axis=2, keepdims=True)
-    spec = np.fft.rfft(centred, n=fft.next_fast_len(2 * n), axis=2)
+    size = fft.next_fast_len(2 * n)
+    spec = np.fft.rfft(centred, n=size, axis=2)
     spec *= np.conjugate(spec)
-    acov = np.fft.irfft(spec, n=fft.next_fast_len(2 * n), axis=2)[:, :, :n] / n    # (P, chain, lag)
+    acov = np.fft.irfft(spec, n=size, axis=2)[:, :, :n] / n                        # (P, chain, lag)
     mean_acov = acov.mean(axis=1)                                                   # (P, lag)
     mean_var = mean_acov[:, 0] * n / (n - 1.0)
     var_plus = mean_var * (n - 1.0) / n
