@@ -80,10 +80,7 @@ def _rhat(x: np.ndarray) -> np.ndarray:
 def _n_pairs(n: int) -> int:
     """Number of autocorrelation pairs (rho[2k], rho[2k+1]) ArviZ may compute for ``n`` draws: pair 0
     and every k >= 1 with 2k - 1 < n - 3."""
-    k = 0
-    while 2 * (k + 1) - 1 < n - 3:
-        k += 1
-    return min(k + 1, max(n // 2, 1))
+    return min(max((n - 3) // 2, 0) + 1, max(n // 2, 1))
 
 
 def _ess(x: np.ndarray) -> np.ndarray:
