@@ -28,7 +28,7 @@ import numpy as np
 
 from forecast import LENSES
 
-from forecast.validate import scoring
+from forecast.validate import derived, scoring
 from forecast.defaults import (BACKTEST_CHAINS, BACKTEST_DRAWS, BACKTEST_TUNE, MIN_FITTED_YEARS, OUTCOME_FORM,
                                OUTCOME_FORMS, PRESET, SAMPLER, SEED)
 from forecast.errors import ForecastError
@@ -39,11 +39,10 @@ from forecast.model.projection import INTERVAL_TYPE
 CANDIDATES = OUTCOME_FORMS
 ELIGIBLE = ("joint", "joint_lag")  # forecast-time consistent: the rule picks the default among these
 TIE_NATS = 0.005                   # ...and the simpler joint when the mean log scores differ by less
-# The addendum's candidate: a time-sliced stack of STACK_OF and climatology (scoring.stacked), weights
-# learned from the origins scored before each one. It is chosen only if it beats the form the rule
-# above picks by at least TIE_NATS.
-STACKED = "stacked"
-STACK_OF = "joint"
+# The addenda's candidates (validate.derived), learned from the origins scored before each one. One is
+# chosen only if it beats the form the rule above picks by at least TIE_NATS.
+STACKED = derived.STACKED
+STACK_OF = derived.STACK_OF
 # single-lens models: the default form with the other lenses switched out of the outcome (lens_mask)
 SINGLE_LENS: dict[str, tuple[float, float, float]] = {
     "power_only": (1.0, 0.0, 0.0),
@@ -267,14 +266,15 @@ def run(ws, years: list[int], settings: Settings = Settings(), jobs: int | None 
     methods = ["model", *BASELINES, *(v for v in variants(settings) if v != "model")]
     cat = {name: np.array([list((r["p_change"] if name == "model" else r["baselines"][name]["p_change"]).values())
                            for r in rows], dtype=float) for name in methods}
-    stack_weights = None
+    extra = {}
     if settings.candidates and STACK_OF in CANDIDATES:
         joint = "model" if settings.outcome_form == STACK_OF else STACK_OF
-        cat[STACKED], stack_weights = scoring.stacked(cat[joint], cat["climatology"], observed + 2)
-        methods.append(STACKED)
-        for r, probs, w in zip(rows, cat[STACKED], stack_weights):
-            r["baselines"][STACKED] = {"p_improve": float(scoring.p_improve(probs)), "weight": float(w),
-                                       "p_change": {str(c): float(x) for c, x in zip(scoring.CATEGORIES, probs)}}
+        for d in derived.derive(cat, observed, joint, [*(r["year"] for r in rows), end + 1]):
+            cat[d.name], extra[d.key] = d.probs, d.record
+            methods.append(d.name)
+            for r, probs, more in zip(rows, d.probs, d.row_extra):
+                r["baselines"][d.name] = {"p_improve": float(scoring.p_improve(probs)), **more,
+                                          "p_change": {str(c): float(x) for c, x in zip(scoring.CATEGORIES, probs)}}
     scores = {name: scoring.score_all(cat[name], observed) for name in methods}
     p_clim = scoring.p_improve(cat["climatology"])
     skill = {name: scoring.bootstrap_skill(scoring.p_improve(cat[name]), p_clim, improved, seed=settings.seed)
@@ -301,12 +301,7 @@ def run(ws, years: list[int], settings: Settings = Settings(), jobs: int | None 
         "reliability": reliability["model"],
         "reliability_by_method": {name: {k: rel[k] for k in ("miscalibration", "discrimination", "uncertainty")}
                                   for name, rel in reliability.items()},
-        "stacking": None if stack_weights is None else {
-            "of": [STACK_OF, "climatology"], "weights": {str(y): float(w) for y, w in
-                                                         zip([*(r["year"] for r in rows), end + 1], stack_weights)},
-            "rule": "weight of each origin from the origins scored before it in this run: argmax of the summed "
-                    "log predictive density of the observed change plus a Beta(2, 2) penalty, grid of 0.001 "
-                    "(benchmarks/improve_candidates.md, addendum); the last weight is for the origin after the run"},
+        "stacking": extra.get("stacking"),
         "origins_failing_diagnostics": failed,
         "origins_failing_scored_quantity_diagnostics": failed_scored,
     }

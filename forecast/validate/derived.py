@@ -1,0 +1,48 @@
+"""Candidates derived from a backtest run's own forecasts, with no MCMC of their own.
+
+Each is pre-registered in ``benchmarks/improve_candidates.md`` (an addendum per candidate) and is
+learned at every origin only from the origins of the same run scored before it, so it can be
+computed once the run's rows exist:
+
+* ``stacked``: the time-sliced stack of ``joint`` and climatology (``scoring.stacked``).
+
+``derive`` returns one ``Derived`` record per candidate; the backtest adds its forecasts to the
+scored methods, its per-origin values to the rows and its record to the result.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from forecast.validate import scoring
+
+STACKED = "stacked"
+STACK_OF = "joint"
+NAMES = (STACKED,)  # in the order the rule considers them
+
+
+@dataclass(frozen=True)
+class Derived:
+    """One derived candidate over a run: its (n, K) category forecasts, what each row records of it
+    (besides its P(improve) and categories), and its block of the result (under ``key``)."""
+    name: str
+    probs: np.ndarray
+    row_extra: tuple[dict, ...]
+    key: str
+    record: dict
+
+
+def derive(cat: dict[str, np.ndarray], observed: np.ndarray, joint: str, years: list[int]) -> list[Derived]:
+    """The derived candidates of a run: ``cat`` maps each method to its (n, K) category forecasts,
+    ``observed`` holds the n observed changes (-2..2), ``joint`` names the method that is the ``joint``
+    form and ``years`` lists the n origins then the year after the run."""
+    probs, weights = scoring.stacked(cat[joint], cat["climatology"], observed + 2)
+    stacked = Derived(
+        STACKED, probs, tuple({"weight": float(w)} for w in weights[:-1]), "stacking",
+        {"of": [STACK_OF, "climatology"], "weights": {str(y): float(w) for y, w in zip(years, weights)},
+         "rule": "weight of each origin from the origins scored before it in this run: argmax of the summed "
+                 "log predictive density of the observed change plus a Beta(2, 2) penalty, grid of 0.001 "
+                 "(benchmarks/improve_candidates.md, addendum); the last weight is for the origin after the run"})
+    return [stacked]
