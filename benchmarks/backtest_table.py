@@ -17,7 +17,8 @@ from pathlib import Path
 LABELS = {"model": "**model (default form)**", "climatology": "climatology", "persistence":
           "persistence (climatology with momentum)", "contemporaneous": "contemporaneous (former model)",
           "joint": "joint", "joint_lag": "joint_lag", "power_only": "power only", "trust_only": "trust only",
-          "leaders_only": "leaders only", "stacked": "stacked (joint + climatology)"}
+          "leaders_only": "leaders only", "stacked": "stacked (joint + climatology)",
+          "recalibrated": "recalibrated (joint through a map from past origins)"}
 
 
 def skill(sk: dict, key: str) -> str:
@@ -49,6 +50,11 @@ def tables(res: dict) -> str:
         w = list(res["stacking"]["weights"].items())
         out += ["", "Stack weight on `joint` at each origin (learned from the origins before it): " + ", ".join(
             f"{y} {v:.2f}" for y, v in w[:-1]) + f"; learned from all of them, for {w[-1][0]}: {w[-1][1]:.3f}."]
+    if res.get("recalibration"):
+        m = list(res["recalibration"]["maps"].items())
+        out += ["", "Recalibration map (a, b) of `joint` at each origin (learned from the origins before it): "
+                + ", ".join(f"{y} ({v[0]:+.2f}, {v[1]:.2f})" for y, v in m[:-1])
+                + f"; learned from all of them, for {m[-1][0]}: ({m[-1][1][0]:+.3f}, {m[-1][1][1]:.3f})."]
     if res.get("reliability_by_method"):
         out += ["", "| method | CORP miscalibration (MCB) | discrimination (DSC) | MCB < DSC |", "|---|---:|---:|:---:|"]
         for name, r in res["reliability_by_method"].items():

@@ -117,6 +117,85 @@ def test_stack_of_an_origin_ignores_that_origin_and_later(dens, data):
     assert np.allclose(mixed.sum(axis=1), 1)
 
 
+def test_platt_map_matches_scipy_and_starts_at_the_identity():
+    """The recalibration map maximises the penalised Bernoulli log-likelihood (checked against SciPy's
+    BFGS), and with no past origins it is the prior mean: a = 0, b = 1 (the forecast unchanged)."""
+    from scipy.optimize import minimize
+
+    assert np.array_equal(S.platt_map([], []), [0.0, 1.0])
+    rng = np.random.default_rng(6)
+    for n in (1, 3, 12, 40):
+        x = rng.normal(0, 2, n)
+        y = (rng.uniform(size=n) < 1 / (1 + np.exp(-(0.3 + 0.4 * x)))).astype(float)
+
+        def neg(t):
+            eta = t[0] + t[1] * x
+            return -(np.sum(y * eta - np.logaddexp(0, eta)) - 0.5 * t[0] ** 2 - 0.5 * ((t[1] - 1) / 0.5) ** 2)
+        ref = minimize(neg, [0.0, 1.0], method="BFGS", options={"gtol": 1e-10}).x
+        assert S.platt_map(x, y) == pytest.approx(ref, abs=1e-6)
+    # separable data stay finite under the prior
+    assert np.all(np.isfinite(S.platt_map([-3, -2, 2, 3], [0, 0, 1, 1])))
+
+
+def test_recalibration_learns_bias_and_overconfidence():
+    """Forecasts too high (or too spread) for the outcomes they met earn a map that lowers (or shrinks) them."""
+    rng = np.random.default_rng(7)
+    x = rng.normal(0, 2, 400)
+    for a_true, b_true in ((-1.0, 1.0), (0.0, 0.4)):
+        y = (rng.uniform(size=400) < 1 / (1 + np.exp(-(a_true + b_true * x)))).astype(float)
+        a, b = S.platt_map(x, y)
+        assert a == pytest.approx(a_true, abs=0.35) and b == pytest.approx(b_true, abs=0.2)
+
+
+def test_recalibrated_keeps_the_split_within_each_side():
+    """The first origin is the forecast unchanged; every origin sums to one, its P(improve) is the map's,
+    and the split within "improves" and within "does not improve" is the forecast's."""
+    rng = np.random.default_rng(8)
+    probs = rng.dirichlet(np.ones(5), 15)
+    improved = rng.integers(0, 2, 15)
+    out, maps = S.recalibrated(probs, improved)
+    assert maps.shape == (16, 2) and np.array_equal(maps[0], [0.0, 1.0])
+    assert np.allclose(out[0], probs[0]) and np.allclose(out.sum(axis=1), 1)
+    p = S.p_improve(probs)
+    x = np.log(p) - np.log1p(-p)
+    assert np.allclose(S.p_improve(out), 1 / (1 + np.exp(-(maps[:-1, 0] + maps[:-1, 1] * x))))
+    assert np.allclose(out[:, 3:] / out[:, 3:].sum(1, keepdims=True), probs[:, 3:] / p[:, None])
+    assert np.allclose(out[:, :3] / out[:, :3].sum(1, keepdims=True), probs[:, :3] / (1 - p[:, None]))
+    for i in range(16):
+        assert np.array_equal(maps[i], S.platt_map(x[:i], improved[:i]))
+
+
+@given(st.integers(2, 15), st.data())
+@settings(max_examples=60, deadline=None)
+def test_recalibrated_origin_ignores_that_origin_and_later(n, data):
+    """No look-ahead: changing the forecasts and outcomes of origins i and later leaves the maps of origins
+    up to i and the recalibrated forecasts before i unchanged."""
+    i = data.draw(st.integers(0, n - 1))
+    rng = np.random.default_rng(data.draw(st.integers(0, 100)))
+    probs, improved = rng.dirichlet(np.ones(5), n), rng.integers(0, 2, n)
+    out, maps = S.recalibrated(probs, improved)
+    probs2, improved2 = probs.copy(), improved.copy()
+    probs2[i:], improved2[i:] = rng.dirichlet(np.ones(5), n - i), rng.integers(0, 2, n - i)
+    out2, maps2 = S.recalibrated(probs2, improved2)
+    assert np.array_equal(maps[: i + 1], maps2[: i + 1])
+    assert np.array_equal(out[:i], out2[:i])
+
+
+
+@pytest.mark.parametrize("logs, chosen", [
+    ({"joint": 0.59, "joint_lag": 0.588, "stacked": 0.587, "recalibrated": 0.586}, "joint"),   # all within 0.005
+    ({"joint": 0.59, "joint_lag": 0.58, "stacked": 0.578, "recalibrated": 0.576}, "joint_lag"),  # lag by 0.01
+    ({"joint": 0.59, "joint_lag": 0.60, "stacked": 0.584, "recalibrated": 0.586}, "stacked"),
+    ({"joint": 0.59, "joint_lag": 0.60, "stacked": 0.586, "recalibrated": 0.584}, "recalibrated"),
+    ({"joint": 0.59, "joint_lag": 0.60, "stacked": 0.580, "recalibrated": 0.582}, "stacked"),  # both: the lower
+    ({"joint": 0.59, "joint_lag": 0.60, "contemporaneous": 0.5, "recalibrated": 0.589}, "joint"),  # not eligible
+])
+def test_the_rule_fixed_in_advance(logs, chosen):
+    """benchmarks/improve_candidates.md and its addenda: the lower of joint and joint_lag (joint within 0.005
+    nats), replaced by stacked or recalibrated only when one beats it by at least 0.005 (the lower if both)."""
+    cands = {f: {"scores": {"log": v}, "eligible": f != "contemporaneous"} for f, v in logs.items()}
+    assert B.choose(cands)["form"] == chosen
+
 probs_st = st.lists(st.floats(0.001, 0.999), min_size=1, max_size=40)
 
 
@@ -239,13 +318,18 @@ def test_backtest_row_does_not_change_when_later_data_change(workspace, tmp_path
     assert ra["baselines"] == rb["baselines"]  # every candidate form too (joint is the model; the others here)
     # and the JSON contract
     json.dumps(a)
-    assert set(a["scores"]) == {"model", "climatology", "persistence", "contemporaneous", "joint_lag", "stacked"}
-    assert a["settings"]["outcome_form"] == "joint" and a["choice"]["form"] in ("joint", "joint_lag", "stacked")
-    assert set(a["candidates"]) == {"contemporaneous", "joint", "joint_lag", "stacked"}
+    assert set(a["scores"]) == {"model", "climatology", "persistence", "contemporaneous", "joint_lag", "stacked",
+                                "recalibrated"}
+    assert a["settings"]["outcome_form"] == "joint" and a["choice"]["form"] in ("joint", "joint_lag", "stacked",
+                                                                                "recalibrated")
+    assert set(a["candidates"]) == {"contemporaneous", "joint", "joint_lag", "stacked", "recalibrated"}
     # one origin, nothing scored before it: the stack is half joint, half climatology
     assert a["stacking"]["weights"]["2010"] == 0.5 and ra["baselines"]["stacked"]["weight"] == 0.5
     assert ra["baselines"]["stacked"]["p_improve"] == pytest.approx(
         S.p_improve(np.array(list(ra["p_change"].values()))) / 2 + ra["baselines"]["climatology"]["p_improve"] / 2)
+    # ...and the recalibration map is the identity, so the recalibrated forecast is joint's
+    assert a["recalibration"]["maps"]["2010"] == [0.0, 1.0] == ra["baselines"]["recalibrated"]["map"]
+    assert ra["baselines"]["recalibrated"]["p_change"] == pytest.approx(ra["p_change"])
     assert set(a["reliability_by_method"]) == set(a["scores"])
     assert not a["candidates"]["contemporaneous"]["eligible"] and a["candidates"]["joint"]["method"] == "model"
     for name, sk in a["skill_vs_climatology"].items():  # one year: every bootstrap resample is that year

@@ -75,7 +75,7 @@ def section_line(event) -> None:
 @click.option("--no-single-lens", is_flag=True, help="Skip the single-lens baselines (3 fewer fits per origin).")
 @click.option("--no-candidates", is_flag=True,
               help="Fit only the default outcome form, not every candidate (2 fewer fits per origin; no "
-                   "'stacked' candidate either).")
+                   "'stacked' or 'recalibrated' candidate either).")
 @click.option("--recode", type=click.Path(dir_okay=False), default=None,
               help="CSV of perturbations (year,change,reason): rerun the backtest once per row with that year's "
                    "coded change recoded by one step, and report the skill under each (validate.recode).")
@@ -94,6 +94,8 @@ def backtest(workspace, start, end, preset, draws, tune, chains, seed, jobs, sch
     Scores the model (the default outcome form), the other candidate forms
     (benchmarks/improve_candidates.md), the 'stacked' candidate (joint mixed
     with climatology, each origin's weight learned from the origins before it),
+    the 'recalibrated' candidate (joint's P(improve) through a logistic map
+    learned from the origins before it),
     climatology, persistence and each single-lens model on the same years
     (Brier, log and ranked probability scores), each skill against climatology
     with paired bootstrap intervals, the default chosen by the rule fixed in

@@ -5,9 +5,9 @@
   (``scoring.reliability``), the diagonal, each forecast at its outcome, the MCB / DSC / UNC
   terms, and climatology's curve for comparison.
 * ``cumulative_scores`` / ``cumulative_figure``: the cumulative log score (nats) of the model,
-  climatology and persistence over the backtest years (and of ``stacked``, the pre-registered
-  ensemble of model and climatology, when every row has it), and the cumulative gain over
-  climatology (up = beats climatology).
+  climatology and persistence over the backtest years (and of ``stacked`` and ``recalibrated``,
+  the pre-registered candidates derived from the model's forecasts, when every row has them), and
+  the cumulative gain over climatology (up = beats climatology).
 
 The input is the result of ``validate.backtest.run`` (as stored in backtest.json); only
 ``years``, ``preset`` and the rows' ``year``, ``improved``, ``p_improve`` and
@@ -31,10 +31,11 @@ from forecast.report import style as S
 EPS = 1e-6  # probabilities are clipped to [EPS, 1 - EPS] before logs
 METHODS = ("model", "climatology", "persistence")
 GAINS = ("model", "persistence")  # cumulative log score of climatology minus that of each
-OPTIONAL = ("stacked",)  # drawn (and its gain) when every row has it
+OPTIONAL = ("stacked", "recalibrated")  # drawn (and its gain) when every row has it
 LABELS = {"model": "model", "climatology": "climatology (past frequency)",
           "persistence": "persistence (last year's direction)",
-          "stacked": "stacked (model + climatology, weight from past years)"}
+          "stacked": "stacked (model + climatology, weight from past years)",
+          "recalibrated": "recalibrated (model through a map learned from past years)"}
 FILES = ("backtest_reliability", "backtest_cumulative")
 SCORE = "log score, nats"
 RECALIBRATION = "CORP isotonic recalibration"

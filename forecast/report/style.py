@@ -47,6 +47,7 @@ METHODS = {
     "climatology": {"color": GREY, "linestyle": "--", "marker": "s"},
     "persistence": {"color": ORANGE, "linestyle": "-.", "marker": "^"},
     "stacked": {"color": PURPLE, "linestyle": ":", "marker": "D"},
+    "recalibrated": {"color": GREEN, "linestyle": (0, (5, 1.5)), "marker": "v"},
 }
 DIAGONAL = {"color": BLACK, "linestyle": ":", "linewidth": 1.0}
 FAIL = VERMILLION

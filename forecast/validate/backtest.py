@@ -41,7 +41,6 @@ ELIGIBLE = ("joint", "joint_lag")  # forecast-time consistent: the rule picks th
 TIE_NATS = 0.005                   # ...and the simpler joint when the mean log scores differ by less
 # The addenda's candidates (validate.derived), learned from the origins scored before each one. One is
 # chosen only if it beats the form the rule above picks by at least TIE_NATS.
-STACKED = derived.STACKED
 STACK_OF = derived.STACK_OF
 # single-lens models: the default form with the other lenses switched out of the outcome (lens_mask)
 SINGLE_LENS: dict[str, tuple[float, float, float]] = {
@@ -301,7 +300,7 @@ def run(ws, years: list[int], settings: Settings = Settings(), jobs: int | None 
         "reliability": reliability["model"],
         "reliability_by_method": {name: {k: rel[k] for k in ("miscalibration", "discrimination", "uncertainty")}
                                   for name, rel in reliability.items()},
-        "stacking": extra.get("stacking"),
+        "stacking": extra.get("stacking"), "recalibration": extra.get("recalibration"),
         "origins_failing_diagnostics": failed,
         "origins_failing_scored_quantity_diagnostics": failed_scored,
     }
@@ -311,12 +310,12 @@ def candidate_table(settings: Settings, scores: dict, skills: dict, reliability:
     """Every candidate (outcome forms, then the stack when scored) with its scores, skills and CORP terms
     (the default form's are the "model"'s)."""
     out = {}
-    for form in (*CANDIDATES, STACKED):
+    for form in (*CANDIDATES, *derived.NAMES):
         name = "model" if form == settings.outcome_form else form
         if name not in scores:
             continue
         rel = {k: reliability[name][k] for k in ("miscalibration", "discrimination")}
-        out[form] = {"method": name, "eligible": form in (*ELIGIBLE, STACKED), "scores": scores[name],
+        out[form] = {"method": name, "eligible": form in (*ELIGIBLE, *derived.NAMES), "scores": scores[name],
                      "skill": skills[name], "reliability": rel}
     return out
 
@@ -326,16 +325,17 @@ def choose(candidates: dict) -> dict:
     the lowest mean log score; the simpler joint when joint_lag is better by less than TIE_NATS; and (the
     addendum) the stack only if it beats that choice by at least TIE_NATS."""
     logs = {form: c["scores"]["log"] for form, c in candidates.items() if c["eligible"]}
-    forms = {f: v for f, v in logs.items() if f != STACKED}
+    forms = {f: v for f, v in logs.items() if f not in derived.NAMES}
     best = min(forms, key=forms.get)
     if best != "joint" and "joint" in forms and forms["joint"] - forms[best] < TIE_NATS:
         best = "joint"
-    if STACKED in logs and logs[best] - logs[STACKED] >= TIE_NATS:
-        best = STACKED
+    beating = {d: logs[d] for d in derived.NAMES if d in logs and logs[best] - logs[d] >= TIE_NATS}
+    best = min(beating, key=beating.get) if beating else best
     return {"form": best, "mean_log_scores": logs,
             "rule": f"lowest mean log score of P(improve) among {', '.join(ELIGIBLE)}; joint when within "
-                    f"{TIE_NATS} nats; {STACKED} only if lower than that choice by at least {TIE_NATS} nats "
-                    f"(benchmarks/improve_candidates.md and its addendum)"}
+                    f"{TIE_NATS} nats; {' or '.join(derived.NAMES)} only if lower than that choice by at least "
+                    f"{TIE_NATS} nats, the lower of them if both are (benchmarks/improve_candidates.md and its "
+                    "addenda)"}
 
 
 def write_results(out_dir, result: dict) -> None:
@@ -403,6 +403,10 @@ def format_summary(result: dict) -> str:
         last = list(w)[-1]
         lines.append(f"Stack weight on {result['stacking']['of'][0]} (rest climatology), learned from earlier origins: "
                      + ", ".join(f"{y} {v:.2f}" for y, v in list(w.items())[:-1]) + f"; for {last}: {w[last]:.2f}")
+    if result.get("recalibration"):
+        m = result["recalibration"]["maps"]
+        lines.append(f"Recalibration map (a, b) of {result['recalibration']['of']}, learned from earlier origins: "
+                     + ", ".join(f"{y} ({v[0]:+.2f}, {v[1]:.2f})" for y, v in m.items()))
     lines.append("CORP terms of P(improve), MCB (miscalibration) / DSC (discrimination): " + ", ".join(
         f"{name} {r['miscalibration']:.3f}/{r['discrimination']:.3f}" for name, r in result["reliability_by_method"].items()))
     rel = result["reliability"]

@@ -4,7 +4,9 @@ Each is pre-registered in ``benchmarks/improve_candidates.md`` (an addendum per 
 learned at every origin only from the origins of the same run scored before it, so it can be
 computed once the run's rows exist:
 
-* ``stacked``: the time-sliced stack of ``joint`` and climatology (``scoring.stacked``).
+* ``stacked``: the time-sliced stack of ``joint`` and climatology (``scoring.stacked``; addendum 1);
+* ``recalibrated``: ``joint``'s P(improve) through a logistic map learned from the past origins
+  (``scoring.recalibrated``; addendum 2).
 
 ``derive`` returns one ``Derived`` record per candidate; the backtest adds its forecasts to the
 scored methods, its per-origin values to the rows and its record to the result.
@@ -20,7 +22,8 @@ from forecast.validate import scoring
 
 STACKED = "stacked"
 STACK_OF = "joint"
-NAMES = (STACKED,)  # in the order the rule considers them
+RECALIBRATED = "recalibrated"
+NAMES = (STACKED, RECALIBRATED)
 
 
 @dataclass(frozen=True)
@@ -45,4 +48,17 @@ def derive(cat: dict[str, np.ndarray], observed: np.ndarray, joint: str, years: 
          "rule": "weight of each origin from the origins scored before it in this run: argmax of the summed "
                  "log predictive density of the observed change plus a Beta(2, 2) penalty, grid of 0.001 "
                  "(benchmarks/improve_candidates.md, addendum); the last weight is for the origin after the run"})
-    return [stacked]
+    improved = (np.asarray(observed) > 0).astype(float)
+    probs, maps = scoring.recalibrated(cat[joint], improved)
+    a, b = RECAL_PRIOR_TEXT
+    recal = Derived(
+        RECALIBRATED, probs, tuple({"map": [float(m[0]), float(m[1])]} for m in maps[:-1]), "recalibration",
+        {"of": STACK_OF, "maps": {str(y): [float(m[0]), float(m[1])] for y, m in zip(years, maps)},
+         "rule": f"P(improve) = sigma(a + b logit P_joint); (a, b) of each origin maximise the Bernoulli log-likelihood "
+                 f"of the origins scored before it in this run plus a Normal{a} prior on a and Normal{b} on b "
+                 "(benchmarks/improve_candidates.md, addendum 2); the categories keep joint's split within "
+                 "'improves' and 'does not improve'; the last map is for the origin after the run"})
+    return [stacked, recal]
+
+
+RECAL_PRIOR_TEXT = tuple(f"({m:g}, {s:g})" for m, s in scoring.RECAL_PRIOR)

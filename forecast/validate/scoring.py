@@ -233,3 +233,58 @@ def stacked(probs_a, probs_b, observed_category) -> tuple[np.ndarray, np.ndarray
     rows = np.arange(len(obs))
     w = stacking_weights(pa[rows, obs], pb[rows, obs])
     return w[:-1, None] * pa + (1.0 - w[:-1, None]) * pb, w
+
+
+# --- time-sliced logistic recalibration (benchmarks/improve_candidates.md, addendum 2: "recalibrated")
+
+RECAL_PRIOR = ((0.0, 1.0), (1.0, 0.5))  # (mean, sd) of the Normal priors of the intercept a and slope b
+RECAL_EPS = 1e-6                        # P(improve) clipped to [RECAL_EPS, 1 - RECAL_EPS] before the logit
+RECAL_TOL = 1e-10                       # Newton's method stops when the gradient's largest entry is below this
+
+
+def _platt_objective(theta, X, y, mean, sd) -> float:
+    eta = X @ theta
+    return float(np.sum(y * eta - np.logaddexp(0.0, eta)) - 0.5 * np.sum(((theta - mean) / sd) ** 2))
+
+
+def platt_map(x, y, prior=RECAL_PRIOR) -> np.ndarray:
+    """(a, b) maximising sum_j log Bernoulli(y_j | sigma(a + b x_j)) + log N(a | prior[0]) + log N(b | prior[1]),
+    by Newton's method with step halving (the objective is strictly concave); the prior means when x is empty."""
+    x, y = _arr(x), _arr(y)
+    mean, sd = _arr([p[0] for p in prior]), _arr([p[1] for p in prior])
+    X = np.column_stack([np.ones_like(x), x])
+    theta = mean.copy()
+    for _ in range(200):
+        p = 1.0 / (1.0 + np.exp(-(X @ theta)))
+        grad = X.T @ (y - p) - (theta - mean) / sd ** 2
+        if np.max(np.abs(grad)) < RECAL_TOL:
+            return theta
+        hess = -(X.T * (p * (1.0 - p))) @ X - np.diag(1.0 / sd ** 2)
+        step = np.linalg.solve(hess, grad)
+        f0, t = _platt_objective(theta, X, y, mean, sd), 1.0
+        floor = f0 - 1e-12 * (1.0 + abs(f0))  # a full step that loses only rounding is taken
+        while _platt_objective(theta - t * step, X, y, mean, sd) < floor and t > 1e-8:
+            t /= 2
+        theta = theta - t * step
+    raise RuntimeError("the recalibration map did not converge")  # not reached for a concave objective
+
+
+def _rescale(block: np.ndarray, total: np.ndarray) -> np.ndarray:
+    """Each row of ``block`` scaled to sum to ``total`` (spread evenly where it sums to zero)."""
+    s = block.sum(axis=1, keepdims=True)
+    even = np.broadcast_to(total[:, None] / block.shape[1], block.shape)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(s > 0, block * (total[:, None] / s), even)
+
+
+def recalibrated(category_probs, improved) -> tuple[np.ndarray, np.ndarray]:
+    """The time-sliced recalibration of (n, 5) category forecasts: origin i's P(improve) goes through the
+    map (a, b) = ``platt_map`` of the origins before it (logit P clipped at RECAL_EPS), and its categories
+    keep their split within "improves" and within "does not improve". Returns the (n, 5) forecasts and
+    the (n + 1, 2) maps; the last is learned from all n origins (the map for the origin after them)."""
+    probs, y = _arr(category_probs), _arr(improved)
+    p = np.clip(p_improve(probs), RECAL_EPS, 1.0 - RECAL_EPS)
+    x = np.log(p) - np.log1p(-p)
+    maps = np.array([platt_map(x[:i], y[:i]) for i in range(len(y) + 1)])
+    q = 1.0 / (1.0 + np.exp(-(maps[:-1, 0] + maps[:-1, 1] * x)))
+    return np.concatenate([_rescale(probs[:, :3], 1.0 - q), _rescale(probs[:, 3:], q)], axis=1), maps
