@@ -353,6 +353,24 @@ def test_poisson_logpmf_matches_scipy_and_pymc(rng):
     expected = pm.logp(pm.Poisson.dist(mu=np.exp(log_rate)), k).eval()
     np.testing.assert_allclose(K.poisson_logpmf(k, log_rate), expected, rtol=1e-10)
     np.testing.assert_allclose(K.poisson_logpmf(k, pt.as_tensor(log_rate), backend=pt).eval(), expected, rtol=1e-10)
+    # log k! given once (the model's event_log_factorial data) gives the same density
+    np.testing.assert_allclose(K.log_factorial(k), special.gammaln(k + 1), rtol=1e-14)
+    np.testing.assert_allclose(K.poisson_logpmf(k, pt.as_tensor(log_rate), backend=pt,
+                                                log_k_factorial=pt.as_tensor(K.log_factorial(k))).eval(),
+                               expected, rtol=1e-10)
+
+
+def test_new_event_counts_bring_their_log_factorial(default_spec):
+    """The model's ``event_log_factorial`` data is log n! of its event counts, and every new ``event_counts``
+    given to a compiled model (``fitting.draw(..., data=...)``) brings its own, so the two cannot part."""
+    from forecast.model.builder import build_model, with_derived_data
+
+    model = build_model(default_spec, "centred")
+    assert np.array_equal(model["event_log_factorial"].get_value(), K.log_factorial(default_spec.event_counts))
+    counts = np.array([[0.0, 2.0], [5.0, 1.0]])
+    out = with_derived_data({"event_counts": counts, "change": np.zeros(2)})
+    np.testing.assert_allclose(out["event_log_factorial"], np.log([[1, 2], [120, 1]]), rtol=1e-14)
+    assert "event_log_factorial" not in with_derived_data({"change": np.zeros(2)})
 
 
 def test_event_log_rate_tilts_cooperative_and_hostile_kinds_opposite_ways():

@@ -15,7 +15,7 @@ from scipy import stats
 
 from forecast.validate import sbc
 from forecast.data.loaders import load_dataset
-from forecast.model.builder import build_model
+from forecast.model.builder import build_model, with_derived_data
 from forecast.model.kernels import NOISE_FLOOR
 from forecast.model.priors import load_preset
 from forecast.model.spec import FACTORS, build_spec
@@ -164,8 +164,9 @@ def test_numpy_likelihood_and_prior_equal_the_pymc_model(spec, priors, centred_l
 
     model, names, fn = centred_logps
     params, data = sbc.simulate_prior(spec, np.random.default_rng(seed), priors)
-    pm.set_data({"obs_value": data["obs_value"], "change": data["change"], "settlement": data["settlement"],
-                 "event_counts": data["event_counts"]}, model=model)
+    pm.set_data(with_derived_data({"obs_value": data["obs_value"], "change": data["change"],
+                                   "settlement": data["settlement"], "event_counts": data["event_counts"]}),
+                model=model)
     point = _model_point(model, spec, params)
     eta, intercept, *by_node, joint = fn(point)
     assert np.allclose(eta, params["factor_state"]) and np.allclose(intercept, params["indicator_intercept"])

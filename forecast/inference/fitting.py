@@ -102,6 +102,10 @@ def draw(compiled, sampler: str, draws: int, tune: int, chains: int, seed: int, 
     """Sample a compiled model, optionally with new values of its ``pm.Data`` containers. With nutpie
     the deterministics are computed from the draws afterwards, with the same data."""
     cores = min(chains, os.cpu_count() or 1)
+    if data:
+        from forecast.model.builder import with_derived_data
+
+        data = with_derived_data(data)
     with library_warnings(verbose):
         if sampler == "nutpie":
             import nutpie

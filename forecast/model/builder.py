@@ -33,8 +33,8 @@ import numpy as np
 
 from forecast import LENSES
 from forecast.model.kernels import (NOISE_FLOOR, ar1_innovation_sd, capacity, event_log_rate, hazard_logit,
-                                    improve_logodds, indicator_means, lagged, lens_from_factors, logit, noise_sd,
-                                    poisson_logpmf)
+                                    improve_logodds, indicator_means, lagged, lens_from_factors, log_factorial, logit,
+                                    noise_sd, poisson_logpmf)
 from forecast.model.priors import prior_logp, to_pymc
 from forecast.model.spec import FACTORS, ModelSpec
 
@@ -76,6 +76,14 @@ def _observe(name: str, dist, observed, weight, dims: str, **params):
     return pm.Potential(name, (weight * pm.logp(dist.dist(**params), observed)).sum())
 
 
+def with_derived_data(data: dict) -> dict:
+    """``data`` (new values of the model's ``pm.Data``) plus the containers derived from them: the
+    ``event_log_factorial`` of new ``event_counts``."""
+    if "event_counts" in data and "event_log_factorial" not in data:
+        return {**data, "event_log_factorial": log_factorial(data["event_counts"])}
+    return data
+
+
 def build_model(spec: ModelSpec, parameterisation: str = "noncentred"):
     """The PyMC model of ``spec``; a ``padded.PaddedSpec`` adds its masks and per-origin loading
     basis as ``pm.Data`` (the model is otherwise the same)."""
@@ -93,7 +101,10 @@ def build_model(spec: ModelSpec, parameterisation: str = "noncentred"):
         "indicator": spec.indicators, "obs": np.arange(len(spec.obs_value)), "cut": np.arange(4),
         "kind": spec.event_kinds,
     }
-    with pm.Model(coords=coords) as model:
+    # check_bounds=False: PyMC leaves out its parameter checks (sigma > 0, p in [0, 1], ...). Every free
+    # variable here is continuous and valid everywhere after its transform, so the checks cannot fire; they
+    # cost ~6% of a log-density evaluation (benchmarks/results/fit.md, tenth session).
+    with pm.Model(coords=coords, check_bounds=False) as model:
         obs_value = pm.Data("obs_value", spec.obs_value, dims="obs")
         change = pm.Data("change", spec.change, dims="year")
         settlement = pm.Data("settlement", spec.settlement, dims="year")
@@ -187,7 +198,8 @@ def build_model(spec: ModelSpec, parameterisation: str = "noncentred"):
         kappa = to_pymc(P["event_lag_weight"])
         log_rate = event_log_rate(rate_a[:, None], rate_b[spec.event_lens][:, None], spec.event_sign[:, None],
                                   lens_state[spec.event_lens])
-        count_lp = poisson_logpmf(event_counts, log_rate, backend=pt)
+        log_fact = pm.Data("event_log_factorial", spec.event_log_factorial, dims=("kind", "year"))
+        count_lp = poisson_logpmf(event_counts, log_rate, backend=pt, log_k_factorial=log_fact)
         if padded:
             count_lp = count_lp * year_weight[None, :]
         pm.Potential("event_obs", event_model * count_lp.sum())

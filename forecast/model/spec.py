@@ -16,7 +16,7 @@ from forecast import LENSES
 from forecast.data.loaders import Dataset
 from forecast.defaults import MIN_FITTED_YEARS, OUTCOME_FORM, OUTCOME_FORMS
 from forecast.errors import ForecastError
-from forecast.model.kernels import event_sign, outcome_switches
+from forecast.model.kernels import event_sign, log_factorial, outcome_switches
 from forecast.model.priors import PriorSet
 
 # Latent factors: one per lens, except that the leaders lens has one per side,
@@ -80,6 +80,11 @@ class ModelSpec:
     def event_lag(self) -> float:
         """1.0 when last year's event shift enters the outcome (form joint_lag)."""
         return outcome_switches(self.outcome_form)[1]
+
+    @property
+    def event_log_factorial(self) -> np.ndarray:
+        """(E, T) log n! of the event counts (the model's ``event_log_factorial`` data)."""
+        return log_factorial(self.event_counts)
 
     @property
     def event_sign(self) -> np.ndarray:
