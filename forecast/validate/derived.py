@@ -50,7 +50,7 @@ def derive(cat: dict[str, np.ndarray], observed: np.ndarray, joint: str, years: 
                  "(benchmarks/improve_candidates.md, addendum); the last weight is for the origin after the run"})
     improved = (np.asarray(observed) > 0).astype(float)
     probs, maps = scoring.recalibrated(cat[joint], improved)
-    a, b = RECAL_PRIOR_TEXT
+    a, b = (f"({m:g}, {sd:g})" for m, sd in scoring.RECAL_PRIOR)
     recal = Derived(
         RECALIBRATED, probs, tuple({"map": [float(m[0]), float(m[1])]} for m in maps[:-1]), "recalibration",
         {"of": STACK_OF, "maps": {str(y): [float(m[0]), float(m[1])] for y, m in zip(years, maps)},
@@ -59,6 +59,3 @@ def derive(cat: dict[str, np.ndarray], observed: np.ndarray, joint: str, years: 
                  "(benchmarks/improve_candidates.md, addendum 2); the categories keep joint's split within "
                  "'improves' and 'does not improve'; the last map is for the origin after the run"})
     return [stacked, recal]
-
-
-RECAL_PRIOR_TEXT = tuple(f"({m:g}, {s:g})" for m, s in scoring.RECAL_PRIOR)
