@@ -30,7 +30,7 @@ import numpy as np
 
 from forecast.defaults import REF_BOOTSTRAP, REF_LEVEL, SEED
 from forecast.errors import ForecastError, UsageError
-from forecast.validate.scoring import brier, log_loss
+from forecast.validate.scoring import brier, log_loss, platt_map
 
 NEWTON_MAX_STEPS = 50   # calibration fits start at the perfectly calibrated point (a, b) = (0, 1)
 NEWTON_TOL = 1e-8       # and stop when no parameter moves by more than this
@@ -173,25 +173,10 @@ RECAL_PRIOR = ((0.0, 1.0), (1.0, 0.5))  # (mean, sd) of a and b ("updated-lags-r
 
 def recalibration_map(p, y, prior=RECAL_PRIOR) -> tuple[float, float]:
     """Maximum a posteriori (a, b) of ``y ~ Bernoulli(sigmoid(a + b logit p))`` with ``a ~ N(*prior[0])`` and
-    ``b ~ N(*prior[1])``, p clipped to [RECAL_CLIP, 1 - RECAL_CLIP] (a strictly convex problem: BFGS with the
-    exact gradient). With no rows, the prior means."""
-    from scipy.optimize import minimize
-
-    (ma, sa), (mb, sb) = prior
-    x, y = _logit(p, RECAL_CLIP), np.asarray(y, float)
-    if len(x) == 0:
-        return float(ma), float(mb)
-
-    def objective(t):
-        eta = t[0] + t[1] * x
-        r = _expit(eta) - y
-        value = np.sum(np.logaddexp(0.0, eta) - y * eta) + 0.5 * ((t[0] - ma) / sa) ** 2 + 0.5 * ((t[1] - mb) / sb) ** 2
-        return value, np.array([r.sum() + (t[0] - ma) / sa ** 2, r @ x + (t[1] - mb) / sb ** 2])
-
-    res = minimize(objective, np.array([ma, mb], float), jac=True, method="BFGS", options={"gtol": 1e-9})
-    if not np.all(np.isfinite(res.x)) or np.max(np.abs(objective(res.x)[1])) > 1e-5 * max(1.0, len(x)):
-        raise ForecastError(f"the recalibration of {len(x)} forecasts did not converge ({res.message})")
-    return float(res.x[0]), float(res.x[1])
+    ``b ~ N(*prior[1])``, p clipped to [RECAL_CLIP, 1 - RECAL_CLIP] (``scoring.platt_map``; an infinite sd is
+    a flat prior). With no rows, the prior means."""
+    a, b = platt_map(_logit(p, RECAL_CLIP), y, prior)
+    return float(a), float(b)
 
 
 def recalibrated(p, a: float, b: float) -> np.ndarray:

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from forecast.errors import ForecastError
+
 CATEGORIES = (-2, -1, 0, 1, 2)
 SMOOTHING = 0.5  # Dirichlet(1/2) (Jeffreys) pseudo-count per category for the baselines
 DIRECTIONS = ("worse", "same", "better")
@@ -249,7 +251,8 @@ def _platt_objective(theta, X, y, mean, sd) -> float:
 
 def platt_map(x, y, prior=RECAL_PRIOR) -> np.ndarray:
     """(a, b) maximising sum_j log Bernoulli(y_j | sigma(a + b x_j)) + log N(a | prior[0]) + log N(b | prior[1]),
-    by Newton's method with step halving (the objective is strictly concave); the prior means when x is empty."""
+    by Newton's method with step halving (the objective is strictly concave; an infinite sd is a flat prior);
+    the prior means when x is empty. Also the reference class's map (``ref_scoring.recalibration_map``)."""
     x, y = _arr(x), _arr(y)
     mean, sd = _arr([p[0] for p in prior]), _arr([p[1] for p in prior])
     X = np.column_stack([np.ones_like(x), x])
@@ -266,7 +269,7 @@ def platt_map(x, y, prior=RECAL_PRIOR) -> np.ndarray:
         while _platt_objective(theta - t * step, X, y, mean, sd) < floor and t > 1e-8:
             t /= 2
         theta = theta - t * step
-    raise RuntimeError("the recalibration map did not converge")  # not reached for a concave objective
+    raise ForecastError(f"the recalibration of {len(x)} forecasts did not converge")  # not reached: concave
 
 
 def _rescale(block: np.ndarray, total: np.ndarray) -> np.ndarray:
