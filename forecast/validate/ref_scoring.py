@@ -29,7 +29,7 @@ from typing import Mapping
 import numpy as np
 
 from forecast.defaults import REF_BOOTSTRAP, REF_LEVEL, SEED
-from forecast.errors import ForecastError, UsageError
+from forecast.errors import UsageError
 from forecast.validate.scoring import brier, log_loss, platt_map
 
 NEWTON_MAX_STEPS = 50   # calibration fits start at the perfectly calibrated point (a, b) = (0, 1)
