@@ -54,7 +54,8 @@ NO_CHANGE = 2  # outcome category of "no change" (change + 2), the placeholder o
 
 # The pm.Data of a padded model: the values that differ between origins (all of the same shape).
 DATA_FIELDS = ("obs_value", "obs_weight", "change", "settlement", "barrier", "year_weight", "event_counts",
-               "event_log_factorial", "loading_basis", "loading_active", "state_basis", "state_future_column", "state_origin",
+               "event_log_factorial", "loading_basis", "loading_active", "state_basis", "state_future_column",
+               "state_origin",
                "event_model", "event_lag")
 # Per-origin values that are not model data (bookkeeping, or not read by the builder).
 ORIGIN_FIELDS = ("as_of", "center", "scale", "skipped", "outcome_form")  # the form is read as event_model/lag

@@ -41,7 +41,6 @@ ELIGIBLE = ("joint", "joint_lag")  # forecast-time consistent: the rule picks th
 TIE_NATS = 0.005                   # ...and the simpler joint when the mean log scores differ by less
 # The addenda's candidates (validate.derived), learned from the origins scored before each one. One is
 # chosen only if it beats the form the rule above picks by at least TIE_NATS.
-STACK_OF = derived.STACK_OF
 # single-lens models: the default form with the other lenses switched out of the outcome (lens_mask)
 SINGLE_LENS: dict[str, tuple[float, float, float]] = {
     "power_only": (1.0, 0.0, 0.0),
@@ -266,8 +265,8 @@ def run(ws, years: list[int], settings: Settings = Settings(), jobs: int | None 
     cat = {name: np.array([list((r["p_change"] if name == "model" else r["baselines"][name]["p_change"]).values())
                            for r in rows], dtype=float) for name in methods}
     extra = {}
-    if settings.candidates and STACK_OF in CANDIDATES:
-        joint = "model" if settings.outcome_form == STACK_OF else STACK_OF
+    if settings.candidates and derived.DERIVED_FROM in CANDIDATES:
+        joint = "model" if settings.outcome_form == derived.DERIVED_FROM else derived.DERIVED_FROM
         for d in derived.derive(cat, observed, joint, [*(r["year"] for r in rows), end + 1]):
             cat[d.name], extra[d.key] = d.probs, d.record
             methods.append(d.name)

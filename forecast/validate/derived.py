@@ -21,7 +21,7 @@ import numpy as np
 from forecast.validate import scoring
 
 STACKED = "stacked"
-STACK_OF = "joint"
+DERIVED_FROM = "joint"  # the outcome form whose forecasts every derived candidate starts from
 RECALIBRATED = "recalibrated"
 NAMES = (STACKED, RECALIBRATED)
 
@@ -44,7 +44,7 @@ def derive(cat: dict[str, np.ndarray], observed: np.ndarray, joint: str, years: 
     probs, weights = scoring.stacked(cat[joint], cat["climatology"], observed + 2)
     stacked = Derived(
         STACKED, probs, tuple({"weight": float(w)} for w in weights[:-1]), "stacking",
-        {"of": [STACK_OF, "climatology"], "weights": {str(y): float(w) for y, w in zip(years, weights)},
+        {"of": [DERIVED_FROM, "climatology"], "weights": {str(y): float(w) for y, w in zip(years, weights)},
          "rule": "weight of each origin from the origins scored before it in this run: argmax of the summed "
                  "log predictive density of the observed change plus a Beta(2, 2) penalty, grid of 0.001 "
                  "(benchmarks/improve_candidates.md, addendum); the last weight is for the origin after the run"})
@@ -53,9 +53,9 @@ def derive(cat: dict[str, np.ndarray], observed: np.ndarray, joint: str, years: 
     a, b = (f"({m:g}, {sd:g})" for m, sd in scoring.RECAL_PRIOR)
     recal = Derived(
         RECALIBRATED, probs, tuple({"map": [float(m[0]), float(m[1])]} for m in maps[:-1]), "recalibration",
-        {"of": STACK_OF, "maps": {str(y): [float(m[0]), float(m[1])] for y, m in zip(years, maps)},
-         "rule": f"P(improve) = sigma(a + b logit P_joint); (a, b) of each origin maximise the Bernoulli log-likelihood "
-                 f"of the origins scored before it in this run plus a Normal{a} prior on a and Normal{b} on b "
-                 "(benchmarks/improve_candidates.md, addendum 2); the categories keep joint's split within "
+        {"of": DERIVED_FROM, "maps": {str(y): [float(m[0]), float(m[1])] for y, m in zip(years, maps)},
+         "rule": f"P(improve) = sigma(a + b logit P_joint); (a, b) of each origin maximise the Bernoulli "
+                 f"log-likelihood of the origins scored before it in this run plus a Normal{a} prior on a and "
+                 f"Normal{b} on b (benchmarks/improve_candidates.md, addendum 2); the categories keep joint's split within "
                  "'improves' and 'does not improve'; the last map is for the origin after the run"})
     return [stacked, recal]
