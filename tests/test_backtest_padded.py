@@ -222,3 +222,66 @@ def test_padded_and_per_origin_paths_agree(workspace, monkeypatch):
             return (v["hi80"] - v["lo80"]) / 2.563 / np.sqrt(v["scored_quantity"]["ess_bulk"])
         assert abs(new["p_improve"] - old["p_improve"]) < 4 * np.hypot(se(new), se(old)), (o["year"], new, old)
         assert 0 < new["p_improve"] < 1 and sum(new["p_change"]) == pytest.approx(1)
+
+
+@pytest.mark.parametrize("padded", [False, True])
+def test_every_model_data_container_has_a_static_shape(workspace, padded):
+    """Static shapes keep run-time shape checks, and with them a process-dependent choice among equal
+    lengths, out of the compiled graph (``builder.static_data``)."""
+    from forecast.model.builder import build_model
+
+    ds, priors = load_dataset(workspace.data_dir), load_preset(workspace.priors_dir)
+    spec = build_padded_spec(ds, priors, 2005) if padded else build_spec(ds, priors, 2005)
+    model = build_model(spec, "centred")
+    assert len(model.data_vars) >= (15 if padded else 9)
+    for v in model.data_vars:
+        assert v.type.shape == v.get_value().shape, v.name
+
+
+KEYS_SCRIPT = """
+import json
+from pathlib import Path
+from forecast.model import pytensor_env
+pytensor_env.configure()
+from forecast.data.loaders import load_dataset
+from forecast.inference.compiled import graph_keys
+from forecast.model.builder import build_model
+from forecast.model.padded import build_padded_spec
+from forecast.model.priors import load_preset
+from forecast.model.spec import build_spec
+ws = Path({ws!r})
+ds, priors = load_dataset(ws / "data"), load_preset(ws / "priors")
+print(json.dumps({{"padded": graph_keys(build_model(build_padded_spec(ds, priors, 2005), "centred")),
+                  "plain": graph_keys(build_model(build_spec(ds, priors, 2005), "centred"))}}))
+"""
+
+
+def test_two_processes_compile_one_graph(workspace):
+    """The compile cache's key is the rewritten graph's: two processes building the same models must
+    arrive at the same graphs, or each backtest worker compiles its padded model anew (~50 s; before
+    static shapes, three processes gave three keys)."""
+    import json
+    import subprocess
+    import sys
+
+    script = KEYS_SCRIPT.format(ws=str(workspace.root))
+    procs = [subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=600) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [err[-2000:] for _, err in outs]
+    keys = [json.loads(out.strip().splitlines()[-1]) for out, _ in outs]
+    assert keys[0] == keys[1]
+    assert all(k is not None for model in keys[0].values() for k in model.values()), keys[0]
+
+
+def test_new_data_must_keep_the_compiled_shapes(workspace):
+    from forecast.inference.fitting import check_data_shapes, data_shapes
+    from forecast.model.builder import build_model
+
+    ds, priors = load_dataset(workspace.data_dir), load_preset(workspace.priors_dir)
+    pad = build_padded_spec(ds, priors, 2005)
+    shapes = data_shapes(build_model(pad, "centred"), "pymc")
+    assert shapes["event_counts"] == pad.event_counts.shape and shapes["obs_value"] == pad.obs_value.shape
+    check_data_shapes(shapes, pad.data())  # another origin's data: the same shapes
+    with pytest.raises(ValueError, match=rf"'obs_value' have shape \(3,\).*\({len(pad.obs_value)},\)"):
+        check_data_shapes(shapes, {**pad.data(), "obs_value": np.zeros(3)})

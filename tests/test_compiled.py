@@ -141,3 +141,14 @@ def test_cache_off_falls_back_to_nutpie(monkeypatch):
     compiled, info = compile_pymc(toy_model([1.0, 2.0]))
     assert info.cached is False and "numba__cache=False" in info.reason
     assert np.isfinite(call_logp(compiled, np.zeros(compiled.n_dim))[0])
+
+
+def test_data_shapes_of_a_compiled_model(both):
+    """``fitting.draw`` checks new pm.Data values against these shapes before ``with_data``."""
+    from forecast.inference.fitting import CompiledModel, check_data_shapes, data_shapes
+
+    ours, _, _ = both
+    shapes = data_shapes(CompiledModel(ours, None), "nutpie")
+    assert shapes == {"y": (4,)}
+    with pytest.raises(ValueError, match="'y' have shape"):
+        check_data_shapes(shapes, {"y": np.zeros(5)})

@@ -9,6 +9,8 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from forecast.data.events import Event
 from forecast.data.loaders import Dataset
 from forecast.defaults import CHAINS, DRAWS, HORIZONS, SAMPLER, SEED, TARGET_ACCEPT, TUNE
@@ -106,6 +108,7 @@ def draw(compiled, sampler: str, draws: int, tune: int, chains: int, seed: int, 
         from forecast.model.builder import with_derived_data
 
         data = with_derived_data(data)
+        check_data_shapes(data_shapes(compiled, sampler), data)
     with library_warnings(verbose):
         if sampler == "nutpie":
             import nutpie
@@ -120,6 +123,25 @@ def draw(compiled, sampler: str, draws: int, tune: int, chains: int, seed: int, 
                 pm.set_data(data)
             return pm.sample(draws=draws, tune=tune, chains=chains, random_seed=seed, progressbar=progress,
                              target_accept=target_accept, cores=cores, compute_convergence_checks=False)
+
+
+def data_shapes(compiled, sampler: str) -> dict[str, tuple]:
+    """name -> shape of every ``pm.Data`` container the compiled model reads."""
+    if sampler == "nutpie":
+        return {name: np.shape(value) for name, value in compiled.sampler_model.shared_data.items()}
+    from pytensor.compile.sharedvalue import SharedVariable
+
+    return {v.name: v.get_value().shape for v in compiled.data_vars if isinstance(v, SharedVariable)}
+
+
+def check_data_shapes(shapes: dict[str, tuple], data: dict) -> None:
+    """New ``pm.Data`` values must keep the compiled model's shapes: its containers have static shapes
+    (``builder.static_data``), so the compiled code checks none and would read past a shorter array."""
+    for name, value in data.items():
+        want, got = shapes.get(name), np.shape(value)
+        if want is not None and tuple(want) != tuple(got):
+            raise ValueError(f"new values of the model's data '{name}' have shape {got}, but the compiled model's "
+                             f"are {tuple(want)}: build and compile the model again for data of another shape")
 
 
 def sample(spec: ModelSpec, draws: int, tune: int, chains: int, seed: int, progress: bool,

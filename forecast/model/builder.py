@@ -76,6 +76,21 @@ def _observe(name: str, dist, observed, weight, dims: str, **params):
     return pm.Potential(name, (weight * pm.logp(dist.dist(**params), observed)).sum())
 
 
+def static_data(name: str, value, dims=None):
+    """``pm.Data(name, value, dims=dims)`` with the value's shape as the container's *static* shape.
+
+    With unknown shapes PyTensor keeps run-time shape checks in the log-density (``Shape_i``, ``Assert``,
+    ``MakeVector`` nodes), and which of several equal-length containers a check reads is decided by the
+    order of its rewrites, which differs from process to process. The compiled graph, and with it the
+    compile cache's key (``inference.compiled``), then differed between two processes compiling the same
+    padded model: every backtest worker recompiled it (~50 s) instead of loading it. New values of a
+    container must keep its shape (``fitting.draw`` checks)."""
+    import pymc as pm
+
+    value = np.asarray(value)
+    return pm.Data(name, value, dims=dims, shape=value.shape)
+
+
 def with_derived_data(data: dict) -> dict:
     """``data`` (new values of the model's ``pm.Data``) plus the containers derived from them: the
     ``event_log_factorial`` of new ``event_counts``."""
@@ -105,13 +120,13 @@ def build_model(spec: ModelSpec, parameterisation: str = "noncentred"):
     # variable here is continuous and valid everywhere after its transform, so the checks cannot fire; they
     # cost ~6% of a log-density evaluation (benchmarks/results/fit.md, tenth session).
     with pm.Model(coords=coords, check_bounds=False) as model:
-        obs_value = pm.Data("obs_value", spec.obs_value, dims="obs")
-        change = pm.Data("change", spec.change, dims="year")
-        settlement = pm.Data("settlement", spec.settlement, dims="year")
-        barrier = pm.Data("barrier", spec.barrier, dims="year")
+        obs_value = static_data("obs_value", spec.obs_value, dims="obs")
+        change = static_data("change", spec.change, dims="year")
+        settlement = static_data("settlement", spec.settlement, dims="year")
+        barrier = static_data("barrier", spec.barrier, dims="year")
         padded = isinstance(spec, PaddedSpec)
-        obs_weight = pm.Data("obs_weight", spec.obs_weight, dims="obs") if padded else None
-        year_weight = pm.Data("year_weight", spec.year_weight, dims="year") if padded else None
+        obs_weight = static_data("obs_weight", spec.obs_weight, dims="obs") if padded else None
+        year_weight = static_data("year_weight", spec.year_weight, dims="year") if padded else None
 
         # --- latent dynamics
         rho = to_pymc(P["state_persistence"], dims="factor")
@@ -133,8 +148,8 @@ def build_model(spec: ModelSpec, parameterisation: str = "noncentred"):
             # Helmert basis applied without a dense matrix: column j (1..T-1) is
             # (1,...,1 [j times], -j, 0, ...)/sqrt(j(j+1)); component t = sum_{j>t} a_j - t a_t
             if padded:  # fitted years centred; padded years hold the state at as-of (padded.padded_state_basis)
-                past = level[:, None] + pt.dot(dev, pm.Data("state_basis", spec.state_basis).T)
-                origin = pt.dot(past, pm.Data("state_origin", spec.state_origin))
+                past = level[:, None] + pt.dot(dev, static_data("state_basis", spec.state_basis).T)
+                origin = pt.dot(past, static_data("state_origin", spec.state_origin))
                 state = year_weight[None, :] * past + (1.0 - year_weight[None, :]) * origin[:, None]
             else:
                 j = np.arange(1, T)
@@ -149,7 +164,7 @@ def build_model(spec: ModelSpec, parameterisation: str = "noncentred"):
             if padded:  # AR(1) density over the fitted years; the unused deviation columns ~ N(0, 1)
                 transitions = transitions * year_weight[None, 1:]
                 pm.Potential("state_padding", (pm.logp(pm.Normal.dist(0, 1), dev)
-                                               * pm.Data("state_future_column", spec.state_future_column)).sum())
+                                               * static_data("state_future_column", spec.state_future_column)).sum())
             pm.Potential("state_prior", pm.logp(pm.Normal.dist(0, 1), eta[:, 0]).sum() + transitions.sum())
 
         lens_state = pm.Deterministic(
@@ -163,8 +178,8 @@ def build_model(spec: ModelSpec, parameterisation: str = "noncentred"):
         # Centred in the log loadings: the data pin them well; the non-centred form left a tau funnel.
         if padded:  # the origin's basis; coordinates outside it are prior-only N(0, 1)
             n_v = spec.loading_basis.shape[1]
-            B = pm.Data("loading_basis", spec.loading_basis)
-            active = pm.Data("loading_active", spec.loading_active)
+            B = static_data("loading_basis", spec.loading_basis)
+            active = static_data("loading_active", spec.loading_active)
             v = pm.Normal("loading_v", 0.0, pt.switch(pt.gt(active, 0), loading_tau, 1.0), shape=n_v)
         else:
             B = loading_basis(spec.indicator_factor, len(FACTORS))
@@ -185,20 +200,20 @@ def build_model(spec: ModelSpec, parameterisation: str = "noncentred"):
         _observe("indicator_obs", pm.Normal, obs_value, obs_weight, "obs", mu=mean, sigma=noise[spec.obs_indicator])
 
         # --- coded events: each kind shifts its lens in the year it happens (catalogue prior)
-        event_counts = pm.Data("event_counts", spec.event_counts, dims=("kind", "year"))
+        event_counts = static_data("event_counts", spec.event_counts, dims=("kind", "year"))
         effect = pm.Normal("event_effect", spec.event_weight, spec.event_weight_sd, dims="kind")
         lens_onehot = np.eye(len(LENSES))[spec.event_lens].T  # (3, E)
         event_shift = pm.Deterministic("event_shift", pt.dot(lens_onehot * effect[None, :], event_counts),
                                        dims=("lens", "year"))
         # events as observations of the lens states (switched on by the outcome form, data: no recompile)
-        event_model = pm.Data("event_model", spec.event_model)
-        event_lag = pm.Data("event_lag", spec.event_lag)
+        event_model = static_data("event_model", spec.event_model)
+        event_lag = static_data("event_lag", spec.event_lag)
         rate_a = to_pymc(P["event_rate_intercept"], dims="kind")
         rate_b = to_pymc(P["event_rate_slope"], dims="lens")
         kappa = to_pymc(P["event_lag_weight"])
         log_rate = event_log_rate(rate_a[:, None], rate_b[spec.event_lens][:, None], spec.event_sign[:, None],
                                   lens_state[spec.event_lens])
-        log_fact = pm.Data("event_log_factorial", spec.event_log_factorial, dims=("kind", "year"))
+        log_fact = static_data("event_log_factorial", spec.event_log_factorial, dims=("kind", "year"))
         count_lp = poisson_logpmf(event_counts, log_rate, backend=pt, log_k_factorial=log_fact)
         if padded:
             count_lp = count_lp * year_weight[None, :]
@@ -210,7 +225,7 @@ def build_model(spec: ModelSpec, parameterisation: str = "noncentred"):
         cutpoints = to_pymc(cut_spec, dims="cut", transform=pm.distributions.transforms.ordered,
                             initval=np.asarray(cut_spec.resolved_params()["mu"]))
         # lens_mask switches lenses out of the outcome (single-lens baselines, ablation) without a recompile
-        lens_mask = pm.Data("lens_mask", np.ones(len(LENSES)), dims="lens")
+        lens_mask = static_data("lens_mask", np.ones(len(LENSES)), dims="lens")
         improve_lp = pm.Deterministic("improve_logodds",
                                       improve_logodds((betas * lens_mask)[:, None], lens_state,
                                                       event_shift + event_lag * kappa * lagged(event_shift, backend=pt),
