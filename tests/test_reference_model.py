@@ -336,3 +336,33 @@ def test_design_refuses_a_settlement_before_the_claims_last_row(sim):
     with pytest.raises(ReferenceDataError, match="not its last claim-year"):
         design(rows)
     design(training_rows(sim.frame, ORIGIN))  # the simulated rows themselves are fine
+
+
+REFERENCE_KEYS_SCRIPT = """
+import json
+from forecast.model import pytensor_env
+pytensor_env.configure()
+from forecast.data.claims import load_claim_years
+from forecast.inference.compiled import graph_keys
+from forecast.reference.design import training_rows
+from forecast.reference.fit import design
+from forecast.reference.model import build_reference_model
+d = design(training_rows(load_claim_years().frame, 1960))[0]
+print(json.dumps(graph_keys(build_reference_model(d))))
+"""
+
+
+def test_two_processes_compile_one_reference_graph():
+    """The compile cache serves the reference model only if two processes build the same rewritten graph
+    (before the row counts were tied to one container, two processes gave two keys, and every reference fit
+    rebuilt its native code: ~19 s against ~5 s)."""
+    import json
+    import subprocess
+    import sys
+
+    procs = [subprocess.Popen([sys.executable, "-c", REFERENCE_KEYS_SCRIPT], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=600) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [err[-2000:] for _, err in outs]
+    keys = [json.loads(out.strip().splitlines()[-1]) for out, _ in outs]
+    assert keys[0] == keys[1] and all(keys[0].values()), keys

@@ -78,13 +78,20 @@ def build_reference_model(d: DesignData):
               "era": list(range(d.n_eras)), "era_step": list(range(1, d.n_eras))}
     with pm.Model(coords=coords) as model:
         # the data enter as pm.Data, so the compiled model (and its disk-cached native code) serves any
-        # data set of the same structure: another origin or simulation compiles in seconds
-        x = pm.Data("x", d.x)
-        y = pm.Data("y", d.y)
-        issue, region = pm.Data("issue_index", d.issue), pm.Data("region_index", d.region)
+        # data set of the same structure: another origin or simulation compiles in seconds. Every row-indexed
+        # container is tied to x's row count (and the last rows to the first rows' count): with several
+        # unknown lengths that are equal, which one PyTensor's shape checks read followed the order of its
+        # rewrites, which differs between processes, and so did the graph and its compile-cache key
+        # (benchmarks/results/fit.md, eleventh session)
+        x = pm.Data("x", d.x, shape=(None, d.x.shape[1]))
+        rows = x.shape[0]
+        y = pt.specify_shape(pm.Data("y", d.y), (rows,))
+        issue = pt.specify_shape(pm.Data("issue_index", d.issue), (rows,))
+        region = pt.specify_shape(pm.Data("region_index", d.region), (rows,))
         first_row, last_row = d.claim_bounds()
-        era = pm.Data("era_index", d.era)
-        first, last = pm.Data("claim_first_row", first_row), pm.Data("claim_last_row", last_row)
+        era = pt.specify_shape(pm.Data("era_index", d.era), (rows,))
+        first = pm.Data("claim_first_row", first_row)
+        last = pt.specify_shape(pm.Data("claim_last_row", last_row), (first.shape[0],))
         alpha = pm.Normal("alpha", PRIOR_ALPHA_MU, PRIOR_ALPHA_SD)
         beta = pm.Normal("beta", 0.0, PRIOR_BETA_SD, dims="covariate")
         sigma_issue = pm.HalfNormal("sigma_issue", PRIOR_SIGMA_ISSUE)
