@@ -260,16 +260,9 @@ def test_two_processes_compile_one_graph(workspace):
     """The compile cache's key is the rewritten graph's: two processes building the same models must
     arrive at the same graphs, or each backtest worker compiles its padded model anew (~50 s; before
     static shapes, three processes gave three keys)."""
-    import json
-    import subprocess
-    import sys
+    from processes import json_from_two_processes
 
-    script = KEYS_SCRIPT.format(ws=str(workspace.root))
-    procs = [subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True) for _ in range(2)]
-    outs = [p.communicate(timeout=600) for p in procs]
-    assert all(p.returncode == 0 for p in procs), [err[-2000:] for _, err in outs]
-    keys = [json.loads(out.strip().splitlines()[-1]) for out, _ in outs]
+    keys = json_from_two_processes(KEYS_SCRIPT.format(ws=str(workspace.root)))
     assert keys[0] == keys[1]
     assert all(k is not None for model in keys[0].values() for k in model.values()), keys[0]
 

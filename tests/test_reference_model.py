@@ -356,13 +356,7 @@ def test_two_processes_compile_one_reference_graph():
     """The compile cache serves the reference model only if two processes build the same rewritten graph
     (before the row counts were tied to one container, two processes gave two keys, and every reference fit
     rebuilt its native code: ~19 s against ~5 s)."""
-    import json
-    import subprocess
-    import sys
+    from processes import json_from_two_processes
 
-    procs = [subprocess.Popen([sys.executable, "-c", REFERENCE_KEYS_SCRIPT], stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
-    outs = [p.communicate(timeout=600) for p in procs]
-    assert all(p.returncode == 0 for p in procs), [err[-2000:] for _, err in outs]
-    keys = [json.loads(out.strip().splitlines()[-1]) for out, _ in outs]
+    keys = json_from_two_processes(REFERENCE_KEYS_SCRIPT)
     assert keys[0] == keys[1] and all(keys[0].values()), keys

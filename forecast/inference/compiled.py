@@ -199,18 +199,17 @@ def _signatures():
     return logp, expand
 
 
-def _pytensor_functions(cp, model):
-    """nutpie's PyTensor functions of ``model`` (numba mode, not yet compiled by numba): (n_dim, n_expanded,
-    log-density function, expansion function, initial point function, shape info)."""
+def _pytensor_functions(cp, model, names: list[str]):
+    """nutpie's PyTensor functions of ``model`` storing the variables ``names`` (numba mode, not yet compiled
+    by numba): (n_dim, n_expanded, log-density function, expansion function, initial point function, shape
+    info)."""
     from pymc.initial_point import make_initial_point_fn
-
-    from forecast.inference.deterministics import stored_names
 
     initial_point_fn = cp._wrap_with_lock(make_initial_point_fn(
         model=model, overrides=None, default_strategy="support_point", jitter_rvs=set(model.free_RVs),
         return_transformed=True))
     return cp._make_functions(model, mode="NUMBA", compute_grad=True, join_expanded=True,
-                              pymc_initial_point_fn=initial_point_fn, var_names=stored_names(model))
+                              pymc_initial_point_fn=initial_point_fn, var_names=names)
 
 
 def graph_keys(model) -> dict[str, str | None]:
@@ -219,8 +218,10 @@ def graph_keys(model) -> dict[str, str | None]:
     a model whose keys differ between two processes never loads its callbacks from the cache."""
     from pytensor.link.numba.cache import CACHED_SRC_FUNCTIONS
 
+    from forecast.inference.deterministics import stored_names
+
     cp = _nutpie_parts()
-    _, _, logp_fn_pt, expand_fn_pt, _, _ = _pytensor_functions(cp, model)
+    _, _, logp_fn_pt, expand_fn_pt, _, _ = _pytensor_functions(cp, model, stored_names(model))
     return {kind: CACHED_SRC_FUNCTIONS.get(fn.vm.jit_fn.py_func)
             for kind, fn in (("logp", logp_fn_pt), ("expand", expand_fn_pt))}
 
@@ -240,7 +241,7 @@ def compile_pymc(model):
     if why:
         return nutpie.compile_pymc_model(model, var_names=names), CompileInfo(False, False, why)
     cp = _nutpie_parts()
-    n_dim, n_expanded, logp_fn_pt, expand_fn_pt, initial_point_fn, shape_info = _pytensor_functions(cp, model)
+    n_dim, n_expanded, logp_fn_pt, expand_fn_pt, initial_point_fn, shape_info = _pytensor_functions(cp, model, names)
     shared_data, shared_vars = {}, {}
     for val in [*logp_fn_pt.get_shared(), *expand_fn_pt.get_shared()]:
         if val.name in shared_data and val is not shared_vars[val.name]:
