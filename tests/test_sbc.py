@@ -15,7 +15,7 @@ from scipy import stats
 
 from forecast.validate import sbc
 from forecast.data.loaders import load_dataset
-from forecast.model.builder import build_model, with_derived_data
+from forecast.model.builder import build_model, helmert_columns, with_derived_data
 from forecast.model.kernels import NOISE_FLOOR
 from forecast.model.priors import load_preset
 from forecast.model.spec import FACTORS, build_spec
@@ -124,12 +124,7 @@ def _model_point(model, spec, params):
     """The centred model's value variables at the simulator's parameters: states as level plus
     Helmert deviations, intercepts sheared by the level, constrained values transformed."""
     eta = params["factor_state"]
-    T = eta.shape[1]
-    H = np.zeros((T, T - 1))
-    for j in range(1, T):
-        H[:j, j - 1] = 1.0
-        H[j, j - 1] = -j
-        H[:, j - 1] /= np.sqrt(j * (j + 1.0))
+    H = helmert_columns(eta.shape[1])
     level = eta.mean(axis=1)
     raw = dict(params, state_level=level, state_deviation=(eta - level[:, None]) @ H,
                indicator_offset=params["indicator_intercept"] + params["loading"] * level[spec.indicator_factor])

@@ -49,6 +49,17 @@ def zero_sum_basis(n: int) -> np.ndarray:
     return h
 
 
+def helmert_columns(n: int) -> np.ndarray:
+    """(n, n-1): column j (1..n-1) is (1, ..., 1 [j times], -j, 0, ...) / sqrt(j (j+1)), the basis the
+    centred model applies to its state deviations (``build_model``)."""
+    H = np.zeros((n, n - 1))
+    for j in range(1, n):
+        H[:j, j - 1] = 1.0
+        H[j, j - 1] = -j
+        H[:, j - 1] /= np.sqrt(j * (j + 1.0))
+    return H
+
+
 def loading_basis(indicator_factor: np.ndarray, n_factors: int) -> np.ndarray:
     """(K, K - F) block basis: orthonormal zero-sum directions within each factor's indicators."""
     K = len(indicator_factor)

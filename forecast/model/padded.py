@@ -46,7 +46,7 @@ import numpy as np
 from forecast import LENSES
 from forecast.data.loaders import Dataset
 from forecast.defaults import OUTCOME_FORM
-from forecast.model.builder import zero_sum_basis
+from forecast.model.builder import helmert_columns, zero_sum_basis
 from forecast.model.priors import PriorSet
 from forecast.model.spec import FACTORS, LEADER_FACTORS, ModelSpec, build_spec
 
@@ -125,17 +125,6 @@ def padded_loading_basis(indicator_factor: np.ndarray, active: np.ndarray, n_fac
         blocks.append(block)
         flags.append(np.arange(len(idx) - 1) < max(len(used) - 1, 0))
     return np.concatenate(blocks, axis=1), np.concatenate(flags).astype(float)
-
-
-def helmert_columns(n: int) -> np.ndarray:
-    """(n, n-1): column j (1..n-1) is (1, ..., 1 [j times], -j, 0, ...) / sqrt(j (j+1)), the basis the
-    centred model applies to its state deviations (``builder.build_model``)."""
-    H = np.zeros((n, n - 1))
-    for j in range(1, n):
-        H[:j, j - 1] = 1.0
-        H[j, j - 1] = -j
-        H[:, j - 1] /= np.sqrt(j * (j + 1.0))
-    return H
 
 
 def padded_state_basis(n: int, T: int) -> dict[str, np.ndarray]:
