@@ -156,19 +156,14 @@ def build_model(spec: ModelSpec, parameterisation: str = "noncentred"):
             # with H an orthonormal basis of the zero-sum subspace (constant Jacobian).
             level = pm.Flat("state_level", dims="factor")
             dev = pm.Flat("state_deviation", shape=(len(FACTORS), T - 1))
-            # Helmert basis applied without a dense matrix: column j (1..T-1) is
-            # (1,...,1 [j times], -j, 0, ...)/sqrt(j(j+1)); component t = sum_{j>t} a_j - t a_t
+            # Helmert basis (helmert_columns) as a dense product: the cumulative sums it stands for cost
+            # ~12% more per gradient evaluation (benchmarks/results/fit.md, twelfth session)
             if padded:  # fitted years centred; padded years hold the state at as-of (padded.padded_state_basis)
                 past = level[:, None] + pt.dot(dev, static_data("state_basis", spec.state_basis).T)
                 origin = pt.dot(past, static_data("state_origin", spec.state_origin))
                 state = year_weight[None, :] * past + (1.0 - year_weight[None, :]) * origin[:, None]
             else:
-                j = np.arange(1, T)
-                a = dev / np.sqrt(j * (j + 1.0))[None, :]
-                tail = pt.concatenate([pt.cumsum(a[:, ::-1], axis=1)[:, ::-1], pt.zeros((len(FACTORS), 1))],
-                                      axis=1)
-                own = pt.concatenate([pt.zeros((len(FACTORS), 1)), a * j[None, :]], axis=1)
-                state = level[:, None] + tail - own
+                state = level[:, None] + pt.dot(dev, helmert_columns(T).T)
             eta = pm.Deterministic("factor_state", state, dims=("factor", "year"))
             innov_sd = ar1_innovation_sd(rho, backend=pt)[:, None]
             transitions = pm.logp(pm.Normal.dist(rho[:, None] * eta[:, :-1], innov_sd), eta[:, 1:])
