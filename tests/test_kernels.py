@@ -189,14 +189,19 @@ def test_hazard_logit_and_bernoulli_match_pymc(rng):
 # ---------------------------------------------------- the whole model against PyMC
 
 
-def _helmert(T: int) -> np.ndarray:
-    """(T, T-1): column j is (1, ..., 1 [j times], -j, 0, ...) / sqrt(j (j+1)), as the centred model."""
-    H = np.zeros((T, T - 1))
-    for j in range(1, T):
-        H[:j, j - 1] = 1.0
-        H[j, j - 1] = -j
-        H[:, j - 1] /= np.sqrt(j * (j + 1.0))
-    return H
+def test_helmert_columns_is_the_stated_orthonormal_zero_sum_basis():
+    """The centred model's state basis: column j is (1, ..., 1 [j times], -j, 0, ...) / sqrt(j (j+1))."""
+    from forecast.model.builder import helmert_columns
+
+    s2, s6, s12 = np.sqrt(2.0), np.sqrt(6.0), np.sqrt(12.0)
+    expected = np.array([[1 / s2, 1 / s6, 1 / s12],
+                         [-1 / s2, 1 / s6, 1 / s12],
+                         [0.0, -2 / s6, 1 / s12],
+                         [0.0, 0.0, -3 / s12]])
+    np.testing.assert_allclose(helmert_columns(4), expected, rtol=1e-15)
+    H = helmert_columns(34)
+    np.testing.assert_allclose(H.sum(axis=0), 0.0, atol=1e-13)
+    np.testing.assert_allclose(H.T @ H, np.eye(33), atol=1e-13)
 
 
 def _constrained(model, point):
@@ -225,12 +230,12 @@ def _constrained(model, point):
 def numpy_model_logp(spec, priors, values) -> float:
     """log p(parameters, data) of ``build_model(spec, "centred")`` written with the kernels and
     ``priors.logpdf``, at constrained values (without Jacobians)."""
-    from forecast.model.builder import loading_basis
+    from forecast.model.builder import helmert_columns, loading_basis
     from forecast.model.priors import logpdf
 
     x = values
     rho, level = x["state_persistence"], x["state_level"]
-    eta = level[:, None] + x["state_deviation"] @ _helmert(spec.n_years).T
+    eta = level[:, None] + x["state_deviation"] @ helmert_columns(spec.n_years).T
     lp = logpdf(priors["state_persistence"], rho).sum() + K.ar1_logpdf(eta, rho).sum()
     tau, v = x["loading_tau"], x["loading_v"]
     lp += logpdf(priors["loading_tau"], tau) + K.normal_logpdf(v, 0.0, tau).sum()
