@@ -156,8 +156,8 @@ def build_model(spec: ModelSpec, parameterisation: str = "noncentred"):
             # with H an orthonormal basis of the zero-sum subspace (constant Jacobian).
             level = pm.Flat("state_level", dims="factor")
             dev = pm.Flat("state_deviation", shape=(len(FACTORS), T - 1))
-            # Helmert basis (helmert_columns) as a dense product: the cumulative sums it stands for cost
-            # ~12% more per gradient evaluation (benchmarks/results/fit.md, twelfth session)
+            # Helmert basis (helmert_columns) as a dense product: the cumulative sums it stands for cost 6-14%
+            # more per gradient evaluation (benchmarks/results/fit.md, twelfth session)
             if padded:  # fitted years centred; padded years hold the state at as-of (padded.padded_state_basis)
                 past = level[:, None] + pt.dot(dev, static_data("state_basis", spec.state_basis).T)
                 origin = pt.dot(past, static_data("state_origin", spec.state_origin))
