@@ -40,8 +40,8 @@ PHASE_ENDS = {"load": "Loaded data and priors", "build": "Built the model", "com
 
 
 # The first compile on a fresh machine (an empty numba kernel cache), as measured by benchmarks/bench_cold.py.
-COLD_COMPILE_NOTE = ("first compile on this machine: ~2-3.5 min on 2 cores while numba builds the model's "
-                     "kernels into {folder}; later fits compile in ~6 s")
+COLD_COMPILE_NOTE = ("first compile on this machine: ~1-2 min on 2 cores while numba builds the model's "
+                     "kernels into {folder}; later fits compile in ~4-6 s")
 
 
 def phase_started(phase: str, detail: str = "") -> str:
