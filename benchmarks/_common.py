@@ -5,8 +5,21 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 FORECAST = [sys.executable, "-m", "forecast.cli"]
+REPO = Path(__file__).resolve().parents[1]
+
+
+def extract_revision(rev: str, dest: Path) -> Path:
+    """This repository's tree at git revision ``rev`` (`git archive`) written into the new folder ``dest``;
+    exits with git's message if the revision is unknown."""
+    dest.mkdir()
+    archive = subprocess.run(["git", "-C", str(REPO), "archive", "--format=tar", rev], capture_output=True)
+    if archive.returncode != 0:
+        sys.exit(f"git archive {rev} failed: {archive.stderr.decode().strip()}")
+    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive.stdout, check=True)
+    return dest
 
 
 def timed(cmd: list[str]) -> tuple[float, subprocess.CompletedProcess]:

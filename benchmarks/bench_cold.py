@@ -34,7 +34,7 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from _common import REPO, extract_revision  # benchmarks/ is on sys.path when a script here is run
 PHASE = re.compile(r"^(Loaded data and priors|Built the model|Compiled the model|Sampled|"
                    r"Checked convergence and projected|Saved the fit) in ([0-9.]+) s")
 
@@ -58,12 +58,7 @@ def install(tmp: Path, name: str, rev: str | None) -> Path:
     venv = tmp / f"venv-{name}"
     src = REPO
     if rev is not None:
-        src = tmp / f"src-{name}"
-        src.mkdir()
-        archive = subprocess.run(["git", "-C", str(REPO), "archive", "--format=tar", rev], capture_output=True)
-        if archive.returncode != 0:
-            sys.exit(f"git archive {rev} failed: {archive.stderr.decode().strip()}")
-        subprocess.run(["tar", "-x", "-C", str(src)], input=archive.stdout, check=True)
+        src = extract_revision(rev, tmp / f"src-{name}")
     run([sys.executable, "-m", "venv", str(venv)])
     dt, _ = run([str(venv / "bin" / "pip"), "install", "-q", str(src)])
     print(f"new virtual environment {venv} ({rev or 'this checkout'}): `pip install .` took {dt:.0f} s", flush=True)

@@ -23,7 +23,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from _common import REPO, extract_revision  # benchmarks/ is on sys.path when a script here is run
 
 CHILD = """
 import json, sys, time
@@ -65,13 +65,7 @@ def main() -> None:
     ap.add_argument("--draws", type=int, default=1000, help="draws after as many tuning steps, one chain")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="forecast-gradient-") as tmp:
-        other = Path(tmp) / "against"
-        other.mkdir()
-        archive = subprocess.run(["git", "-C", str(REPO), "archive", "--format=tar", args.against],
-                                 capture_output=True)
-        if archive.returncode != 0:
-            sys.exit(f"git archive {args.against} failed: {archive.stderr.decode().strip()}")
-        subprocess.run(["tar", "-x", "-C", str(other)], input=archive.stdout, check=True)
+        other = extract_revision(args.against, Path(tmp) / "against")
         arms = {"this checkout": REPO, args.against: other}
         for src in arms.values():  # fill the compile cache, untimed
             evaluate(src, 50, 1)
