@@ -75,6 +75,10 @@ def test_shared_kernels_give_the_same_numbers_in_pytensor(rng):
     x = pt.matrix("x")
     for f, kwargs in ((K.lens_from_factors, {"axis": 0}), (K.capacity, {"axis": 0})):
         np.testing.assert_allclose(f(x, backend=pt, **kwargs).eval({x: eta}), f(eta, **kwargs), rtol=1e-14)
+    # the builder's matrix forms of the lens map and the one-year lag
+    np.testing.assert_allclose(K.lens_matrix() @ eta, K.lens_from_factors(eta, axis=0), rtol=1e-15)
+    np.testing.assert_array_equal(K.lens_matrix(), [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 0.5, 0.5]])
+    np.testing.assert_array_equal(eta @ K.lag_matrix(9), K.lagged(eta))
     rho = rng.uniform(0.1, 0.95, 4)
     v = pt.vector("v")
     np.testing.assert_allclose(K.ar1_innovation_sd(v, backend=pt).eval({v: rho}), K.ar1_innovation_sd(rho),
@@ -116,6 +120,14 @@ def test_measurement_mean_and_log_density(rng):
                         for s in range(S)])
     np.testing.assert_allclose(mean, by_hand, rtol=1e-15)
     np.testing.assert_allclose(K.indicator_means(a[0], lam[0], eta[0], factor, obs_k, obs_t), by_hand[0], rtol=1e-15)
+    # in PyTensor (the builder's graph), states of a static shape
+    import pytensor.tensor as pt
+
+    e = pt.tensor("e", shape=(F, T))
+    np.testing.assert_allclose(K.indicator_means(a[0], lam[0], e, factor, obs_k, obs_t).eval({e: eta[0]}), by_hand[0],
+                               rtol=1e-15)
+    with pytest.raises(ValueError, match="static shape"):
+        K.indicator_means(a[0], lam[0], pt.matrix("m"), factor, obs_k, obs_t)
     sigma = rng.gamma(4.0, 1 / 12.0, K_)
     x = rng.normal(size=25)
     sd = K.noise_sd(sigma)[obs_k]
@@ -147,6 +159,56 @@ def test_ordered_logistic_matches_pymc(rng):
     many = K.ordered_logistic_logp(y[:7], eta[None, :7], cuts[:, None, :])
     assert many.shape == (3, 7)
     np.testing.assert_allclose(many[1], K.ordered_logistic_logp(y[:7], eta[:7], cuts[1]), rtol=1e-15)
+
+
+def test_masked_ordered_logistic_is_the_probability_of_the_category_in_numpy_and_pytensor(rng):
+    """The masked form picks exactly p[y] (the masks add exact zeros), in numpy and in the builder's PyTensor
+    form, whose values are PyMC's OrderedLogistic's; with its gradient."""
+    import pymc as pm
+    import pytensor
+    import pytensor.tensor as pt
+
+    eta = rng.normal(0, 2, 60)
+    cut = np.array([-2.5, -0.8, 0.8, 2.5]) + rng.normal(0, 0.1, 4)
+    y = np.resize(np.arange(5), 60)  # every category, the two open ends included
+    p = K.ordered_logistic_probs(eta, cut)
+    np.testing.assert_array_equal(K.ordered_logistic_logp(y, eta, cut), np.log(p[np.arange(60), y]))
+    e, c = pt.vector("e"), pt.vector("c")
+    mine = K.ordered_logistic_logp(pt.as_tensor(y), e, c, backend=pt, n_cutpoints=4)
+    pymc = pm.logp(pm.OrderedLogistic.dist(eta=e, cutpoints=c), y)
+    f = pytensor.function([e, c], [mine.sum(), *pytensor.grad(mine.sum(), [e, c]),
+                                   pymc.sum(), *pytensor.grad(pymc.sum(), [e, c])])
+    out = f(eta, cut)
+    for a, b in zip(out[:3], out[3:]):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(out[0], K.ordered_logistic_logp(y, eta, cut).sum(), rtol=1e-13)
+    # an underflowed probability has a finite log in numpy
+    with np.errstate(over="ignore"):
+        assert np.isfinite(K.ordered_logistic_logp(np.array([0]), np.array([800.0]), cut)).all()
+
+
+def test_dense_ordered_transform_is_pymcs_ordered_transform(rng):
+    """Same backward map (numpy kernel and PyTensor), forward map, Jacobian and value-variable name as PyMC's."""
+    import pytensor.tensor as pt
+    from pymc.distributions.transforms import ordered
+
+    from forecast.model.pymc_terms import DenseOrdered
+
+    y = rng.normal(0, 1, (5, 4))
+    expected = np.cumsum(np.concatenate([y[:, :1], np.exp(y[:, 1:])], axis=1), axis=1)
+    np.testing.assert_allclose(K.ordered_from_coordinates(y), expected, rtol=1e-14)
+    v = pt.matrix("v")
+    mine = DenseOrdered(4)
+    assert mine.name == ordered.name
+    np.testing.assert_allclose(mine.backward(v).eval({v: y}), ordered.backward(v).eval({v: y}), rtol=1e-14)
+    np.testing.assert_allclose(mine.forward(pt.as_tensor(expected)).eval(), y, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(mine.log_jac_det(v).eval({v: y}), ordered.log_jac_det(v).eval({v: y}), rtol=1e-15)
+    # the gradient too, for a value variable of unknown length (as PyMC makes it)
+    import pytensor
+
+    u, w = pt.vector("u"), rng.normal(size=4)
+    grads = pytensor.function([u], [pytensor.grad((t.backward(u) * w).sum(), u) for t in (mine, ordered)])(y[0])
+    np.testing.assert_allclose(grads[0], grads[1], rtol=1e-14)
 
 
 def test_event_shift_and_improve_logodds_by_hand(rng):
@@ -218,7 +280,7 @@ def _constrained(model, point):
         elif kind == "LogOddsTransform":
             x = K.sigmoid(y)
             log_jac += (-np.logaddexp(0.0, -y) - np.logaddexp(0.0, y)).sum()
-        elif kind == "Ordered":
+        elif kind in ("Ordered", "DenseOrdered"):
             x = np.cumsum(np.concatenate([y[:1], np.exp(y[1:])]))
             log_jac += y[1:].sum()
         else:
@@ -327,6 +389,30 @@ def test_whole_model_log_density_equals_pymc(default_spec, form):
         assert np.isfinite(mine)
         assert abs(logp_nojac(point) - mine) < 1e-8
         assert abs(logp(point) - (mine + log_jac)) < 1e-8
+
+
+def test_whole_model_gradient_matches_finite_differences(default_spec):
+    """The log-density tests above compare values; the sampler also needs the gradient. At a random point of the
+    unconstrained space, ``model.compile_dlogp()`` equals central differences of ``model.compile_logp()`` in every
+    coordinate (a graph whose gradient mishandles a broadcast, as a slice of unknown length did, fails here)."""
+    from forecast.model.builder import build_model
+
+    model = build_model(default_spec, "centred")
+    logp, dlogp = model.compile_logp(), model.compile_dlogp()
+    point = _random_points(model, 1, seed=3)[0]
+    names = [v.name for v in model.value_vars]
+    grad = dlogp(point)
+    i, h = 0, 1e-5
+    for name in names:
+        for j in np.ndindex(np.shape(point[name])):
+            up, down = dict(point), dict(point)
+            up[name], down[name] = np.array(point[name], float), np.array(point[name], float)
+            up[name][j] += h
+            down[name][j] -= h
+            fd = (logp(up) - logp(down)) / (2 * h)
+            assert abs(grad[i] - fd) <= 1e-4 * max(1.0, abs(fd)), (name, j, grad[i], fd)
+            i += 1
+    assert i == len(grad)
 
 
 def test_whole_model_log_density_equals_the_sampled_pymc_model(default_spec):

@@ -5,21 +5,26 @@ update path, ``check``, SBC and the reports evaluate the same model in numpy on 
 Each piece of the model that more than one of them needs is written here, once:
 
 * structure: ``FACTOR_LENS`` and ``lens_from_factors`` (a lens state is the mean of its
-  factors: leaders is the mean of the two sides), ``capacity`` (soft minimum of the sides);
+  factors: leaders is the mean of the two sides; ``lens_matrix`` is its matrix), ``capacity``
+  (soft minimum of the sides);
 * dynamics: the stationary AR(1) with unit marginal variance (``ar1_step``, ``ar1_logpdf``);
 * measurement: ``measurement_mean`` a_k + lambda_k * eta[f(k), t], ``noise_sd`` with the
   ``NOISE_FLOOR``, and ``measurement_logpdf``;
 * outcome: the ordered logistic (``ordered_logistic_cdf``/``_probs``/``_logp``/``_sf``/``_draw``) of
-  ``improve_logodds``, with ``event_shift`` from coded events;
+  ``improve_logodds``, with ``event_shift`` from coded events; increasing cutpoints from unconstrained
+  coordinates (``ordered_from_coordinates``, the ordered transform's backward map);
 * events as observations of the lens states (outcome forms ``joint``/``joint_lag``):
   ``event_log_rate`` (a_e + b_l(e) s_e L_l(e)[t]), ``poisson_logpmf``, ``lens_shift`` (the lens shift of
-  per-kind counts), ``lagged`` (last year's value, zero before the first);
+  per-kind counts), ``lagged`` (last year's value, zero before the first; ``lag_matrix`` is its matrix);
 * settlement: ``hazard_logit`` (logit(base) + g_p L_power + g_t L_trust + g_c capacity
   - delta barrier) and ``bernoulli_logit_logp``.
 
 Pure numpy (no PyMC or PyTensor import). Functions that the builder shares take
-``backend`` (``numpy`` by default, ``pytensor.tensor`` in the builder) and are written so
-that the builder's graph is the one it always was. ``tests/test_kernels.py`` checks every
+``backend`` (``numpy`` by default, ``pytensor.tensor`` in the builder). Where the builder's graph
+needs another form of the same function, it is written here beside it (``lens_matrix``,
+``lag_matrix``, the masked ``ordered_logistic_logp``, the flat gather of ``indicator_means``): each
+removes a kind of numba kernel that a fresh machine would compile (benchmarks/results/fit.md,
+thirteenth session). ``tests/test_kernels.py`` checks every
 kernel against SciPy/PyMC and the whole model's numpy log-density against PyMC's.
 """
 
@@ -57,8 +62,8 @@ def outcome_switches(form: str) -> tuple[float, float]:
 
 
 # --- elementary functions
-def sigmoid(x):
-    return 1.0 / (1.0 + np.exp(-x))
+def sigmoid(x, backend=np):
+    return 1.0 / (1.0 + np.exp(-x)) if backend is np else backend.sigmoid(x)
 
 
 def logit(p, backend=np):
@@ -91,6 +96,12 @@ def lens_from_factors(eta, axis: int = -1, backend=np):
         members = [_take(eta, f, axis) for f, fl in enumerate(FACTOR_LENS) if fl == lens]
         parts.append(members[0] if len(members) == 1 else (1.0 / len(members)) * reduce(add, members))
     return backend.stack(parts, axis=axis)
+
+
+def lens_matrix() -> np.ndarray:
+    """(lens, factor) matrix M with M @ factor states = ``lens_from_factors(states, axis=0)``: the builder's form
+    (a product compiles to fewer numba kernels than a stack of rows, benchmarks/results/fit.md, thirteenth session)."""
+    return lens_from_factors(np.eye(len(FACTOR_LENS)), axis=0)
 
 
 def capacity(eta, axis: int = -1, backend=np):
@@ -126,9 +137,22 @@ def measurement_mean(intercept, loading, state):
 
 def indicator_means(intercept, loading, eta, indicator_factor, obs_indicator, obs_time):
     """``measurement_mean`` at observed cells (k, t): intercept[..., k] + loading[..., k] *
-    eta[..., f(k), t], for parameters with any leading (draw) axes."""
+    eta[..., f(k), t], for parameters with any leading (draw) axes. The states are read through one flat
+    index over (factor, year): in the builder's graph a gather with one index array compiles to fewer kinds
+    of numba kernel than one with two (benchmarks/results/fit.md, thirteenth session)."""
     k = obs_indicator
-    return measurement_mean(_last(intercept, k), _last(loading, k), _last(eta, indicator_factor[k], obs_time))
+    shape = _static_shape(eta)
+    flat = eta.reshape(tuple(shape[:-2]) + (shape[-2] * shape[-1],))
+    cell = np.asarray(indicator_factor)[k] * shape[-1] + np.asarray(obs_time)
+    return measurement_mean(_last(intercept, k), _last(loading, k), _last(flat, cell))
+
+
+def _static_shape(x) -> tuple[int, ...]:
+    """The shape of a numpy array, or the static shape of a PyTensor variable (which must be known)."""
+    shape = tuple(x.type.shape) if hasattr(x, "type") else np.shape(x)
+    if any(n is None for n in shape):
+        raise ValueError(f"a model kernel needs a static shape, got {shape}")
+    return tuple(int(n) for n in shape)
 
 
 def _last(x, *idx):
@@ -161,10 +185,10 @@ def improve_logodds(beta, lens, shift, axis: int = -1):
     return (beta * (lens + shift)).sum(axis=axis)
 
 
-def ordered_logistic_cdf(eta, cutpoints):
+def ordered_logistic_cdf(eta, cutpoints, backend=np):
     """P(y <= j) = sigmoid(c_j - eta), j = 0..C-2; ``cutpoints`` (..., C-1) broadcasts
     against ``eta[..., None]``."""
-    return sigmoid(cutpoints - eta[..., None])
+    return sigmoid(cutpoints - eta[..., None], backend)
 
 
 def ordered_logistic_probs(eta, cutpoints):
@@ -175,17 +199,42 @@ def ordered_logistic_probs(eta, cutpoints):
     return cdf[..., 1:] - cdf[..., :-1]
 
 
-def ordered_logistic_logp(y, eta, cutpoints):
-    """log P(y | eta, cutpoints) for categories ``y`` (broadcast against ``eta``)."""
-    p = ordered_logistic_probs(eta, cutpoints)
-    y = np.broadcast_to(np.asarray(y, int), p.shape[:-1])[..., None]
-    return np.log(np.clip(np.take_along_axis(p, y, axis=-1)[..., 0], PROB_FLOOR, None))
+def ordered_logistic_logp(y, eta, cutpoints, backend=np, n_cutpoints: int | None = None):
+    """log P(y | eta, cutpoints) for categories ``y`` (broadcast against ``eta``): log(F(upper) - F(lower)),
+    the cdf at the category's upper and lower cutpoints (1 above the last, 0 below the first) picked out by
+    masks. The values are those of ``ordered_logistic_probs`` (and PyMC's OrderedLogistic) at ``y``: a mask
+    adds exact zeros. In the builder's graph this is elementwise operations and sums, with no gather or
+    concatenation (fewer kinds of numba kernel, benchmarks/results/fit.md, thirteenth session). In numpy a
+    probability that underflowed is floored at ``PROB_FLOOR``. ``n_cutpoints`` is the cutpoints' length when
+    their PyTensor variable does not know it."""
+    n = _static_shape(cutpoints)[-1] if n_cutpoints is None else n_cutpoints
+    cut = np.arange(n)
+    equal = np.equal if backend is np else backend.eq
+    y = np.asarray(y, int) if backend is np else y
+    cdf = ordered_logistic_cdf(eta, cutpoints, backend)
+    upper = (equal(y[..., None], cut) * cdf).sum(axis=-1) + equal(y, n)
+    lower = (equal(y[..., None], cut + 1) * cdf).sum(axis=-1)
+    p = np.clip(upper - lower, PROB_FLOOR, None) if backend is np else upper - lower
+    return backend.log(p)
 
 
 def ordered_logistic_draw(eta, cutpoints, noise):
     """Categories drawn by the latent form: the number of cutpoints below eta + noise, with
     ``noise`` standard logistic draws shaped like ``eta``."""
     return ((eta + noise)[..., None] > cutpoints).sum(-1)
+
+
+def ordered_from_coordinates(y, backend=np, n: int | None = None):
+    """Increasing cutpoints from unconstrained coordinates y = (c_0, log(c_1 - c_0), ...): c_i = y_0 + sum over
+    j = 1..i of exp(y_j), the backward map of PyMC's ordered transform, written as a product with a constant
+    matrix instead of a cumulative sum (``pymc_terms.DenseOrdered``); ``n`` is the length when ``y``'s PyTensor
+    variable does not know it."""
+    n = _static_shape(y)[-1] if n is None else n
+    steps = np.tril(np.ones((n, n)))
+    steps[:, 0] = 0.0
+    # y[..., 0][..., None], not y[..., :1]: a slice of a PyTensor vector of unknown length is not known to have
+    # length one, so its gradient would not be summed over the axis it broadcasts along
+    return y[..., 0][..., None] + backend.dot(backend.exp(y), steps.T)
 
 
 def ordered_logistic_sf(eta, cutpoint):
@@ -245,6 +294,12 @@ def lens_shift(effect, event_lens, counts):
 def lagged(x, backend=np):
     """``x`` one year later along its last (year) axis: x[..., t-1] at t, zero at the first year."""
     return backend.concatenate([backend.zeros_like(x[..., :1]), x[..., :-1]], axis=-1)
+
+
+def lag_matrix(n: int) -> np.ndarray:
+    """(n, n) matrix S with x @ S = ``lagged(x)`` for x (..., n): the builder's form (a product compiles to
+    fewer numba kernels than a concatenation and its gradient, benchmarks/results/fit.md, thirteenth session)."""
+    return np.eye(n, k=1)
 
 
 # --- settlement hazard
