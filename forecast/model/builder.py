@@ -33,7 +33,7 @@ import numpy as np
 
 from forecast import LENSES
 from forecast.model.kernels import (NOISE_FLOOR, ar1_innovation_sd, capacity, event_log_rate, hazard_logit,
-                                    improve_logodds, indicator_means, lagged, lens_from_factors, log_factorial, logit,
+                                    improve_logodds, indicator_means, lag_matrix, lens_matrix, log_factorial, logit,
                                     noise_sd, poisson_logpmf)
 from forecast.model.priors import prior_logp, to_pymc
 from forecast.model.spec import FACTORS, ModelSpec
@@ -83,7 +83,6 @@ def _observe(name: str, dist, observed, weight, dims: str, **params):
 
     if weight is None:
         return dist(name, observed=observed, dims=dims, **params)
-    params.pop("compute_p", None)  # an OrderedLogistic option of the named variable only
     return pm.Potential(name, (weight * pm.logp(dist.dist(**params), observed)).sum())
 
 
@@ -117,6 +116,7 @@ def build_model(spec: ModelSpec, parameterisation: str = "noncentred"):
     import pytensor.tensor as pt
 
     from forecast.model.padded import PaddedSpec
+    from forecast.model.pymc_terms import DenseOrdered, OrderedOutcome
 
     if parameterisation not in PARAMETERISATIONS:
         raise ValueError(f"parameterisation must be one of {PARAMETERISATIONS}")
@@ -173,8 +173,10 @@ def build_model(spec: ModelSpec, parameterisation: str = "noncentred"):
                                                * static_data("state_future_column", spec.state_future_column)).sum())
             pm.Potential("state_prior", pm.logp(pm.Normal.dist(0, 1), eta[:, 0]).sum() + transitions.sum())
 
-        lens_state = pm.Deterministic(
-            "lens_state", lens_from_factors(eta, axis=0, backend=pt), dims=("lens", "year"))
+        # the kernels' matrix forms (lens_matrix, lag_matrix), the outcome's masked density and the dense ordered
+        # transform (pymc_terms) keep concatenations, cumulative sums and two-index gathers out of the graph: a
+        # fresh machine compiles ~30% less (benchmarks/results/fit.md, thirteenth session)
+        lens_state = pm.Deterministic("lens_state", pt.dot(lens_matrix(), eta), dims=("lens", "year"))
 
         # --- measurement: partially pooled loadings within each factor
         loading_tau = to_pymc(P["loading_tau"])
@@ -228,17 +230,17 @@ def build_model(spec: ModelSpec, parameterisation: str = "noncentred"):
         # --- relationship change: ordered logistic on lens states (plus the year's events)
         betas = pt.stack([to_pymc(P[f"beta_{lens}"]) for lens in LENSES])
         cut_spec = P["cutpoints"]
-        cutpoints = to_pymc(cut_spec, dims="cut", transform=pm.distributions.transforms.ordered,
+        cutpoints = to_pymc(cut_spec, dims="cut", transform=DenseOrdered(len(coords["cut"])),
                             initval=np.asarray(cut_spec.resolved_params()["mu"]))
         # lens_mask switches lenses out of the outcome (single-lens baselines, ablation) without a recompile
         lens_mask = static_data("lens_mask", np.ones(len(LENSES)), dims="lens")
         improve_lp = pm.Deterministic("improve_logodds",
                                       improve_logodds((betas * lens_mask)[:, None], lens_state,
-                                                      event_shift + event_lag * kappa * lagged(event_shift, backend=pt),
+                                                      event_shift + event_lag * kappa * pt.dot(event_shift, lag_matrix(T)),
                                                       axis=0),
                                       dims="year")
-        _observe("change_obs", pm.OrderedLogistic, change, year_weight, "year", eta=improve_lp, cutpoints=cutpoints,
-                 compute_p=False)
+        _observe("change_obs", OrderedOutcome, change, year_weight, "year", eta=improve_lp, cutpoints=cutpoints,
+                 n_cutpoints=len(coords["cut"]))
 
         # --- settlement hazard
         base = to_pymc(P["settlement_base_rate"])
