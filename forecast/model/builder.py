@@ -174,8 +174,8 @@ def build_model(spec: ModelSpec, parameterisation: str = "noncentred"):
             pm.Potential("state_prior", pm.logp(pm.Normal.dist(0, 1), eta[:, 0]).sum() + transitions.sum())
 
         # the kernels' matrix forms (lens_matrix, lag_matrix), the outcome's masked density and the dense ordered
-        # transform (pymc_terms) keep concatenations, cumulative sums and two-index gathers out of the graph: a
-        # fresh machine compiles ~30% less (benchmarks/results/fit.md, thirteenth session)
+        # transform (pymc_terms) keep concatenations, cumulative sums and two-index gathers out of the graph: the
+        # compile on a fresh machine takes ~25% less time (benchmarks/results/fit.md, thirteenth session)
         lens_state = pm.Deterministic("lens_state", pt.dot(lens_matrix(), eta), dims=("lens", "year"))
 
         # --- measurement: partially pooled loadings within each factor
