@@ -88,14 +88,15 @@ def _take(x, i: int, axis: int):
     return x[(slice(None),) * axis + (i,)]
 
 
-def lens_from_factors(eta, axis: int = -1, backend=np):
+def lens_from_factors(eta, axis: int = -1):
     """Factor states -> lens states along ``axis`` (4 factors -> 3 lenses): each lens is the
-    mean of its factors, so leaders is the mean of its two sides."""
+    mean of its factors, so leaders is the mean of its two sides. (The builder uses its matrix,
+    ``lens_matrix``.)"""
     parts = []
     for lens in range(len(LENSES)):
         members = [_take(eta, f, axis) for f, fl in enumerate(FACTOR_LENS) if fl == lens]
         parts.append(members[0] if len(members) == 1 else (1.0 / len(members)) * reduce(add, members))
-    return backend.stack(parts, axis=axis)
+    return np.stack(parts, axis=axis)
 
 
 def lens_matrix() -> np.ndarray:
@@ -291,9 +292,10 @@ def lens_shift(effect, event_lens, counts):
     return np.einsum("le,...e->...l", onehot, np.asarray(effect, float) * np.asarray(counts, float))
 
 
-def lagged(x, backend=np):
-    """``x`` one year later along its last (year) axis: x[..., t-1] at t, zero at the first year."""
-    return backend.concatenate([backend.zeros_like(x[..., :1]), x[..., :-1]], axis=-1)
+def lagged(x):
+    """``x`` one year later along its last (year) axis: x[..., t-1] at t, zero at the first year. (The builder
+    uses its matrix, ``lag_matrix``.)"""
+    return np.concatenate([np.zeros_like(x[..., :1]), x[..., :-1]], axis=-1)
 
 
 def lag_matrix(n: int) -> np.ndarray:
