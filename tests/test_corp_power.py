@@ -1,0 +1,54 @@
+"""benchmarks/corp_power.py: the CORP terms under the hypothesis that a method is calibrated."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from forecast.validate.scoring import reliability
+
+_PATH = Path(__file__).resolve().parents[1] / "benchmarks" / "corp_power.py"
+_SPEC = importlib.util.spec_from_file_location("corp_power_script", _PATH)
+corp_power = importlib.util.module_from_spec(_SPEC)
+_SPEC.loader.exec_module(corp_power)
+
+
+def test_observed_terms_are_the_backtests_and_a_gross_miscalibration_is_called():
+    """Forecasts of 0.8 for 30 years of which 3 improved: MCB is far above what calibration explains,
+    and so is the gap between mean forecast and observed rate."""
+    p = np.full(30, 0.8)
+    o = np.zeros(30)
+    o[:3] = 1.0
+    r = corp_power.under_calibration(p, o, 500, np.random.default_rng(0))
+    rel = reliability(p, o)
+    assert r["mcb"] == rel["miscalibration"] and r["dsc"] == rel["discrimination"]
+    assert r["p_mcb_ge_observed"] < 0.01 and r["p_gap"] < 0.01
+
+
+def test_a_calibrated_forecaster_is_not_called_miscalibrated_more_often_than_chance():
+    """Outcomes drawn from the forecasts themselves: the test's P(MCB >= observed) is roughly uniform,
+    so it falls below 0.1 in about a tenth of the records (not in most of them)."""
+    rng = np.random.default_rng(1)
+    p = rng.uniform(0.05, 0.7, 30)
+    small = 0
+    for k in range(40):
+        o = (rng.random(30) < p).astype(float)
+        small += corp_power.under_calibration(p, o, 300, np.random.default_rng(k))["p_mcb_ge_observed"] < 0.1
+    assert small <= 10
+
+
+def test_the_table_has_a_row_per_method_column(tmp_path):
+    rng = np.random.default_rng(2)
+    rows = pd.DataFrame({"year": np.arange(1996, 2026), "improved": (rng.random(30) < 0.3).astype(int),
+                         "p_improve": rng.uniform(0.1, 0.6, 30), "p_improve_climatology": np.full(30, 0.3)})
+    lines = corp_power.table(rows, 200, 5).splitlines()
+    body = [ln for ln in lines if ln.startswith("| ") and not ln.startswith("| method")]
+    assert [ln.split("|")[1].strip() for ln in body] == ["**`joint` (the default)**", "climatology"]
+    rows.to_csv(tmp_path / "rows.csv", index=False)
+    assert corp_power.main([str(tmp_path / "rows.csv"), "--sims", "50"]) == 0
+    with pytest.raises(SystemExit, match="no such file"):
+        corp_power.main([str(tmp_path / "missing.csv")])
