@@ -19,6 +19,13 @@ and reports for each method
 * the mean forecast against the observed rate, with the two-sided P of so large a gap under
   calibration (calibration in the large).
 
+A second table does the same for issue 10's skill target (Brier skill over climatology >= +0.10 with
+its 80% paired bootstrap interval above zero): the median Brier skill of each method if it were
+calibrated, and how often a calibrated forecaster issuing its forecasts would meet the target. The
+rolling climatology it is scored against is recomputed from each simulated record (its counts before
+the first forecast year are recovered from the rows and checked against every row), as the backtest
+computes it.
+
 Prints Markdown. Seeded; the outcomes of the backtest are read, never changed.
 """
 
@@ -31,7 +38,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from forecast.validate.scoring import reliability
+from forecast.validate.scoring import CATEGORIES, SMOOTHING, bootstrap_skill, reliability
+
+TARGET_SKILL = 0.10  # issue 10: Brier skill over climatology >= +0.10 ...
+TARGET_LEVEL = 0.80  # ... with the 80% paired bootstrap interval above zero
 
 LABELS = {"p_improve": "**`joint` (the default)**", "p_improve_stacked": "`stacked`",
           "p_improve_recalibrated": "`recalibrated`", "p_improve_contemporaneous": "`contemporaneous`",
@@ -60,6 +70,41 @@ def under_calibration(p: np.ndarray, o: np.ndarray, sims: int, rng: np.random.Ge
             "p_gap": float(np.mean(np.abs(gap) >= abs(o.mean() - p.mean()) - 1e-12))}
 
 
+def climatology_counts(p_clim: np.ndarray, o: np.ndarray) -> tuple[int, int]:
+    """(years, improvements) coded before the first row, recovered from the rolling climatology's
+    P(improve) = (k + 2 s) / (n + 5 s) (Dirichlet(s) over the 5 categories, ``scoring.climatology``) and
+    the outcomes; exits if some row does not fit, i.e. the column is not that climatology."""
+    i = np.arange(p_clim.size)
+    before = np.concatenate([[0.0], np.cumsum(o)[:-1]])
+    # k0 - p n0 = p (i + 5 s) - before - 2 s, linear in (n0, k0)
+    A = np.column_stack([-p_clim, np.ones_like(p_clim)])
+    b = p_clim * (i + len(CATEGORIES) * SMOOTHING) - before - 2 * SMOOTHING
+    n0, k0 = (int(round(v)) for v in np.linalg.lstsq(A, b, rcond=None)[0])
+    if not np.allclose((k0 + before + 2 * SMOOTHING) / (n0 + i + len(CATEGORIES) * SMOOTHING), p_clim, atol=1e-9):
+        sys.exit("p_improve_climatology is not the rolling Dirichlet(1/2) climatology of the rows' outcomes")
+    return n0, k0
+
+
+def skill_target_under_calibration(p: np.ndarray, o: np.ndarray, p_clim: np.ndarray, sims: int,
+                                   rng: np.random.Generator, n_boot: int = 1000) -> dict:
+    """Brier skill over the rolling climatology when outcomes are drawn from ``p``: its median, and how
+    often it reaches the target with its paired bootstrap interval above zero."""
+    n0, k0 = climatology_counts(p_clim, o)
+    i = np.arange(p.size)
+    skill, met = np.empty(sims), 0
+    for j in range(sims):
+        y = (rng.random(p.size) < p).astype(float)
+        before = np.concatenate([[0.0], np.cumsum(y)[:-1]])
+        clim = (k0 + before + 2 * SMOOTHING) / (n0 + i + len(CATEGORIES) * SMOOTHING)
+        b = bootstrap_skill(p, clim, y, n_boot=n_boot, level=TARGET_LEVEL, seed=j)
+        skill[j] = b["value"]
+        met += b["value"] >= TARGET_SKILL and b["lo"] > 0
+    observed = float(bootstrap_skill(p, p_clim, o, n_boot=1)["value"])
+    return {"observed": observed, "median": float(np.median(skill)), "lo": float(np.quantile(skill, 0.05)),
+            "hi": float(np.quantile(skill, 0.95)), "p_le_observed": float(np.mean(skill <= observed + 1e-12)),
+            "p_met": met / sims}
+
+
 def table(rows: pd.DataFrame, sims: int, seed: int) -> str:
     o = rows["improved"].to_numpy(float)
     cols = [c for c in LABELS if c in rows.columns]
@@ -75,6 +120,20 @@ def table(rows: pd.DataFrame, sims: int, seed: int) -> str:
                    f"[{r['mcb_lo']:.3f}, {r['mcb_hi']:.3f}] | {r['p_mcb_ge_observed']:.2f} | {r['dsc_median']:.3f} | "
                    f"{r['p_dsc_le_observed']:.2f} | {r['p_item_met']:.2f} | "
                    f"{r['mean_forecast']:.3f} / {r['observed_rate']:.3f} | {r['p_gap']:.2f} |")
+    if "p_improve_climatology" in rows.columns:
+        clim = rows["p_improve_climatology"].to_numpy(float)
+        n_skill = max(sims // 5, 1)
+        out += ["", f"Issue 10's skill target (Brier skill over climatology >= {TARGET_SKILL:+.2f}, its "
+                f"{TARGET_LEVEL:.0%} paired bootstrap interval above zero) if each method were calibrated; "
+                f"{n_skill:,} simulated records, the rolling climatology recomputed from each.", "",
+                "| method | Brier skill | if calibrated: median [90%] | P(skill ≤ observed \\| calibrated) "
+                "| P(target met \\| calibrated) |", "|---|---:|---|---:|---:|"]
+        for c in cols:
+            if c == "p_improve_climatology":
+                continue
+            r = skill_target_under_calibration(rows[c].to_numpy(float), o, clim, n_skill, np.random.default_rng(seed))
+            out.append(f"| {LABELS[c]} | {r['observed']:+.3f} | {r['median']:+.3f} [{r['lo']:+.3f}, {r['hi']:+.3f}] | "
+                       f"{r['p_le_observed']:.2f} | {r['p_met']:.2f} |")
     return "\n".join(out)
 
 

@@ -41,14 +41,43 @@ def test_a_calibrated_forecaster_is_not_called_miscalibrated_more_often_than_cha
     assert small <= 10
 
 
+def rolling_climatology(o: np.ndarray, years_before: int = 4, improved_before: int = 1) -> np.ndarray:
+    """P(improve) of the Dirichlet(1/2) climatology of 5 categories (scoring.climatology)."""
+    before = np.concatenate([[0.0], np.cumsum(o)[:-1]])
+    return (improved_before + before + 1.0) / (years_before + np.arange(o.size) + 2.5)
+
+
 def test_the_table_has_a_row_per_method_column(tmp_path):
     rng = np.random.default_rng(2)
-    rows = pd.DataFrame({"year": np.arange(1996, 2026), "improved": (rng.random(30) < 0.3).astype(int),
-                         "p_improve": rng.uniform(0.1, 0.6, 30), "p_improve_climatology": np.full(30, 0.3)})
+    o = (rng.random(30) < 0.3).astype(int)
+    rows = pd.DataFrame({"year": np.arange(1996, 2026), "improved": o,
+                         "p_improve": rng.uniform(0.1, 0.6, 30), "p_improve_climatology": rolling_climatology(o)})
     lines = corp_power.table(rows, 200, 5).splitlines()
-    body = [ln for ln in lines if ln.startswith("| ") and not ln.startswith("| method")]
-    assert [ln.split("|")[1].strip() for ln in body] == ["**`joint` (the default)**", "climatology"]
+    body = [ln.split("|")[1].strip() for ln in lines if ln.startswith("| ") and not ln.startswith("| method")]
+    assert body == ["**`joint` (the default)**", "climatology", "**`joint` (the default)**"]
     rows.to_csv(tmp_path / "rows.csv", index=False)
     assert corp_power.main([str(tmp_path / "rows.csv"), "--sims", "50"]) == 0
     with pytest.raises(SystemExit, match="no such file"):
         corp_power.main([str(tmp_path / "missing.csv")])
+
+
+def test_the_climatology_counts_are_recovered_and_a_foreign_column_is_refused():
+    """Four coded years with one improvement before the first row, as in the shipped default."""
+    rng = np.random.default_rng(3)
+    o = (rng.random(30) < 0.3).astype(float)
+    clim = rolling_climatology(o)
+    assert corp_power.climatology_counts(clim, o) == (4, 1)
+    with pytest.raises(SystemExit, match="not the rolling"):
+        corp_power.climatology_counts(np.full(30, 0.3), o)
+
+
+def test_the_skill_target_is_reachable_for_sharp_calibrated_forecasts_and_not_for_climatology_like_ones():
+    rng = np.random.default_rng(4)
+    o = (rng.random(30) < 0.3).astype(float)
+    clim = rolling_climatology(o)
+    sharp = np.where(rng.random(30) < 0.3, 0.95, 0.05)
+    flat = np.full(30, 0.3)
+    r_sharp = corp_power.skill_target_under_calibration(sharp, o, clim, 100, np.random.default_rng(0), n_boot=200)
+    r_flat = corp_power.skill_target_under_calibration(flat, o, clim, 100, np.random.default_rng(0), n_boot=200)
+    assert r_sharp["p_met"] > 0.9 and r_flat["p_met"] < 0.1
+    assert r_sharp["observed"] == pytest.approx(1 - np.mean((sharp - o) ** 2) / np.mean((clim - o) ** 2))
