@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from forecast.validate.scoring import CATEGORIES, SMOOTHING, bootstrap_skill, reliability
+from forecast.validate.scoring import CATEGORIES, SMOOTHING, bootstrap_skill, brier_skill, reliability
 
 TARGET_SKILL = 0.10  # issue 10: Brier skill over climatology >= +0.10 ...
 TARGET_LEVEL = 0.80  # ... with the 80% paired bootstrap interval above zero
@@ -99,7 +99,7 @@ def skill_target_under_calibration(p: np.ndarray, o: np.ndarray, p_clim: np.ndar
         b = bootstrap_skill(p, clim, y, n_boot=n_boot, level=TARGET_LEVEL, seed=j)
         skill[j] = b["value"]
         met += b["value"] >= TARGET_SKILL and b["lo"] > 0
-    observed = float(bootstrap_skill(p, p_clim, o, n_boot=1)["value"])
+    observed = float(brier_skill(p, p_clim, o))
     return {"observed": observed, "median": float(np.median(skill)), "lo": float(np.quantile(skill, 0.05)),
             "hi": float(np.quantile(skill, 0.95)), "p_le_observed": float(np.mean(skill <= observed + 1e-12)),
             "p_met": met / sims}
