@@ -2,10 +2,13 @@
 
     forecast backtest --from 1996 --json --out benchmarks/results/backtest > benchmarks/results/backtest/backtest.json
     python benchmarks/backtest_table.py benchmarks/results/backtest/backtest.json
+    python benchmarks/backtest_table.py benchmarks/results/backtest/backtest.json benchmarks/results/backtest_presets/*/backtest.json
 
-Prints Markdown: every method's Brier, log and RPS with its skill against climatology (80% and 95%
+With one result, prints Markdown: every method's Brier, log and RPS with its skill against climatology (80% and 95%
 paired bootstrap intervals), the candidates and the rule's choice, the CORP decomposition of the
-default and, when the result holds a recoding check, the skill under each perturbation.
+default and, when the result holds a recoding check, the skill under each perturbation. With several
+(e.g. one run per prior preset), one row per run: its preset, the default form's scores, skills against
+climatology (80% intervals) and CORP terms, and at how many origins that fit fails the parameter diagnostics.
 """
 
 from __future__ import annotations
@@ -78,10 +81,25 @@ def tables(res: dict) -> str:
     return "\n".join(out)
 
 
-def main() -> None:
+def runs_table(results: list[dict]) -> str:
+    """One row per backtest run: the model (default form) of each, under the run's preset."""
+    out = ["| preset | Brier | log | RPS | Brier skill [80%] | log skill [80%] | RPS skill [80%] | MCB | DSC "
+           "| origins whose fit fails the diagnostics |", "|---|---:|---:|---:|---|---|---|---:|---:|---:|"]
+    for res in results:
+        s, sk, rel = res["scores"]["model"], res["skill_vs_climatology"]["model"], res["reliability"]
+        out.append(f"| `{res['preset']}` | {s['brier']:.3f} | {s['log']:.3f} | {s['rps']:.3f} | "
+                   + " | ".join(skill(sk, k) for k in ("brier", "log", "rps"))
+                   + f" | {rel['miscalibration']:.3f} | {rel['discrimination']:.3f} | "
+                   f"{sum(not r['diagnostics']['ok'] for r in res['rows'])} of {len(res['rows'])} |")
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("result", type=Path, help="backtest JSON (forecast backtest --json)")
-    print(tables(json.loads(args.result.read_text(encoding="utf-8")) if (args := ap.parse_args()) else None))
+    ap.add_argument("result", type=Path, nargs="+", help="backtest JSON (forecast backtest --json); several: one row each")
+    args = ap.parse_args(argv)
+    results = [json.loads(p.read_text(encoding="utf-8")) for p in args.result]
+    print(tables(results[0]) if len(results) == 1 else runs_table(results))
 
 
 if __name__ == "__main__":
