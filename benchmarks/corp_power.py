@@ -70,17 +70,24 @@ def under_calibration(p: np.ndarray, o: np.ndarray, sims: int, rng: np.random.Ge
             "p_gap": float(np.mean(np.abs(gap) >= abs(o.mean() - p.mean()) - 1e-12))}
 
 
+def rolling_climatology(o: np.ndarray, n0: int, k0: int) -> np.ndarray:
+    """P(improve) of the rolling climatology before each row (``scoring.climatology``: Dirichlet(s) over the
+    5 categories, P = (k + 2 s) / (n + 5 s)), with ``n0`` years and ``k0`` improvements coded before the
+    first row and the 0/1 outcomes ``o`` of the rows."""
+    before = np.concatenate([[0.0], np.cumsum(o)[:-1]])
+    return (k0 + before + 2 * SMOOTHING) / (n0 + np.arange(o.size) + len(CATEGORIES) * SMOOTHING)
+
+
 def climatology_counts(p_clim: np.ndarray, o: np.ndarray) -> tuple[int, int]:
-    """(years, improvements) coded before the first row, recovered from the rolling climatology's
-    P(improve) = (k + 2 s) / (n + 5 s) (Dirichlet(s) over the 5 categories, ``scoring.climatology``) and
-    the outcomes; exits if some row does not fit, i.e. the column is not that climatology."""
+    """(n0, k0) of ``rolling_climatology``, recovered from its P(improve) column and the outcomes; exits if
+    some row does not fit, i.e. the column is not that climatology."""
     i = np.arange(p_clim.size)
     before = np.concatenate([[0.0], np.cumsum(o)[:-1]])
     # k0 - p n0 = p (i + 5 s) - before - 2 s, linear in (n0, k0)
     A = np.column_stack([-p_clim, np.ones_like(p_clim)])
     b = p_clim * (i + len(CATEGORIES) * SMOOTHING) - before - 2 * SMOOTHING
     n0, k0 = (int(round(v)) for v in np.linalg.lstsq(A, b, rcond=None)[0])
-    if not np.allclose((k0 + before + 2 * SMOOTHING) / (n0 + i + len(CATEGORIES) * SMOOTHING), p_clim, atol=1e-9):
+    if not np.allclose(rolling_climatology(o, n0, k0), p_clim, atol=1e-9):
         sys.exit("p_improve_climatology is not the rolling Dirichlet(1/2) climatology of the rows' outcomes")
     return n0, k0
 
@@ -90,13 +97,10 @@ def skill_target_under_calibration(p: np.ndarray, o: np.ndarray, p_clim: np.ndar
     """Brier skill over the rolling climatology when outcomes are drawn from ``p``: its median, and how
     often it reaches the target with its paired bootstrap interval above zero."""
     n0, k0 = climatology_counts(p_clim, o)
-    i = np.arange(p.size)
     skill, met = np.empty(sims), 0
     for j in range(sims):
         y = (rng.random(p.size) < p).astype(float)
-        before = np.concatenate([[0.0], np.cumsum(y)[:-1]])
-        clim = (k0 + before + 2 * SMOOTHING) / (n0 + i + len(CATEGORIES) * SMOOTHING)
-        b = bootstrap_skill(p, clim, y, n_boot=n_boot, level=TARGET_LEVEL, seed=j)
+        b = bootstrap_skill(p, rolling_climatology(y, n0, k0), y, n_boot=n_boot, level=TARGET_LEVEL, seed=j)
         skill[j] = b["value"]
         met += b["value"] >= TARGET_SKILL and b["lo"] > 0
     observed = float(brier_skill(p, p_clim, o))

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecast.validate.scoring import reliability
+from forecast.validate.scoring import climatology, p_improve, reliability
 
 _PATH = Path(__file__).resolve().parents[1] / "benchmarks" / "corp_power.py"
 _SPEC = importlib.util.spec_from_file_location("corp_power_script", _PATH)
@@ -41,10 +41,16 @@ def test_a_calibrated_forecaster_is_not_called_miscalibrated_more_often_than_cha
     assert small <= 10
 
 
-def rolling_climatology(o: np.ndarray, years_before: int = 4, improved_before: int = 1) -> np.ndarray:
-    """P(improve) of the Dirichlet(1/2) climatology of 5 categories (scoring.climatology)."""
-    before = np.concatenate([[0.0], np.cumsum(o)[:-1]])
-    return (improved_before + before + 1.0) / (years_before + np.arange(o.size) + 2.5)
+def rolling_climatology(o: np.ndarray, before=(-1, 0, 1, 0)) -> np.ndarray:
+    """P(improve) of the backtest's climatology baseline (``scoring.climatology``) before each row, for
+    0/1 outcomes ``o`` (coded +1 or 0) after the changes ``before`` (4 years, 1 improvement)."""
+    changes = list(before) + [1 if v else 0 for v in o]
+    return np.array([p_improve(climatology(changes[: len(before) + i])) for i in range(len(o))])
+
+
+def test_the_scripts_climatology_is_the_backtests():
+    o = (np.random.default_rng(5).random(30) < 0.3).astype(float)
+    assert np.allclose(corp_power.rolling_climatology(o, 4, 1), rolling_climatology(o), atol=1e-12)
 
 
 def test_the_table_has_a_row_per_method_column(tmp_path):
