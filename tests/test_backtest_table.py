@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
 
-_PATH = Path(__file__).resolve().parents[1] / "benchmarks" / "backtest_table.py"
-_SPEC = importlib.util.spec_from_file_location("backtest_table_script", _PATH)
-backtest_table = importlib.util.module_from_spec(_SPEC)
-_SPEC.loader.exec_module(backtest_table)
+from scripts import load_script
+
+backtest_table = load_script("benchmarks/backtest_table.py")
 
 
 def result(preset: str, brier: float, failing: int) -> dict:

@@ -188,11 +188,9 @@ def test_sbc_chunks_on_workers_give_the_records_of_one_process(tmp_path):
 
 
 def test_sbc_runner_refuses_an_unreachable_scheduler(tmp_path, monkeypatch, capsys):
-    import importlib.util
+    from scripts import load_script
 
-    spec = importlib.util.spec_from_file_location("sbc_script", WORKTREE / "benchmarks" / "sbc.py")
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
+    script = load_script(WORKTREE / "benchmarks" / "sbc.py", "sbc_script")
     monkeypatch.setattr(D, "SCHEDULER_TIMEOUT_S", 1)
     address = f"tcp://127.0.0.1:{free_port()}"
     with pytest.raises(SystemExit) as exc:

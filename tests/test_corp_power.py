@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
+from scripts import load_script
 
 from forecast.validate.scoring import climatology, p_improve, reliability
 
-_PATH = Path(__file__).resolve().parents[1] / "benchmarks" / "corp_power.py"
-_SPEC = importlib.util.spec_from_file_location("corp_power_script", _PATH)
-corp_power = importlib.util.module_from_spec(_SPEC)
-_SPEC.loader.exec_module(corp_power)
+corp_power = load_script("benchmarks/corp_power.py")
 
 
 def test_observed_terms_are_the_backtests_and_a_gross_miscalibration_is_called():

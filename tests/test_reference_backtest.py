@@ -513,12 +513,9 @@ def test_bad_origins_are_refused(claims, origins):
 def test_the_readme_tables_script_reads_the_json(bt, bt_updated):
     """benchmarks/reference_table.py: one run gives its tables; several give one row per run with the
     values and the count of targets met, as the JSON says."""
-    import importlib.util
+    from scripts import load_script
 
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "reference_table.py"
-    spec_ = importlib.util.spec_from_file_location("reference_table_script", path)
-    mod = importlib.util.module_from_spec(spec_)
-    spec_.loader.exec_module(mod)
+    mod = load_script("benchmarks/reference_table.py", "reference_table_script")
     docs = [("five", json.loads(json.dumps(to_json(bt)))), ("upd", json.loads(json.dumps(to_json(bt_updated))))]
     assert "| target (pooled over origins) |" in mod.tables(docs[0][1])
     lines = mod.runs_table(docs).splitlines()
@@ -572,12 +569,9 @@ def test_the_oracle_script_fits_the_calibration_slope_by_maximum_likelihood(tmp_
     """benchmarks/reference_oracle.py: its recalibration with a flat prior is the calibration slope fit
     (the same b as ref_scoring.calibration_slope), never scores worse than the forecasts it rescales, and
     the script prints the three rows from a rows file."""
-    import importlib.util
+    from scripts import load_script
 
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "reference_oracle.py"
-    spec_ = importlib.util.spec_from_file_location("reference_oracle_script", path)
-    mod = importlib.util.module_from_spec(spec_)
-    spec_.loader.exec_module(mod)
+    mod = load_script("benchmarks/reference_oracle.py", "reference_oracle_script")
     rng = np.random.default_rng(5)
     p = rng.uniform(0.002, 0.3, 5000)
     x = np.log(p) - np.log1p(-p)

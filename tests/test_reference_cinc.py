@@ -7,10 +7,10 @@ test asserts the file, row (1-based file line, header = 1) and field.
 
 from __future__ import annotations
 
-import importlib.util
 import math
 
 import pytest
+from scripts import load_script
 
 from forecast.data.loaders import load_dataset
 from forecast.data.reference import CincTable, State, default_cinc_path, load_cinc
@@ -218,9 +218,7 @@ def test_names_need_both_columns(tmp_path):
 
 def test_build_script_on_a_tiny_snapshot(tmp_path):
     script = default_source() / "data" / "reference" / "build_cinc.py"
-    spec = importlib.util.spec_from_file_location("build_cinc", script)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = load_script(script, "build_cinc")
     src = tmp_path / "reference-data" / "cow_nmc_v7"
     src.mkdir(parents=True)
     (src / "NMC_7.0_abridged_all_states_1816_2022.csv").write_text(

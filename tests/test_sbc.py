@@ -263,12 +263,9 @@ def test_coverage_summary_by_hand():
 # ------------------------------------------------------------------ the script's summary step
 
 def _load_script():
-    import importlib.util
+    from scripts import load_script
 
-    spec_ = importlib.util.spec_from_file_location("sbc_script", SCRIPT)
-    mod = importlib.util.module_from_spec(spec_)
-    spec_.loader.exec_module(mod)
-    return mod
+    return load_script(SCRIPT, "sbc_script")
 
 
 def test_script_summary_from_records(spec):
