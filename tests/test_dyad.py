@@ -172,6 +172,30 @@ def test_prefill_power_from_cinc(tmp_path):
     assert again.exit_code == 1 and "prefilled before" in again.output
 
 
+def test_prefill_writes_by_column_name_when_the_columns_are_reordered(tmp_path):
+    """The loaders accept the columns in any order, so prefill must too: it writes each value under
+    its column's name, and a second prefill is refused whatever the order."""
+    ws = tmp_path / "cj"
+    run("init", ws, "--dyad", "China-Japan", "--blank", "--first-year", "1992", "--cow-codes", "710,740")
+    for name in ("indicators_meta.csv", "indicators.csv"):
+        path = ws / "data" / name
+        lines = path.read_text(encoding="utf-8").splitlines()
+        header = lines[0].split(",")
+        assert len(lines) == 1 or all(line.startswith("#") for line in lines[1:])  # blank: header only
+        path.write_text(",".join(reversed(header)) + "\n", encoding="utf-8")
+    run("data", "prefill", "power", "-w", ws)
+    ds_problems = problems_text(run("data", "check", "-w", ws, ok=False))
+    assert "lens 'power' has no state indicators" not in ds_problems and "expected" not in ds_problems
+    from forecast.data.loaders import load_meta
+
+    problems = []
+    meta = load_meta(ws / "data" / "indicators_meta.csv", problems)
+    assert problems == [] and meta.loc["cinc_ratio_china_japan", "lens"] == "power"
+    assert meta.loc["cinc_ratio_china_japan", "transform"] == "log"
+    again = run("data", "prefill", "power", "-w", ws, ok=False)
+    assert again.exit_code == 1 and "prefilled before" in again.output
+
+
 # ------------------------------------------------------------------ a synthetic dyad end to end
 @pytest.fixture(scope="module")
 def alphaland(tmp_path_factory):

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from forecast.data.config import CONFIG_FILE, PLACEHOLDER_YEAR, WorkspaceConfig
-from forecast.errors import ForecastError
+from forecast.data.csvtext import BLANKS
+from forecast.errors import ForecastError, Problem, ValidationError
 
 PREFILL_LENSES = ("power",)
 CINC_CITATION = ("Correlates of War Project, National Material Capabilities v7.0 (Singer, Bremer & Stuckey 1972; "
@@ -32,14 +33,19 @@ class Prefilled:
     n_values: int
 
 
-def _append_rows(path: Path, rows: list[list[str]]) -> None:
-    """Append CSV rows (atomically: the file is rewritten beside and renamed), starting on a new
-    line even if the file does not end with one."""
+def _append_rows(path: Path, rows: list[dict[str, str]]) -> None:
+    """Append rows, each value under its column's name in the file's own header (the loaders accept
+    the columns in any order), atomically: the file is rewritten beside and renamed. The new rows
+    start on a new line even if the file does not end with one."""
     from forecast.workspace import atomic_write
 
-    text = path.read_text(encoding="utf-8-sig") if path.is_file() else ""
+    text = path.read_text(encoding="utf-8-sig")
+    header = [c.strip(BLANKS) for c in next(csv.reader([text.split("\n", 1)[0]]), [])]
+    if sorted(header) != sorted(rows[0]):
+        raise ForecastError(f"{path.name}: the header does not have the columns {', '.join(rows[0])}; "
+                            f"run 'forecast data check' and mend the header before prefilling")
     buf = io.StringIO()
-    csv.writer(buf, lineterminator="\n").writerows(rows)
+    csv.writer(buf, lineterminator="\n").writerows([[row[c] for c in header] for row in rows])
     if text and not text.endswith("\n"):
         text += "\n"
     atomic_write(path, lambda tmp: tmp.write_text(text + buf.getvalue(), encoding="utf-8"))
@@ -64,6 +70,7 @@ def prefill(root: Path, config: WorkspaceConfig, lens: str) -> Prefilled:
     if missing:
         raise ForecastError(f"{CONFIG_FILE} gives no cow_code for {' and '.join(missing)}: the CINC table is "
                             f"keyed by Correlates of War state codes (e.g. 2 USA, 710 China, 750 India)")
+    from forecast.data.loaders import INDICATOR_COLUMNS, META_COLUMNS, load_meta
     from forecast.data.reference import load_cinc
 
     a, b = config.side_a, config.side_b
@@ -73,15 +80,19 @@ def prefill(root: Path, config: WorkspaceConfig, lens: str) -> Prefilled:
                             f"({a.cow_code}) and {b.name} ({b.cow_code}) have a value")
     name = f"cinc_ratio_{a.id}_{b.id}"
     data = root / "data"
-    meta_text = (data / "indicators_meta.csv").read_text(encoding="utf-8-sig")
-    if any(line.split(",", 1)[0].strip() == name for line in meta_text.splitlines()):
+    problems: list[Problem] = []
+    meta = load_meta(data / "indicators_meta.csv", problems)
+    if meta is None:
+        raise ValidationError(problems)
+    if name in meta.index:
         raise ForecastError(f"indicators_meta.csv already has '{name}': the power lens was prefilled before")
     top = 10.0 ** math.ceil(math.log10(max(r for _, r in series) * 10))
-    _append_rows(data / "indicators_meta.csv", [[
+    _append_rows(data / "indicators_meta.csv", [dict(zip(META_COLUMNS, [
         name, "power", "", "state", "ratio", "log", "1", "0", f"{top:g}",
         f"{a.name}'s composite material capability larger relative to {b.name}'s",
         (f"Annual COW Composite Index of National Capability of {a.name} (ccode {a.cow_code}) divided by that of "
          f"{b.name} (ccode {b.cow_code}); prefilled by 'forecast data prefill power'."),
-        CINC_CITATION, cinc_display_name(a.name, b.name)]])
-    _append_rows(data / "indicators.csv", [[str(y), name, repr(float(r)), CINC_SOURCE, "0"] for y, r in series])
+        CINC_CITATION, cinc_display_name(a.name, b.name)]))])
+    values = [[str(y), name, repr(float(r)), CINC_SOURCE, "0"] for y, r in series]
+    _append_rows(data / "indicators.csv", [dict(zip(INDICATOR_COLUMNS, v)) for v in values])
     return Prefilled(lens, name, series[0][0], series[-1][0], len(series))
