@@ -51,9 +51,13 @@ MIN_FITTED_YEARS = 4  # coded outcome years an (as-of) fit needs at least
 HORIZONS = (5, 10)          # settlement horizons, years
 PROJECTION_PATHS = 64       # simulated futures per posterior draw
 PRESET = "default"
+PRIOR_DRAWS = 4000         # draws of the prior-only forecast (plot probabilities, check --presets)
+PPC_DRAWS = 1000           # posterior predictive draws of forecast check
 
 # --- diagnostics and reweighting
 THRESHOLDS = {"rhat_max": 1.01, "ess_bulk_min": 400, "ess_tail_min": 400, "divergences": 0, "bfmi_min": 0.3}
+THRESHOLDS_TEXT = (f"R-hat < {THRESHOLDS['rhat_max']:g}, ESS >= {THRESHOLDS['ess_bulk_min']}, "
+                   f"{THRESHOLDS['divergences']} divergences, E-BFMI >= {THRESHOLDS['bfmi_min']:g}")
 PARETO_K_THRESHOLD = 0.7
 MIN_IS_ESS = 200  # ...or half the draws for small fits: below this the reweighted posterior has collapsed
 
@@ -66,6 +70,7 @@ MAX_DISPLAY_NAME = 40  # characters of an indicator's display_name (a brief tabl
 GC_THRESHOLDS = (10_000, 10, 10)  # Python's are (700, 10, 10); a warm fit spent ~2.0 s in the collector, ~0.9 s with these
 
 # --- inputs
+MIN_YEAR = 1900  # the earliest year a data file or workspace.toml may name
 MAX_CSV_BYTES = 10_000_000  # a data file or an 'update --file' batch larger than this is refused unread
 MAX_PROBLEMS_SHOWN = 20     # a validation error lists this many problems, then says how many more
 

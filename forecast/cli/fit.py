@@ -47,7 +47,8 @@ class PhasePrinter:
 @preset_option("Prior preset: a file priors/NAME.toml (default, realist, constructivist, two-level).")
 @as_of_option("Fit on data through this year only, as if standing in it. [default: last coded year]")
 @sampling_options(D.DRAWS, D.TUNE, D.CHAINS,
-                  "Posterior draws per chain (2000: R-hat < 1.01 with margin on the shipped default).")
+                  f"Posterior draws per chain ({D.DRAWS}: R-hat < {D.THRESHOLDS['rhat_max']:g} with margin on the "
+                  f"shipped default).")
 @click.option("--sampler", type=click.Choice(["nutpie", "pymc"]), default=D.SAMPLER, show_default=True,
               help="NUTS implementation; PyMC's own sampler is the fallback.")
 @click.option("--target-accept", type=click.FloatRange(0.5, 0.999), default=None,

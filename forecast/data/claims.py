@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from forecast import defaults
 from forecast.data.loaders import parse_float, parse_int, read_text_csv
 from forecast.errors import Problem, ValidationError
 from forecast.workspace import reference_dir
@@ -33,7 +34,7 @@ CLAIM_COLUMNS = ("claim", "year", "issue", "region", "chal", "tgt", "start_year"
 ISSUES = ("territorial", "river", "maritime")
 REGIONS = ("americas", "europe", "africa", "middle_east", "asia")
 ENDINGS = ("ongoing", "peaceful", "dropped", "conquest", "other")
-PROFILE_CLAIM = 82804
+PROFILE_CLAIM = defaults.REFERENCE_CLAIM
 PROFILE_FIRST_YEAR, PROFILE_LAST_YEAR = 1952, 2025
 
 FIRST_YEAR, LAST_YEAR = 1816, 2025

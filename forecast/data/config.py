@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from forecast import LENSES
+from forecast.defaults import MIN_YEAR
 from forecast.errors import Problem, ValidationError
 
 CONFIG_FILE = "workspace.toml"
-MIN_YEAR = 1900
 PLACEHOLDER_YEAR = 0   # written by 'forecast init --blank' without --first-year: the user must set it
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 

@@ -34,7 +34,7 @@ if TYPE_CHECKING:  # pandas is imported where a frame is built: 'show' must not 
     import pandas as pd
 
 _DATE = re.compile(r"([0-9]{4})(?:-([0-9]{1,2})(?:-([0-9]{1,2}))?)?", re.ASCII)
-MIN_YEAR = 1900
+MIN_YEAR = defaults.MIN_YEAR
 # blanks stripped around a field: whitespace that is not a control character (a tab is a blank)
 BLANKS = " \t\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000"
 

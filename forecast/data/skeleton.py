@@ -13,7 +13,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from forecast.data.config import CONFIG_FILE, MIN_YEAR, PLACEHOLDER_YEAR
+from forecast.data.config import CONFIG_FILE, PLACEHOLDER_YEAR
+from forecast.defaults import MIN_YEAR
 from forecast.data.loaders import (
     EVENT_COLUMNS,
     EVENT_KIND_COLUMNS,

@@ -19,14 +19,11 @@ from __future__ import annotations
 import numpy as np
 
 from forecast import LENSES
-from forecast.defaults import HORIZONS, OUTCOME_FORM, PROJECTION_PATHS, SEED
+from forecast.defaults import HORIZONS, OUTCOME_FORM, PRIOR_DRAWS, PROJECTION_PATHS, SEED
 from forecast.model.kernels import event_sign, outcome_switches
 from forecast.model.priors import PriorSet, PriorSpec, load_preset, to_numpy_draws
 from forecast.model.projection import Draws, project
 from forecast.model.spec import FACTORS
-
-DEFAULT_DRAWS = 4000
-
 
 _RESOLVED: dict[str, dict] = {}
 
@@ -59,7 +56,7 @@ def _ordered_normal(spec: PriorSpec, n: int, rng) -> np.ndarray:
     raise ValueError(f"the '{spec.name}' prior puts almost no mass on increasing cutpoints")
 
 
-def prior_draws(priors: PriorSet, n_draws: int = DEFAULT_DRAWS, seed: int = SEED,
+def prior_draws(priors: PriorSet, n_draws: int = PRIOR_DRAWS, seed: int = SEED,
                 event_weight=None, event_weight_sd=None, event_lens=None,
                 outcome_form: str = "contemporaneous") -> Draws:
     """``n_draws`` parameter sets from the priors, as a ``projection.Draws``.
@@ -100,7 +97,7 @@ def prior_draws(priors: PriorSet, n_draws: int = DEFAULT_DRAWS, seed: int = SEED
 
 
 def prior_forecast(ws_or_priors, preset: str = "default", barrier_last: float = 0.0,
-                   n_draws: int = DEFAULT_DRAWS, seed: int = SEED, horizons=HORIZONS,
+                   n_draws: int = PRIOR_DRAWS, seed: int = SEED, horizons=HORIZONS,
                    paths: int = PROJECTION_PATHS) -> dict[str, np.ndarray]:
     """The prior-only forecast: a dict of per-draw arrays exactly like ``projection.project``'s
     output (``improve_next_year``, ``settle_within_{h}y``, ``contribution_improve``, ...).
@@ -125,7 +122,7 @@ def prior_forecast(ws_or_priors, preset: str = "default", barrier_last: float = 
     return out
 
 
-def outside_view(priors: PriorSet, horizons=HORIZONS, n_draws: int = DEFAULT_DRAWS,
+def outside_view(priors: PriorSet, horizons=HORIZONS, n_draws: int = PRIOR_DRAWS,
                  seed: int = SEED) -> dict[str, dict]:
     """P(settlement within H years) from the ``settlement_base_rate`` prior alone.
 

@@ -18,7 +18,7 @@ from forecast import LENSES, __version__
 from forecast.data.loaders import load_dataset
 from forecast.store import ledger as L
 from forecast.errors import ForecastError
-from forecast.defaults import STALE_AFTER_YEARS
+from forecast.defaults import STALE_AFTER_YEARS, THRESHOLDS
 from forecast.report.lenses import Freshness, LensStaleness, freshness, lens_staleness
 from forecast.report.readable import display_names, event_label, value_text
 from forecast.report.summary import pct, probability_label
@@ -142,9 +142,11 @@ def staleness_sentence(x: LensStaleness) -> str:
 
 def diagnostics_text(d: dict) -> str:
     head = "Diagnostics OK" if d["ok"] else "DIAGNOSTICS FAILED"
-    text = (f"{head}: R-hat max {d['rhat_max']:.3f} (< 1.01), bulk ESS min {d['ess_bulk_min']:.0f}, tail ESS min "
-            f"{d['ess_tail_min']:.0f} (>= 400), divergences {d['divergences']} (0), E-BFMI min {d['bfmi_min']:.2f} "
-            f"(>= 0.3); {d['chains']} chains x {d['draws']} draws")
+    t = THRESHOLDS
+    text = (f"{head}: R-hat max {d['rhat_max']:.3f} (< {t['rhat_max']:g}), bulk ESS min {d['ess_bulk_min']:.0f}, "
+            f"tail ESS min {d['ess_tail_min']:.0f} (>= {t['ess_tail_min']}), divergences {d['divergences']} "
+            f"({t['divergences']}), E-BFMI min {d['bfmi_min']:.2f} (>= {t['bfmi_min']:g}); "
+            f"{d['chains']} chains x {d['draws']} draws")
     if not d["ok"]:
         text += ". Failures: " + "; ".join(d["failures"])
     return text

@@ -13,6 +13,7 @@ import textwrap
 import numpy as np
 
 from forecast import LENSES
+from forecast.defaults import THRESHOLDS, THRESHOLDS_TEXT
 from forecast.report import style as S
 
 PLOT_DESCRIPTIONS = {
@@ -362,7 +363,7 @@ def plot_diagnostics(res):
                           fontsize=S.TINY)
             ax.set_xticks([])
             ax.grid(False)
-            bad = not (rp.rhat < 1.01 and rp.ess_bulk >= 400)
+            bad = not (rp.rhat < THRESHOLDS["rhat_max"] and rp.ess_bulk >= THRESHOLDS["ess_bulk_min"])
             name = rp.name.replace("[", "\n[") if len(rp.name) > 24 else rp.name
             ax.set_title(f"{name}\nR-hat {rp.rhat:.3f}, ESS {rp.ess_bulk:.0f}", fontsize=S.TINY,
                          color=S.FAIL if bad else S.BLACK, fontweight="bold" if bad else "normal")
@@ -387,8 +388,9 @@ def plot_diagnostics(res):
                 cell._loc = "left"
             if r > 0:
                 row = res.table[r - 1]
-                if (c == 7 and not row["r_hat"] < 1.01) or (c in (5, 6) and row[cols[c].split()[0] == "bulk"
-                                                                               and "ess_bulk" or "ess_tail"] < 400):
+                ess = "ess_bulk" if c == 5 else "ess_tail"
+                if (c == 7 and not row["r_hat"] < THRESHOLDS["rhat_max"]) or (c in (5, 6)
+                                                                             and row[ess] < THRESHOLDS[ess + "_min"]):
                     cell.set_text_props(color=S.FAIL, fontweight="bold")
         d = res.summary
         verdict = "OK" if d["ok"] else "FAILED: " + "; ".join(d["failures"])
@@ -396,7 +398,7 @@ def plot_diagnostics(res):
                       f"Diagnostics {verdict}", loc="left", fontsize=S.SMALL + 0.5,
                       color=S.BLACK if d["ok"] else S.FAIL)
         fig.suptitle("Sampler diagnostics: rank plots per chain (uniform = well mixed)\n"
-                     "thresholds: R-hat < 1.01, ESS >= 400, 0 divergences, E-BFMI >= 0.3\n"
+                     f"thresholds: {THRESHOLDS_TEXT}\n"
                      f"this fit: {d['divergences']} divergences, E-BFMI min {d['bfmi_min']:.2f}")
     return fig
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from forecast.defaults import PRIOR_DRAWS
 from forecast.model.projection import INTERVAL_TYPE, summarise
 from forecast.report.draws import weights_of
 from forecast.report.summary import headline_keys, probability_label
@@ -77,7 +78,7 @@ def improvement_base_rate(stored: StoredForecast) -> tuple[float, str]:
     return k / n, f"historical frequency {first}-{first + n - 1} ({k} of {n} years)"
 
 
-def probability_results(ws: Workspace, stored: StoredForecast, n_prior: int = 4000,
+def probability_results(ws: Workspace, stored: StoredForecast, n_prior: int = PRIOR_DRAWS,
                         prior: dict | None = None, outside: dict | None = None) -> ProbabilityResults:
     """Posterior of each headline probability with its prior-only and outside-view counterparts.
     ``prior``/``outside`` may be given precomputed (tests); otherwise computed from the preset."""

@@ -31,7 +31,7 @@ import numpy as np
 
 from forecast import LENSES
 from forecast.defaults import PARETO_K_THRESHOLD as K_THRESHOLD
-from forecast.defaults import THRESHOLDS
+from forecast.defaults import PPC_DRAWS, PRIOR_DRAWS, THRESHOLDS
 from forecast.inference.diagnostics import checked_variables
 from forecast.model.evidence import flat, forecast_year_evidence, merge_events
 from forecast.model.kernels import (event_log_rate, indicator_means, lens_from_factors, noise_sd, normal_logpdf,
@@ -40,9 +40,6 @@ from forecast.model.projection import INTERVAL_TYPE, Draws, project, summarise
 from forecast.inference.psis import psis
 from forecast.report.summary import headline_keys
 from forecast.validate.refit import Dispatch, Refit, run_refits
-
-PPC_DRAWS = 1000
-
 
 class Context:
     """The stored fit and everything rebuilt from it (spec, draws, events, current weights)."""
@@ -244,7 +241,7 @@ def _refit_job(ctx: Context, preset: str) -> Refit:
                  keys=tuple(headline_keys(ctx.stored)))
 
 
-def sensitivity(ctx: Context, presets: list[str], n_prior: int = 4000, refit: bool = False,
+def sensitivity(ctx: Context, presets: list[str], n_prior: int = PRIOR_DRAWS, refit: bool = False,
                 dispatch: Dispatch = Dispatch()) -> dict:
     from forecast.model.prior_only import prior_forecast
     from forecast.model.priors import load_preset
