@@ -371,6 +371,20 @@ def test_check_all_presets_reports_every_broken_file(priors):
     assert_problem(problems, "custom.toml", "beta_power.distribution", "unknown distribution 'Normall'")
 
 
+BETA_POWER_HEAD = '[beta_power]\nlens = "power"\ndistribution = "Normal"\nmu = 0.5\n'
+
+
+@pytest.mark.parametrize("new", [BETA_POWER_HEAD + "foo = 1\n", BETA_POWER_HEAD.replace("0.5", '"abc"'),
+                                 BETA_POWER_HEAD + "mu = 0.6\n"])
+def test_check_all_presets_reports_a_problem_in_default_once(priors, new):
+    """The shipped presets extend default: a problem in default.toml is listed once, not once per preset
+    (an unknown key, a parameter that is not a number, invalid TOML)."""
+    edit(priors / "default.toml", BETA_POWER_HEAD, new)
+    problems = check_all_presets(priors)
+    listing = "\n  ".join(str(p) for p in problems)
+    assert len(problems) == 1 and problems[0].file == "default.toml", listing
+
+
 def test_check_all_presets_requires_default(priors):
     (priors / "default.toml").rename(priors / "base.toml")
     problems = check_all_presets(priors)

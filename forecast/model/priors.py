@@ -354,6 +354,7 @@ def load_preset(priors_dir: Path, preset: str = "default") -> PriorSet:
 
 
 def check_all_presets(priors_dir: Path) -> list[Problem]:
+    """Every problem of every preset, each once (presets that extend default.toml repeat its problems)."""
     problems: list[Problem] = []
     names = available_presets(priors_dir)
     if "default" not in names:
@@ -363,7 +364,7 @@ def check_all_presets(priors_dir: Path) -> list[Problem]:
             load_preset(priors_dir, n)
         except PriorError as exc:
             problems.extend(exc.problems)
-    return problems
+    return list(dict.fromkeys(problems))
 
 
 def to_pymc(spec: PriorSpec, name: str | None = None, **kwargs):
