@@ -303,6 +303,27 @@ def test_missing_column(data):
     assert len(in_file(problems, "indicators.csv")) == 1
 
 
+def test_header_missing_a_column_name_is_one_problem_on_the_header(data):
+    """Only the header lost ',approximate': one problem on line 1 naming the column, not one per row."""
+    path = data / "indicators.csv"
+    lines = lines_of(path)
+    lines[0] = "year,indicator,value,source"
+    write_lines(path, lines)
+    problems = in_file(problems_of(data), "indicators.csv")
+    p = assert_problem(problems, "indicators.csv", 1, None, "the header has 4 columns but the rows have 5")
+    assert "missing column 'approximate'" in p.message
+    assert len(problems) == 1, "\n".join(str(q) for q in problems)
+
+
+def test_one_row_with_an_extra_field_is_still_a_row_problem(data):
+    path = data / "indicators.csv"
+    row = append_line(path, "2020,japan_cabinet_approval,40,NHK, poll,0")
+    problems = in_file(problems_of(data), "indicators.csv")
+    assert_problem(problems, "indicators.csv", row, None, "expected 5 fields, found 6",
+                   hint="quote fields that contain commas")
+    assert len(problems) == 1
+
+
 # --------------------------------------------------------------------------- outcomes.csv
 
 

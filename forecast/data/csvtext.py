@@ -136,7 +136,8 @@ def read_text_csv(path: Path, columns: tuple[str, ...], problems: list[Problem],
                                 hint="save the file as UTF-8"))
         return None
     parts = [ln[:-1] if ln.endswith("\r") else ln for ln in text.split("\n")]
-    header, records, lines = None, [], []
+    first = len(problems)
+    header, records, lines, widths, wrong = None, [], [], [], []
     for line, rec in split_records(parts, name, problems):
         if header is None:
             if line != 1:
@@ -145,14 +146,21 @@ def read_text_csv(path: Path, columns: tuple[str, ...], problems: list[Problem],
             continue
         if all(not f.strip(BLANKS) for f in rec):
             continue  # blank line
+        widths.append(len(rec))
         if len(rec) != len(header):
-            problems.append(Problem(name, f"expected {len(header)} fields, found {len(rec)}", row=line,
-                                    hint="quote fields that contain commas"))
+            wrong.append(Problem(name, f"expected {len(header)} fields, found {len(rec)}", row=line,
+                                 hint="quote fields that contain commas"))
+            problems.append(wrong[-1])
             continue
         records.append([f.strip(BLANKS) for f in rec])
         lines.append(line)
     if header is None:
         return None  # the header line is malformed
+    short = header_lacks_names(name, header, widths, columns + optional)
+    if short is not None:  # the header, not the rows, is wrong: one problem on line 1 instead of one per row
+        ids = {id(p) for p in wrong}
+        problems[first:] = [short] + [p for p in problems[first:] if id(p) not in ids]
+        return None
     if header == [""]:
         problems.append(Problem(name, "file is empty", hint=f"expected columns: {', '.join(columns)}"))
         return None
@@ -175,6 +183,19 @@ def read_text_csv(path: Path, columns: tuple[str, ...], problems: list[Problem],
     df = pd.DataFrame(records, columns=header, dtype=str)
     df["_line"] = pd.Series(lines, dtype="int64")
     return df
+
+
+def header_lacks_names(name: str, header: list[str], widths: list[int], columns: tuple[str, ...]) -> Problem | None:
+    """The problem of a header with fewer names than most rows have fields while some expected
+    columns are not in it (a name deleted from the header line only), or None."""
+    width = max(set(widths), key=widths.count) if widths else 0
+    absent = [c for c in columns if c not in header]
+    if width <= len(header) or 2 * widths.count(width) <= len(widths) or not absent:
+        return None
+    names = ", ".join(f"'{c}'" for c in absent)
+    return Problem(name, f"the header has {len(header)} columns but the rows have {width}: missing column"
+                         f"{'s' if len(absent) > 1 else ''} {names}?", row=1, hint=f"add the missing name(s) to line 1 in the order of the rows' "
+                                              f"fields; expected columns: {', '.join(columns)}")
 
 
 def split_records(lines: list[str], name: str, problems: list[Problem]):
