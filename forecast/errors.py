@@ -39,12 +39,16 @@ class ValidationError(ForecastError):
 
     def __init__(self, problems: list[Problem]):
         self.problems = list(problems)
+        super().__init__(self.listing())
+
+    def listing(self, limit: int | None = defaults.MAX_PROBLEMS_SHOWN, more: str = "") -> str:
+        """The message: the first ``limit`` problems (all if None), then how many more, and ``more``."""
         n = len(self.problems)
-        lines = [str(p) for p in self.problems[:defaults.MAX_PROBLEMS_SHOWN]]
+        lines = [str(p) for p in self.problems[:limit]]
         if n > len(lines):
-            lines.append(f"... and {n - len(lines)} more problem(s)")
+            lines.append(f"... and {n - len(lines)} more problem(s)" + (f" ({more})" if more else ""))
         head = f"{n} problem(s) found:" if n > 1 else "invalid input:"
-        super().__init__(head + "\n  " + "\n  ".join(lines))
+        return head + "\n  " + "\n  ".join(lines)
 
 
 class PriorError(ValidationError):

@@ -145,6 +145,29 @@ def test_data_check_reports_every_problem(workspace):
     assert "realist.toml, field 'beta_powr': unknown prior 'beta_powr' (did you mean 'beta_power'?)" in r.output
 
 
+def test_data_check_all_lists_every_problem(workspace):
+    """Past defaults.MAX_PROBLEMS_SHOWN problems 'data check' says how many more and how to see them;
+    --all lists every one."""
+    from forecast.defaults import MAX_PROBLEMS_SHOWN
+
+    p = workspace.data_dir / "indicators.csv"
+    lines = p.read_text().split("\n")
+    n = MAX_PROBLEMS_SHOWN + 5
+    for i in range(1, n + 1):
+        year, name, _value, rest = lines[i].split(",", 3)
+        lines[i] = f"{year},{name},abc,{rest}"
+    p.write_text("\n".join(lines))
+    r = run("data", "check", "-w", workspace.root)
+    assert r.exit_code == 1
+    assert f"{n} problem(s) found" in r.output
+    assert r.output.count("'abc' is not a number") == MAX_PROBLEMS_SHOWN
+    assert "... and 5 more problem(s)" in r.output and "--all" in r.output
+    r = run("data", "check", "--all", "-w", workspace.root)
+    assert r.exit_code == 1
+    assert r.output.count("'abc' is not a number") == n
+    assert "more problem(s)" not in r.output
+
+
 def test_data_list_json(workspace):
     r = run("data", "list", "-w", workspace.root, "--json")
     assert r.exit_code == 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from forecast import api
+from forecast import defaults as D
 from forecast.cli.options import emit, handle_errors, json_option, workspace_option
 
 
@@ -15,12 +16,20 @@ def data():
 
 @data.command("check")
 @workspace_option
+@click.option("--all", "show_all", is_flag=True,
+              help=f"List every problem (without it: the first {D.MAX_PROBLEMS_SHOWN}, then how many more).")
 @handle_errors
-def data_check(workspace):
-    """Validate data/ and priors/; report every problem with file, row and field."""
+def data_check(workspace, show_all):
+    """Validate data/ and priors/; report each problem with file, row and field."""
+    from forecast.errors import ValidationError
     from forecast.report import format as F
 
-    click.echo(F.format_data_check(api.open(workspace).data_check()))
+    try:
+        checked = api.open(workspace).data_check()
+    except ValidationError as exc:
+        listing = exc.listing(None if show_all else D.MAX_PROBLEMS_SHOWN, more="--all lists them all")
+        raise click.ClickException(listing) from None
+    click.echo(F.format_data_check(checked))
 
 
 @data.command("list")
