@@ -368,6 +368,17 @@ def test_bad_change_or_settlement(data, change, settlement, field, phrase):
     assert_problem(problems, "outcomes.csv", row, field, phrase)
 
 
+@pytest.mark.parametrize("year", ["1992", "1993", "2010"])
+@pytest.mark.parametrize("change, settlement", [("1.5", "0"), ("3", "0"), ("0", "2")])
+def test_bad_outcome_value_is_not_a_missing_year(data, year, change, settlement):
+    """A year whose row has a bad value is reported on its row only: it is not also a gap, nor the
+    first coded year moved past it."""
+    row = set_fields(data / "outcomes.csv", f"{year},", change=change, settlement=settlement)
+    problems = problems_of(data)
+    listing = "\n  ".join(str(p) for p in problems)
+    assert len(problems) == 1 and problems[0].row == row, listing
+
+
 @pytest.mark.parametrize("field", ["justification", "source"])
 def test_missing_outcome_justification_or_source(data, field):
     row = set_fields(data / "outcomes.csv", "2010,", **{field: ""})

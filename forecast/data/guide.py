@@ -26,14 +26,18 @@ LENS_HINTS = {
 
 
 def validate_dataset(meta, values, outcomes, kinds, config: WorkspaceConfig | None,
-                     problems: list[Problem]) -> None:
-    """Cross-file checks that need several tables (each may be None when its file is unusable)."""
+                     problems: list[Problem], coded: set[int] | None = None) -> None:
+    """Cross-file checks that need several tables (each may be None when its file is unusable).
+    ``coded``: the years of outcomes.csv, also those of rows refused for a bad value (default: the
+    years of ``outcomes``), so that such a row does not also move the span of the coded years."""
+    if coded is None:
+        coded = set() if outcomes is None else {int(y) for y in outcomes["year"]}
     if meta is not None:
         _lenses(meta, config, problems)
         if values is not None and len(meta):
-            _coverage(meta, values, outcomes, problems)
+            _coverage(meta, values, coded, problems)
     if outcomes is not None:
-        _outcomes(outcomes, config, problems)
+        _outcomes(coded, config, problems)
     if kinds is not None and kinds.empty:
         problems.append(Problem(KINDS, "no event kinds defined yet", field="kind",
                                 hint="the catalogue of coded events needs at least one kind: kind, lens, weight "
@@ -60,12 +64,12 @@ def _lenses(meta, config: WorkspaceConfig | None, problems: list[Problem]) -> No
                                     field="side", hint=f"add a row with lens=leaders, side={side.id}, role=state"))
 
 
-def _coverage(meta, values, outcomes, problems: list[Problem]) -> None:
+def _coverage(meta, values, coded: set[int], problems: list[Problem]) -> None:
     """Each latent factor needs an indicator with enough values in the coded years."""
     from forecast.model.spec import MIN_OBS_PER_INDICATOR
 
-    if outcomes is not None and len(outcomes):
-        lo, hi = int(outcomes["year"].min()), int(outcomes["year"].max())
+    if coded:
+        lo, hi = min(coded), max(coded)
         values = values[(values["year"] >= lo) & (values["year"] <= hi)]
         span = f"in the coded years {lo}-{hi}"
     else:
@@ -84,16 +88,16 @@ def _coverage(meta, values, outcomes, problems: list[Problem]) -> None:
                                     hint="the model cannot place a lens state with fewer; add values"))
 
 
-def _outcomes(outcomes, config: WorkspaceConfig | None, problems: list[Problem]) -> None:
+def _outcomes(coded: set[int], config: WorkspaceConfig | None, problems: list[Problem]) -> None:
     first = config.first_year if config is not None and config.first_year != PLACEHOLDER_YEAR else None
     fields = ("change -2 (sharp deterioration) to 2 (major improvement), settlement 0 or 1 (1 in the year "
               "the claim is settled), a one-line justification and a source")
-    if outcomes.empty:
+    if not coded:
         start = f"from {first}" if first else "from the first year"
         problems.append(Problem(OUTCOMES, "no coded years yet", field="year",
                                 hint=f"code every year {start} to the last full year: {fields}"))
         return
-    lo, n = int(outcomes["year"].min()), len(outcomes)
+    lo, n = min(coded), len(coded)
     if first is not None and lo != first:
         problems.append(Problem(OUTCOMES, f"coded outcomes begin in {lo}, but {CONFIG_FILE} sets first_year = "
                                 f"{first}", field="year", hint=f"code every year from {first}, or set first_year "

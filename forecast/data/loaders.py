@@ -231,7 +231,10 @@ def load_values(path: Path, meta: pd.DataFrame | None, problems: list[Problem],
     return out.astype({"year": "int64", "value": "float64", "approximate": "bool"})
 
 
-def load_outcomes(path: Path, problems: list[Problem]) -> pd.DataFrame | None:
+def load_outcomes(path: Path, problems: list[Problem], coded: set[int] | None = None) -> pd.DataFrame | None:
+    """Load outcomes.csv. ``coded`` receives the year of every row whose year is valid, also of rows
+    refused for another field: such a year is coded (and reported on its row), not missing."""
+    coded = set() if coded is None else coded
     df = read_text_csv(path, OUTCOME_COLUMNS, problems)
     if df is None:
         return None
@@ -242,6 +245,8 @@ def load_outcomes(path: Path, problems: list[Problem]) -> pd.DataFrame | None:
         line = r["_line"]
         year = parse_int(r["year"], name, line, "year", problems)
         ok = check_year(year, name, line, problems)
+        if ok:
+            coded.add(year)
         change = parse_int(r["change"], name, line, "change", problems)
         if change is not None and change not in CHANGE_LABELS:
             problems.append(Problem(name, f"change must be an integer from -2 to 2, got {change}", line, "change"))
@@ -265,8 +270,8 @@ def load_outcomes(path: Path, problems: list[Problem]) -> pd.DataFrame | None:
                             "justification": r["justification"], "source": r["source"]})
     out = pd.DataFrame.from_records(records, columns=list(OUTCOME_COLUMNS))
     out = out.astype({"year": "int64", "change": "int64", "settlement": "int64"}).sort_values("year")
-    if len(out):
-        gaps = sorted(set(range(out["year"].min(), out["year"].max() + 1)) - set(out["year"]))
+    if coded:
+        gaps = sorted(set(range(min(coded), max(coded) + 1)) - coded)
         if gaps:
             problems.append(Problem(name, f"coded outcomes have gaps: missing year(s) {gaps}", field="year",
                                     hint="code every year between the first and the last"))
@@ -354,11 +359,11 @@ def load_dataset(data_dir: Path, config: WorkspaceConfig | None = None) -> Datas
     sides = config.side_ids if config is not None else None
     meta = load_meta(data_dir / "indicators_meta.csv", problems, rejected, sides)
     values = load_values(data_dir / "indicators.csv", meta, problems, rejected)
-    outcomes = load_outcomes(data_dir / "outcomes.csv", problems)
+    coded: set[int] = set()
+    outcomes = load_outcomes(data_dir / "outcomes.csv", problems, coded)
     kinds = load_event_kinds(data_dir / "event_kinds.csv", problems)
-    first = int(outcomes["year"].min()) if outcomes is not None and len(outcomes) else MIN_YEAR
-    events = load_events(data_dir / "events.csv", kinds, problems, first)
-    guide.validate_dataset(meta, values, outcomes, kinds, config, problems)
+    events = load_events(data_dir / "events.csv", kinds, problems, min(coded, default=MIN_YEAR))
+    guide.validate_dataset(meta, values, outcomes, kinds, config, problems, coded)
     if problems:
         raise ValidationError(problems)
     values = values.sort_values(["indicator", "year"]).reset_index(drop=True)
