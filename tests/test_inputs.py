@@ -162,6 +162,52 @@ def test_batch_values_and_dates_are_strict(workspace, tmp_path):
     assert "batch.csv, row 3, field 'date': '２０２０' has non-ASCII digits" in out
 
 
+# ------------------------------------------------------------------ the batch format
+def test_update_help_and_readme_document_the_batch_header():
+    from pathlib import Path
+
+    from forecast.data.batch import BATCH_HEADER
+
+    assert BATCH_HEADER == "date,indicator,kind,value,source,note"
+    out = " ".join(run("update", "--help").output.split())
+    assert BATCH_HEADER in out
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    assert BATCH_HEADER in readme
+
+
+def test_the_documented_batch_example_is_read(tmp_path):
+    from forecast.data.batch import BATCH_EXAMPLE, read_batch
+
+    f = tmp_path / "batch.csv"
+    f.write_text(BATCH_EXAMPLE, encoding="utf-8")
+    events, rows = read_batch(str(f))
+    assert [(e.type, e.name, e.value) for e in events] == [("indicator", "cabinet_approval", 30.0),
+                                                           ("event", "summit_held", None)]
+    assert rows == [2, 3]
+
+
+@pytest.mark.parametrize("header, row, phrase", [
+    ("date,kind,value,source,note", "{d},japan_cabinet_approval,30,NHK,", "row 1, field 'indicator': the header "
+     "has no 'indicator' column"),
+    ("date,source,note", "{d},NHK,", "row 1: the header has neither an 'indicator' nor a 'kind' column"),
+    ("date,indicator,source,note", "{d},japan_cabinet_approval,NHK,", "row 1, field 'value': the header has no "
+     "'value' column"),
+])
+def test_a_batch_header_without_a_needed_column_says_so(workspace, tmp_path, header, row, phrase):
+    f = tmp_path / "batch_ok.csv"
+    f.write_text(f"{header}\n{row.format(d=PAST_YEAR_MONTH)}\n{row.format(d=PAST_YEAR_MONTH)}\n", encoding="utf-8")
+    out = refused(run("update", "-w", workspace.root, "--file", f))
+    assert f"batch_ok.csv, {phrase}" in out
+    assert "a batch needs date,indicator,kind,value,source,note" in out
+    assert out.startswith("Error: invalid input:"), out  # one problem, on the header, not one per row
+
+
+def test_a_missing_batch_file_suggests_checking_the_path(workspace, tmp_path):
+    out = refused(run("update", "-w", workspace.root, "--file", tmp_path / "nonexist.csv"))
+    assert "nonexist.csv: file not found at" in out
+    assert "forecast init" not in out and "check the path" in out
+
+
 # ------------------------------------------------------------------ size and error caps
 def test_a_batch_over_the_size_limit_is_refused_unread(workspace, tmp_path, monkeypatch):
     f = tmp_path / "batch.csv"

@@ -36,7 +36,9 @@ class StrictNumber(click.ParamType):
 @click.option("--source", help="Where the reading or event is reported (required).")
 @click.option("--note", default="", help="Free text.")
 @click.option("--file", "batch", type=click.Path(dir_okay=False),
-              help="CSV batch (date,indicator|kind,value,source,note): all or nothing.")
+              help="CSV batch, all or nothing, with the header date,indicator,kind,value,source,note; a "
+                   "reading fills indicator and value (2025-04,cabinet_approval,,30,a poll,), an event "
+                   "fills kind (2025-09-03,,summit_held,,foreign ministry,leaders meet).")
 @click.option("--dry-run", is_flag=True, help="What-if: the same report, nothing recorded.")
 @json_option()
 @handle_errors
@@ -47,7 +49,7 @@ def update(workspace, indicator, value, kind, date, source, note, batch, dry_run
     Examples:
       forecast update --indicator cabinet_approval --value 25 --date 2026-10 --source "a poll"
       forecast update --event summit_held --date 2026-09-03 --source "foreign ministry" --note "..."
-      forecast update --file events.csv
+      forecast update --file batch.csv
     """
     from forecast.report import format as F
 

@@ -108,7 +108,8 @@ def suggest(name: str, choices) -> str | None:
 
 
 def read_text_csv(path: Path, columns: tuple[str, ...], problems: list[Problem],
-                  optional: tuple[str, ...] = ()) -> pd.DataFrame | None:
+                  optional: tuple[str, ...] = (), not_found_hint: str = "restore it from 'forecast init'"
+                  ) -> pd.DataFrame | None:
     """Read a CSV as strings (a BOM and stray whitespace are harmless) and check its header.
 
     The header is line 1. After it, a line whose first character (after blanks) is ``#``
@@ -116,11 +117,12 @@ def read_text_csv(path: Path, columns: tuple[str, ...], problems: list[Problem],
     indicator or kind name) can begin with ``#``, so a comment is never a data row. The
     column ``_line`` holds each record's real line number in the file, so that problems
     point at the right line even after blank lines, comments or quoted multi-line fields.
-    Returns None if the file is unusable.
+    Returns None if the file is unusable. ``not_found_hint``: the fix when the file is missing
+    (a workspace file comes from 'forecast init'; a user's own file, e.g. a batch, does not).
     """
     name = path.name
     if not path.is_file():
-        problems.append(Problem(name, f"file not found at {path}", hint="restore it from 'forecast init'"))
+        problems.append(Problem(name, f"file not found at {path}", hint=not_found_hint))
         return None
     limit = defaults.MAX_CSV_BYTES
     with path.open("rb") as fh:
