@@ -174,14 +174,19 @@ def content_hash(ws: Workspace) -> str:
     return h.hexdigest()
 
 
+def current_umask() -> int:
+    """The process's umask (read by setting and restoring it)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return umask
+
+
 def _new_file_mode(path: Path) -> int:
     """The mode the written file gets: that of the file it replaces, else the usual mode of a new file."""
     try:
         return path.stat().st_mode & 0o7777
     except FileNotFoundError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
+        return 0o666 & ~current_umask()
 
 
 def atomic_write(path: Path, write) -> None:
