@@ -127,7 +127,9 @@ def init_workspace(dest: str | os.PathLike, fill=None) -> Workspace:
     made = [p for p in reversed(dest.parents) if not p.exists()]  # outermost first
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
+        mode = dest.stat().st_mode & 0o7777 if dest.exists() else 0o777 & ~current_umask()
         tmp = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}init.", dir=dest.parent))
+        os.chmod(tmp, mode)  # mkdtemp's 0700 would otherwise become the workspace's own mode
     except OSError as exc:
         remove_empty_folders(made)
         raise FileSystemError.of(exc, dest) from None

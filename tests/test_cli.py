@@ -40,6 +40,23 @@ def test_init_creates_workspace(tmp_path):
     assert r.exit_code == 0 and r.output.startswith("OK: ")
 
 
+@pytest.mark.parametrize("umask", [0o022, 0o027, 0o002], ids=oct)
+def test_init_folder_gets_the_umask_mode(tmp_path, umask):
+    """The workspace folder was made by mkdtemp (0700) and renamed into place; it now gets the mode
+    of any new folder (0777 less the umask). An existing empty folder keeps its own mode."""
+    old = os.umask(umask)
+    try:
+        r = run("init", tmp_path / "ws")
+        (tmp_path / "empty").mkdir(mode=0o750)
+        os.chmod(tmp_path / "empty", 0o750)
+        r2 = run("init", tmp_path / "empty")
+    finally:
+        os.umask(old)
+    assert r.exit_code == 0 and r2.exit_code == 0, r.output + r2.output
+    assert oct((tmp_path / "ws").stat().st_mode & 0o7777) == oct(0o777 & ~umask)
+    assert oct((tmp_path / "empty").stat().st_mode & 0o7777) == oct(0o750)
+
+
 def test_init_refuses_non_empty_folder(tmp_path):
     (tmp_path / "ws").mkdir()
     (tmp_path / "ws" / "keep.txt").write_text("mine")
