@@ -82,3 +82,23 @@ def test_recoding_table_reads_the_model_skill():
     json.dumps(rows)
     text = format_recoding(rows)
     assert "as coded" in text and "+0.100 [+0.00, +0.20]" in text and "-0.020" in text
+
+
+def test_backtest_without_recode_prints_no_recoding_section(workspace, tmp_path, monkeypatch):
+    """Without --recode the result held a one-row 'recoding' list (as coded only), and the text output
+    printed the 'Robustness to the coding' section for it. The backtest's fits are replaced by a stub
+    result (no MCMC): the section and the 'recoding' key now appear only with --recode."""
+    sk = {k: {"value": 0.1, "lo80": 0.0, "hi80": 0.2} for k in ("brier", "log", "rps")}
+    monkeypatch.setattr(B, "run", lambda *a, **k: {"scores": {}, "skill_vs_climatology": {"model": sk}})
+    monkeypatch.setattr(B, "format_summary", lambda result: "SUMMARY")
+    args = ["backtest", "-w", str(workspace.root), "--from", "2025", "--jobs", "1"]
+    plain = CliRunner().invoke(main, args)
+    assert plain.exit_code == 0, plain.output
+    assert "SUMMARY" in plain.output and "Robustness to the coding" not in plain.output
+    as_json = CliRunner().invoke(main, args + ["--json"])
+    assert as_json.exit_code == 0 and "recoding" not in json.loads(as_json.output)
+    p = write(tmp_path, "year,change,reason\n2012,1,ambiguous\n")
+    recoded_run = CliRunner().invoke(main, args + ["--recode", str(p)])
+    assert recoded_run.exit_code == 0, recoded_run.output
+    assert "Robustness to the coding" in recoded_run.output and "as coded" in recoded_run.output
+    assert "2012 +0->+1" in recoded_run.output

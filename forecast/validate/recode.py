@@ -104,12 +104,15 @@ def recoded(ds, pairs):
 def run_with_recodes(ws, years: list[int], settings, recodes: list[Recode], jobs=None, scheduler=None,
                      on_done=None) -> dict:
     """The backtest as coded, then once per perturbation with that one year recoded (same settings and
-    seeds); the as-coded result with a ``recoding`` list (the as-coded row first)."""
+    seeds); the as-coded result, with a ``recoding`` list (the as-coded row first) only when there are
+    perturbations (without --recode there is nothing to compare the as-coded row with)."""
     from dataclasses import replace
 
     from forecast.validate.backtest import run
 
     base = run(ws, years, settings, jobs, on_done=on_done, scheduler=scheduler)
+    if not recodes:
+        return base
     rows = [summary_row(None, base)]
     for r in recodes:
         rows.append(summary_row(r, run(ws, years, replace(settings, recode=((r.year, r.change),)), jobs,
