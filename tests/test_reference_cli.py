@@ -4,6 +4,7 @@ settlement evidence a fit of the default workspace carries into ``show --json``.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -157,3 +158,54 @@ def test_show_json_of_a_fit_names_its_settlement_evidence(fitted_workspace):
     assert set(ev["priors"]) == {"settlement_base_rate", "gamma_power", "gamma_trust", "gamma_capacity"}
     text = invoke("show", "-w", fitted_workspace.root)
     assert f"learned from {shipped.evidence.claim_years:,} claim-years" in text.output
+
+
+def stub_reference_fit(monkeypatch, failures: tuple[str, ...]):
+    """'reference fit' with its sampling replaced by the shipped prior and these diagnostics failures:
+    nothing is fitted or written. Returns the list of the ``out`` arguments it was called with."""
+    from forecast.reference import service
+    from forecast.workspace import reference_dir
+
+    calls = []
+
+    def fake(out=None, **kw):
+        calls.append(out)
+        folder = Path(out) if out is not None else reference_dir()
+        return service.ReferenceFitResult(
+            prior=load_settlement_prior(), posterior_path=folder / "settlement_posterior.nc",
+            prior_path=folder / "settlement_prior.json", claim_survival_value=0.5,
+            diagnostics={"rhat_max": 1.045, "ess_bulk_min": 80.0, "divergences": 0, "bfmi_min": 0.9, "seconds": 1.0,
+                         "failures": list(failures)},
+            seconds=1.0, shipped=out is None)
+
+    monkeypatch.setattr(service, "fit_reference_class", fake)
+    return calls
+
+
+def test_fit_with_out_says_no_workspace_is_affected(monkeypatch, tmp_path):
+    """With --out the last line said 'Refit workspaces: their settlement priors changed', though no workspace
+    reads that folder; it now says where the files went and that workspaces are unaffected."""
+    calls = stub_reference_fit(monkeypatch, ())
+    r = invoke("reference", "fit", "--out", tmp_path)
+    assert r.exit_code == 0, r.output
+    assert calls == [str(tmp_path)]
+    assert "Refit workspaces" not in r.stdout and "settlement priors changed" not in r.stdout
+    assert f"Wrote {tmp_path / 'settlement_posterior.nc'} and {tmp_path / 'settlement_prior.json'}" in r.stdout
+    assert "no workspace reads" in r.stdout and "DIAGNOSTICS FAILED" not in r.stdout
+    shipped = invoke("reference", "fit")
+    assert shipped.exit_code == 0 and "Refit workspaces ('forecast fit')" in shipped.stdout
+
+
+def test_fit_that_fails_its_diagnostics_says_so_on_stdout_and_strict_exits_1(monkeypatch, tmp_path):
+    """A reference fit failing its diagnostics exited 0 with 'NOT OK' only on stderr; as 'forecast fit',
+    the printed result now leads with the failure, stderr has the red warning, and --strict exits 1."""
+    stub_reference_fit(monkeypatch, ("R-hat 1.045 >= 1.01",))
+    r = invoke("reference", "fit", "--out", tmp_path)
+    assert r.exit_code == 0, r.output
+    assert "DIAGNOSTICS FAILED" in r.stdout and "R-hat 1.045 >= 1.01" in r.stdout
+    assert "WARNING: diagnostics failed: R-hat 1.045 >= 1.01" in r.stderr
+    strict = invoke("reference", "fit", "--out", tmp_path, "--strict")
+    assert strict.exit_code == 1 and "DIAGNOSTICS FAILED" in strict.stdout and "Traceback" not in strict.output
+    assert invoke("reference", "fit", "--out", tmp_path, "--strict", "--json").exit_code == 1
+    stub_reference_fit(monkeypatch, ())
+    assert invoke("reference", "fit", "--out", tmp_path, "--strict").exit_code == 0

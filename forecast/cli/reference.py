@@ -33,22 +33,31 @@ def reference():
 @click.option("--out", "out", type=click.Path(file_okay=False), default=None,
               help="Folder for settlement_posterior.nc and settlement_prior.json (created if missing). "
                    "[default: the shipped data/reference/ folder, which every workspace's priors read]")
+@click.option("--strict", is_flag=True, help="Exit 1 if the diagnostics fail (the files are still written).")
 @json_option("Print the result as JSON; progress still goes to stderr.")
 @quiet_option
 @handle_errors
-def ref_fit(draws, tune, chains, seed, out, as_json, quiet):
+def ref_fit(draws, tune, chains, seed, out, strict, as_json, quiet):
     """Fit the pooled hazard model on every claim-year and write the settlement prior.
 
     Takes about 1-3 minutes on 2 cores. Fits made before it are then stale
-    ('forecast show' says so): run 'forecast fit' again.
+    ('forecast show' says so): run 'forecast fit' again. With --out no
+    workspace reads the files written, and no fit goes stale.
     """
-    from forecast.reference.service import fit_reference_class, format_fit
+    import sys
 
-    result = fit_reference_class(out, draws=draws, tune=tune, chains=chains, seed=seed, progress=_progress(quiet))
+    from forecast.reference import service
+
+    result = service.fit_reference_class(out, draws=draws, tune=tune, chains=chains, seed=seed,
+                                         progress=_progress(quiet))
     if as_json:
         echo_json(result.to_dict())
     else:
-        click.echo(format_fit(result))
+        click.echo(service.format_fit(result))
+    if result.failures:  # as 'forecast fit'
+        click.secho("WARNING: diagnostics failed: " + "; ".join(result.failures), fg="red", bold=True, err=True)
+        if strict:
+            sys.exit(1)
 
 
 @reference.command("backtest")

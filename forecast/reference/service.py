@@ -24,6 +24,12 @@ class ReferenceFitResult:
     diagnostics: dict
     seconds: float
     written: list[Path] = field(default_factory=list)
+    shipped: bool = True            # written to the shipped data/reference/ that every workspace's priors read
+
+    @property
+    def failures(self) -> list[str]:
+        """The diagnostics that failed their thresholds (empty: the fit passed)."""
+        return list(self.diagnostics.get("failures") or [])
 
     def to_dict(self) -> dict:
         return {"settlement_prior": self.prior.to_dict(), "posterior_file": str(self.posterior_path),
@@ -57,6 +63,7 @@ def fit_reference_class(out: str | Path | None = None, *, draws: int = D.REFEREN
     terms = claim_terms(fit, profile, as_of)
     survival = float(claim_survival(fit, claims.frame, claim))
     out_dir = Path(out) if out is not None else reference_dir()
+    shipped = out_dir.resolve() == reference_dir().resolve()
     post_path = out_dir / D.REF_POSTERIOR_FILE
     save_reference_fit(fit, post_path)  # atomic, with its identity
     e = terms.evidence
@@ -84,17 +91,26 @@ def fit_reference_class(out: str | Path | None = None, *, draws: int = D.REFEREN
     prior = load_settlement_prior(prior_path)   # what the main model will read, checked
     return ReferenceFitResult(prior=prior, posterior_path=post_path, prior_path=prior_path, claim_survival_value=survival,
                               diagnostics=diag, seconds=round(time.perf_counter() - t0, 1),
-                              written=[post_path, prior_path])
+                              written=[post_path, prior_path], shipped=shipped)
 
 
 def format_fit(r: ReferenceFitResult) -> str:
     from forecast.data.settlement_prior import format_prior
 
-    return "\n".join([format_prior(r.prior),
-                      f"Posterior predictive P(no settlement of claim {r.prior.claim} in its fitted years): "
-                      f"{r.claim_survival_value:.3f}",
-                      f"Wrote {r.posterior_path} and {r.prior_path}. Refit workspaces ('forecast fit'): their "
-                      f"settlement priors changed."])
+    lines = []
+    if r.failures:
+        lines += ["!" * 78, "!! DIAGNOSTICS FAILED: do not use this prior. " + "; ".join(r.failures),
+                  "!! Refit with more draws/tuning (forecast reference fit --draws N --tune N).", "!" * 78]
+    lines += [format_prior(r.prior),
+              f"Posterior predictive P(no settlement of claim {r.prior.claim} in its fitted years): "
+              f"{r.claim_survival_value:.3f}"]
+    if r.shipped:
+        lines.append(f"Wrote {r.posterior_path} and {r.prior_path}. Refit workspaces ('forecast fit'): their "
+                     f"settlement priors changed.")
+    else:
+        lines.append(f"Wrote {r.posterior_path} and {r.prior_path}; no workspace reads this folder (they read "
+                     f"the shipped data/reference/), so existing fits are unaffected.")
+    return "\n".join(lines)
 
 
 def backtest_reference_class(origins=None, *, draws: int = D.REF_BACKTEST_DRAWS, tune: int = D.REF_BACKTEST_TUNE,
