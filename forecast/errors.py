@@ -141,5 +141,11 @@ class FileSystemError(ForecastError):
         return cls(text, errno=code, path=where)
 
 
+class SamplingInterrupted(KeyboardInterrupt):
+    """Sampling stopped before every draw was made: Ctrl-C (nutpie and PyMC catch it and hand back a
+    partial trace, which is never used; ``inference.sampling``). A KeyboardInterrupt, not a
+    ForecastError, so no ordinary error handler catches it; the CLI reports it as an interrupt."""
+
+
 class ClusterError(ForecastError):
     """A Dask scheduler that cannot be reached, or a cluster that cannot run the work."""

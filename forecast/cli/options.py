@@ -85,10 +85,15 @@ class Date(click.ParamType):
         return text
 
 
+# Every write is atomic and the ledger is the commit point, so an interrupted command stored nothing.
+INTERRUPTED = "Interrupted: nothing was stored; the workspace is unchanged"
+
+
 def handle_errors(fn):
     """ForecastError -> its message and exit 1 (UsageError -> exit 2, as click's own usage errors).
     An OSError that got this far (a read-only file system, a full disk, a folder where a file
-    belongs...) is the last line of defence: one line naming the path and the fix, exit 1."""
+    belongs...) is the last line of defence: one line naming the path and the fix, exit 1.
+    Ctrl-C (KeyboardInterrupt) -> INTERRUPTED, then click's "Aborted!" and exit 1, no traceback."""
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         from forecast.errors import FileSystemError, ForecastError, UsageError
@@ -100,6 +105,9 @@ def handle_errors(fn):
             raise click.ClickException(str(exc)) from None
         except OSError as exc:
             raise click.ClickException(str(FileSystemError.of(exc))) from None
+        except KeyboardInterrupt:  # Ctrl-C, or a sampler's partial trace (errors.SamplingInterrupted)
+            click.echo(INTERRUPTED, err=True)
+            raise click.Abort() from None  # click: "Aborted!" and exit 1, as for Ctrl-C anywhere else
     return wrapper
 
 

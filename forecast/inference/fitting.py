@@ -17,6 +17,7 @@ from forecast.defaults import CHAINS, DRAWS, HORIZONS, SAMPLER, SEED, TARGET_ACC
 from forecast.inference.diagnostics import compute_diagnostics
 from forecast.inference.library_warnings import library_warnings
 from forecast.inference.progress import OnPhase, phase
+from forecast.inference.sampling import check_complete, nutpie_sample
 from forecast.model.fitspec import FitSpec
 from forecast.model.priors import PriorSet
 from forecast.model.projection import Draws, project, recent_event_shift
@@ -102,7 +103,8 @@ def compile_model(spec: ModelSpec, sampler: str = SAMPLER, on_phase: OnPhase | N
 def draw(compiled, sampler: str, draws: int, tune: int, chains: int, seed: int, progress: bool,
          target_accept: float = TARGET_ACCEPT, data: dict | None = None, verbose: bool = False):
     """Sample a compiled model, optionally with new values of its ``pm.Data`` containers. With nutpie
-    the deterministics are computed from the draws afterwards, with the same data."""
+    the deterministics are computed from the draws afterwards, with the same data. Ctrl-C, or any
+    trace short of its draws, raises SamplingInterrupted (``inference.sampling``)."""
     cores = min(chains, os.cpu_count() or 1)
     if data:
         from forecast.model.builder import with_derived_data
@@ -111,18 +113,18 @@ def draw(compiled, sampler: str, draws: int, tune: int, chains: int, seed: int, 
         check_data_shapes(data_shapes(compiled, sampler), data)
     with library_warnings(verbose):
         if sampler == "nutpie":
-            import nutpie
-
             model = compiled.sampler_model.with_data(**data) if data else compiled.sampler_model
-            idata = nutpie.sample(model, draws=draws, tune=tune, chains=chains, seed=seed,
+            idata = nutpie_sample(model, draws=draws, tune=tune, chains=chains, seed=seed,
                                   progress_bar=progress, target_accept=target_accept, cores=cores)
             return compiled.deterministics.complete(idata, data)
         pm = _import_pymc()
         with compiled:
             if data:
                 pm.set_data(data)
-            return pm.sample(draws=draws, tune=tune, chains=chains, random_seed=seed, progressbar=progress,
-                             target_accept=target_accept, cores=cores, compute_convergence_checks=False)
+            idata = pm.sample(draws=draws, tune=tune, chains=chains, random_seed=seed, progressbar=progress,
+                              target_accept=target_accept, cores=cores, compute_convergence_checks=False)
+        check_complete(idata, draws, chains)  # PyMC returns the draws made so far on Ctrl-C
+        return idata
 
 
 def data_shapes(compiled, sampler: str) -> dict[str, tuple]:

@@ -171,10 +171,9 @@ def fit_reference(claims, origin: int | None = None, *, draws: int = REFERENCE_D
         f"{summary.claims} claims, {summary.first_year}-{summary.last_year}")
     pytensor_env.configure()
     with library_warnings():
-        import nutpie
-
         from forecast.inference.compiled import compile_pymc
         from forecast.inference.deterministics import Deterministics
+        from forecast.inference.sampling import nutpie_sample
 
         model = build_reference_model(d)
         say("reference fit: compiling")
@@ -182,9 +181,9 @@ def fit_reference(claims, origin: int | None = None, *, draws: int = REFERENCE_D
         compiled, info = compile_pymc(model)
         say(f"reference fit: compiled in {time.perf_counter() - t1:.1f} s ({info.describe()})")
         say(f"reference fit: sampling {chains} chains x {draws} draws after {tune} tuning")
-        idata = nutpie.sample(compiled, draws=draws, tune=tune, chains=chains, seed=seed, progress_bar=False,
+        idata = nutpie_sample(compiled, draws=draws, tune=tune, chains=chains, seed=seed, progress_bar=False,
                               target_accept=target_accept, cores=min(chains, os.cpu_count() or 1),
-                              low_rank_modified_mass_matrix=low_rank)
+                              low_rank_modified_mass_matrix=low_rank)  # Ctrl-C: SamplingInterrupted
         idata = Deterministics(model).complete(idata)  # the sampler stores the free variables only
         diagnostics = diagnose(idata, time.perf_counter() - t0)
     say(f"reference fit: {diagnostics.describe()}")
