@@ -180,12 +180,65 @@ def fast_path(comp: Computed) -> str:
 
 
 # ----------------------------------------------------------------------- current state
-def _write_head(ws: Workspace, head: str, comp: Computed, base: FitRecord, fit_file: Path, path: str,
-                events_now: list[L.Event]) -> None:
+def write_head(ws: Workspace, head: str, comp: Computed, base: FitRecord, fit_file: Path, path: str,
+               events_now: list[L.Event]) -> None:
     record = replace(base, ledger_head=head, update_path=path, pareto_k=comp.pareto_k, is_ess=comp.ess,
                      fit_file=str(fit_file.relative_to(ws.state_dir)),
                      events_in_force=tuple(e.id for e in events_now))
     write_forecast_file(head_path(ws, head), {**comp.forecast, "weight": comp.weights}, record)
+
+
+@dataclass
+class Forecasted:
+    """The forecast for a set of events in force, from the posterior behind ``before``: by the fast
+    path, or by a refit when the reweighting is unreliable (then ``fit_file`` and ``base`` are the refit's)."""
+
+    path: str                 # psis, event_shift, unchanged or refit
+    message: str              # path_message
+    comp: Computed
+    after: StoredForecast
+    base: StoredForecast      # the fit the forecast was computed from
+    fit_file: Path
+
+
+def forecast_for_events(ws: Workspace, ds: Dataset, before: StoredForecast, all_adds: dict[str, L.Event],
+                        events_now: list[L.Event], progress: bool = False, dry_run: bool = False) -> Forecasted:
+    """The forecast implied by ``events_now`` (``all_adds``: every event the ledger ever added, by id),
+    computed from the posterior behind ``before``; a refit (saved unless ``dry_run``) when the
+    reweighting is unreliable or impossible."""
+    fit_file = fit_path(ws, before)
+    base = read_forecast_file(fit_file, ws)
+    try:
+        comp = compute(fit_file, base.record, ds, all_adds, events_now)
+        path, message = fast_path(comp), path_message(fast_path(comp), comp)
+        if comp.reweighted and not (comp.pareto_k <= PARETO_K_THRESHOLD
+                                    and comp.ess >= min(MIN_IS_ESS, 0.5 * len(comp.weights))):
+            message = path_message("refit", None, f"the reweighting is unreliable: Pareto k "
+                                   f"{comp.pareto_k:.2f}, ESS {comp.ess:.0f}")
+            path, comp = "refit", None
+    except NeedsRefit as exc:
+        path, comp, message = "refit", None, path_message("refit", None, str(exc))
+    if comp is None:
+        from forecast.inference.retry import resume_target_accept
+        from forecast.store.fit import fit_with_retry
+        a = base.record
+        # named by the events it was fitted on; the ledger head it serves is recorded in heads/
+        tag = L.head_of("".join(sorted(e.id for e in events_now)).encode())
+        refit_path = ws.state_dir / "fits" / f"events-{tag}.nc"
+        result = fit_with_retry(ws, target_accept=resume_target_accept(a.target_accept), preset=a.preset,
+                                as_of=a.as_of, draws=a.draws, tune=a.tune, chains=a.chains, seed=a.seed,
+                                progress=progress, horizons=a.horizons, events=events_now,
+                                ledger_head="refit", out=refit_path, save=not dry_run)
+        if dry_run:  # nothing saved: the refit's forecast is reported as it came
+            after = StoredForecast(record=a, draws=result.forecast)
+        else:
+            fit_file = refit_path
+            after = base = read_forecast_file(fit_file, ws)
+        comp = Computed(forecast=after.draws, weights=after.draws["weight"], pareto_k=float("nan"),
+                        ess=float("nan"), reweighted=False)
+    else:
+        after = StoredForecast(record=base.record, draws={**comp.forecast, "weight": comp.weights})
+    return Forecasted(path, message, comp, after, base, fit_file)
 
 
 def apply(ws: Workspace, events: list[L.Event], dry_run: bool = False, file: str = "command line",
@@ -218,43 +271,13 @@ def apply(ws: Workspace, events: list[L.Event], dry_run: bool = False, file: str
         events_now = L.active_events(records) + fresh
         for e in fresh:
             all_adds[e.id] = e
-        fit_file = fit_path(ws, before)
-        base = read_forecast_file(fit_file, ws)
-        try:
-            comp = compute(fit_file, base.record, ds, all_adds, events_now)
-            path, message = fast_path(comp), path_message(fast_path(comp), comp)
-            if comp.reweighted and not (comp.pareto_k <= PARETO_K_THRESHOLD
-                                        and comp.ess >= min(MIN_IS_ESS, 0.5 * len(comp.weights))):
-                message = path_message("refit", None, f"the reweighting is unreliable: Pareto k "
-                                       f"{comp.pareto_k:.2f}, ESS {comp.ess:.0f}")
-                path, comp = "refit", None
-        except NeedsRefit as exc:
-            path, comp, message = "refit", None, path_message("refit", None, str(exc))
         old_bytes = L.read_bytes(ws)
         stamp = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
         seq = 1 + max((r.get("update", 0) for r in records), default=0)
         new_records = [{"op": "add", "id": e.id, "update": seq, "event": dict(e.__dict__), "applied_utc": stamp}
                        for e in fresh]
-        if comp is None:
-            from forecast.inference.retry import resume_target_accept
-            from forecast.store.fit import fit_with_retry
-            a = base.record
-            # named by the events it was fitted on; the ledger head it serves is recorded in heads/
-            tag = L.head_of("".join(sorted(e.id for e in events_now)).encode())
-            refit_path = ws.state_dir / "fits" / f"events-{tag}.nc"
-            result = fit_with_retry(ws, target_accept=resume_target_accept(a.target_accept), preset=a.preset,
-                                    as_of=a.as_of, draws=a.draws, tune=a.tune, chains=a.chains, seed=a.seed,
-                                    progress=progress, horizons=a.horizons, events=events_now,
-                                    ledger_head="refit", out=refit_path, save=not dry_run)
-            if dry_run:  # nothing saved: the refit's forecast is reported as it came
-                after = StoredForecast(record=a, draws=result.forecast)
-            else:
-                fit_file = refit_path
-                after = base = read_forecast_file(fit_file, ws)
-            comp = Computed(forecast=after.draws, weights=after.draws["weight"], pareto_k=float("nan"),
-                            ess=float("nan"), reweighted=False)
-        else:
-            after = StoredForecast(record=base.record, draws={**comp.forecast, "weight": comp.weights})
+        res = forecast_for_events(ws, ds, before, all_adds, events_now, progress=progress, dry_run=dry_run)
+        path, message, comp, after = res.path, res.message, res.comp, res.after
         lens_of = {e.id: (ds.meta.loc[e.name, "lens"] if e.type == "indicator" else ds.event_kinds.loc[e.name, "lens"])
                    for e in fresh}
         report = transition_report(before, after, fresh, path, comp, lens_of) | {"path_message": message}
@@ -267,7 +290,7 @@ def apply(ws: Workspace, events: list[L.Event], dry_run: bool = False, file: str
             r["after"] = after_summary
         new_bytes = old_bytes + L.encode(new_records)
         new_head = L.head_of(new_bytes)
-        _write_head(ws, new_head, comp, base.record, fit_file, path, events_now)
+        write_head(ws, new_head, comp, res.base.record, res.fit_file, path, events_now)
         L.append(ws, new_records, old_bytes)  # the commit point
         report["ledger_head"] = new_head
         return report
