@@ -87,7 +87,7 @@ def test_data_check_accepts_a_valid_ledger(workspace):
     (workspace.root / "ledger.jsonl").write_bytes(GOOD + line(undo(READING, 2)) + line(add(READING, 3)))
     r = run("data", "check", "-w", workspace.root)
     assert r.exit_code == 0, r.output
-    assert "1 ledger update(s) in force" in r.output
+    assert "1 ledger event(s) in force" in r.output
 
 
 @pytest.mark.parametrize("probe", PROBES)
@@ -166,7 +166,7 @@ def test_todays_ledger_verifies_and_each_state_has_one_name(fitted_workspace):
     head3 = L.head_of(path.read_bytes())
     assert f"Ledger head {head3}." in r.output
     r = run("data", "check", "-w", ws.root)
-    assert r.exit_code == 0 and "1 ledger update(s) in force" in r.output, r.output
+    assert r.exit_code == 0 and "1 ledger event(s) in force" in r.output, r.output
     rows = json.loads(run("history", "-w", ws.root, "--json").output)
     assert [row["ledger_head"] for row in rows] == [head1, u["ledger_head"], head3]
     assert f"[ledger head {head3}]" in run("history", "-w", ws.root).output

@@ -266,7 +266,7 @@ def lens_items(b: Brief) -> list[str]:
 def footer_lines(b: Brief) -> list[str]:
     f = b.footer
     return [(f"Data {f['data_hash'][:12]}  priors {f['priors_hash'][:12]}  fit {f['fit_hash'][:12]}  ledger head "
-            f"{f['ledger_head']} ({f['ledger_updates']} update(s) in force, path: {f['update_path']})"),
+            f"{f['ledger_head']} ({f['ledger_updates']} ledger event(s) in force, path: {f['update_path']})"),
             (f"forecast {f['version']}, preset '{f['preset']}', seed {f['seed']}, {f['sampler']} {f['chains']} x "
             f"{f['draws']} draws, fit created {f['fit_created_utc']}; brief generated {b.generated_utc}"),
             f"Reproduce: {reproduce_command(f)}, then replay ledger.jsonl with 'forecast update'",

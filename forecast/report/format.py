@@ -120,7 +120,7 @@ def format_history(rows: list[dict]) -> str:
 def format_data_check(c: "DataCheck") -> str:
     return (f"OK: {c.indicators} indicators, {c.values} values ({c.approximate} approximate), "
             f"{c.coded_years} coded years {c.first_year}-{c.last_year}, "
-            f"{c.seed_events} seed events, {c.ledger_updates} ledger update(s) in force, "
+            f"{c.seed_events} seed events, {c.ledger_updates} ledger event(s) in force, "
             f"presets: {', '.join(c.presets)}")
 
 

@@ -59,6 +59,7 @@ def fit(ws: Workspace, preset: str = PRESET, as_of: int | None = None, draws: in
         spec=FitSpec.of(spec), noise_floor=NOISE_FLOOR, ledger_head=ledger_head or L.EMPTY_HEAD,
         ledger_in_fit=tuple(e.id for e in result.in_fit), pareto_k=result.pareto_k, is_ess=result.is_ess,
         update_path="fit", dyad=ds.config, fit_file=str(out_path.relative_to(ws.state_dir)),
+        events_in_force=tuple(e.id for e in events),  # those dated in the forecast year too (not in ledger_in_fit)
         settlement_evidence=FitRecord.evidence_of(priors))
     with phase(on_phase, "save"):
         if out is None:  # a user's fit: serialise with updates (a refit already holds the lock)

@@ -1,0 +1,65 @@
+"""A fit made after updates (item A1), dates with no stored forecast (A2) and batch updates in
+'history' (A3). The refit is pretended (no sampling): the stored fit is re-labelled as made at the
+ledger's current head, as 'forecast fit' labels it, and re-signed."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import h5py
+import pytest
+from click.testing import CliRunner
+
+from data_years import IN_FORECAST_YEAR, IN_FORECAST_YEAR_DAY, needs_forecast_year
+
+from forecast.cli.main import main
+from forecast.store import ledger as L
+from forecast.store import posterior as store
+
+SUMMIT = ["--event", "summit_held", "--date", IN_FORECAST_YEAR_DAY, "--source", "MOFA"]
+TODAY = dt.date.today().isoformat()
+
+
+def run(*args):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def show(ws) -> dict:
+    r = run("show", "-w", ws.root, "--json")
+    assert r.exit_code == 0, r.output
+    return json.loads(r.output)
+
+
+def snapshot(root):
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_a_fit_records_every_ledger_event_in_force(workspace, monkeypatch):
+    """'forecast fit' on a ledger with an event dated in the forecast year: the event conditions the fit's
+    forecast (it is not in the fitted data), and the stored record names it, so 'show --json' counts the
+    events in force as 'data check' does. The sampling and the save are stubbed: only the record is checked."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    import forecast.store.fit as store_fit
+    from forecast.api import open as open_project
+    from forecast.data.loaders import load_dataset
+
+    year = load_dataset(workspace.data_dir).last_outcome_year + 1
+    event = L.Event(type="event", date=f"{year}-01-01", name="summit_held", source="MOFA")
+    add = {"op": "add", "id": event.id, "update": 1, "event": dict(event.__dict__),
+           "applied_utc": "2000-01-01T00:00:00+00:00", "path": "psis", "after": {}}
+    L.append(workspace, [add], b"")
+    spec = SimpleNamespace(as_of=year - 1, indicators=["x"], skipped=[], barrier=np.zeros(1))
+    result = SimpleNamespace(spec=spec, sampler="nutpie", diagnostics={}, timings={}, in_fit=[], pareto_k=1.0,
+                             is_ess=1.0, idata=None, forecast={})
+    saved = []
+    monkeypatch.setattr(store_fit, "fit_dataset", lambda *a, **k: result)
+    monkeypatch.setattr(store_fit, "FitSpec", SimpleNamespace(of=lambda s: None))
+    monkeypatch.setattr(store_fit, "save_fit", lambda ws, idata, forecast, record, path: saved.append(record))
+    store_fit.fit(workspace, progress=False)
+    (record,) = saved
+    assert record.ledger_in_fit == () and record.events == (event.id,)
+    assert open_project(workspace.root).data_check().ledger_updates == len(record.events) == 1
