@@ -239,12 +239,15 @@ class Project:
 
     def history(self) -> list[dict]:
         """Every ledger record: seq, op, id, applied_utc, event, path, the headline after it and the
-        ledger head after it (the name 'update', 'undo', 'show --json' and the brief give that state)."""
+        ledger head after it (the name 'update', 'undo', 'show --json' and the brief give that state).
+        A batch's headline is on its last record only, whose seq every record's ``batch_result_at`` is."""
         from forecast.store import ledger as L
 
         data, records = L.load(self.workspace)
+        last = L.update_ends(records)
         return [{"seq": i, "op": r["op"], "id": r["id"], "applied_utc": r.get("applied_utc"),
-                 "event": r.get("event"), "path": r.get("path"), "after": r.get("after"), "ledger_head": h}
+                 "event": r.get("event"), "path": r.get("path"), "after": r.get("after") if last[i - 1] == i else None,
+                 "batch_result_at": last[i - 1], "update": r.get("update"), "ledger_head": h}
                 for i, (r, h) in enumerate(zip(records, L.heads(data)), start=1)]
 
     # --- figures and the brief

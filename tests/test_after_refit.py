@@ -35,6 +35,21 @@ def snapshot(root):
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
+@needs_forecast_year
+def test_history_attributes_a_batch_result_to_its_last_record(fitted_workspace, tmp_path):
+    ws = fitted_workspace
+    f = tmp_path / "batch.csv"
+    f.write_text("date,indicator,kind,value,source,note\n"
+                 f"{IN_FORECAST_YEAR},putin_approval_levada,,86,Levada,poll\n"
+                 f"{IN_FORECAST_YEAR_DAY},,summit_held,,MOFA,sideline\n", encoding="utf-8")
+    assert run("update", "-w", ws.root, "--file", f).exit_code == 0
+    rows = json.loads(run("history", "-w", ws.root, "--json").output)
+    assert rows[0]["after"] is None and rows[0]["batch_result_at"] == 2
+    assert rows[1]["after"] and rows[1]["batch_result_at"] == 2
+    lines = run("history", "-w", ws.root).output.splitlines()
+    assert "%" not in lines[0] and "part of update" in lines[0] and "%" in lines[1], lines
+
+
 def test_a_fit_records_every_ledger_event_in_force(workspace, monkeypatch):
     """'forecast fit' on a ledger with an event dated in the forecast year: the event conditions the fit's
     forecast (it is not in the fitted data), and the stored record names it, so 'show --json' counts the

@@ -112,6 +112,8 @@ def format_history(rows: list[dict]) -> str:
                 + f" ({ev['date']})") if ev else f"undo of {row['id']}"
         after = row["after"] or {}
         probs = "  ".join(f"{k.replace('_', ' ')} {pct(v['mean']).strip()}" for k, v in after.items())
+        if not after and row.get("batch_result_at", row["seq"]) != row["seq"]:
+            probs = f"(part of update {row.get('update')}: its result is on record {row['batch_result_at']})"
         lines.append(f"{row['seq']:>3} {row['applied_utc']} {row['op']:4} {row['id']} {what:45} -> {probs}"
                      f"  [ledger head {row['ledger_head']}]")
     return "\n".join(lines)

@@ -58,8 +58,9 @@ def trajectory_results(ws: Workspace, stored: StoredForecast, post: dict | None 
 
         names = display_names(load_dataset(ws.data_dir).meta)
         pts = [UpdatePoint(0, f"fit ({base.record.created_utc[:10]})", base.record.created_utc, headline(base))]
+        ends = L.update_ends(records)
         for i, r in enumerate(records, start=1):
-            if not r.get("after"):
+            if not r.get("after") or ends[i - 1] != i:  # a batch's result belongs to its last record
                 continue
             if r["op"] == "add":
                 e = L.Event.from_dict(r["event"])

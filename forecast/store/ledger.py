@@ -30,7 +30,8 @@ from forecast.store.ledger_check import LEDGER_FILE, LedgerError, check_lines, k
 from forecast.workspace import Workspace, atomic_write
 
 __all__ = ["LEDGER_FILE", "EMPTY_HEAD", "Event", "LedgerError", "Batch", "ledger_path", "read_bytes", "head_of",
-           "parse", "load", "read", "active", "active_events", "head_at", "heads", "last_batch", "encode", "append"]
+           "parse", "load", "read", "active", "active_events", "head_at", "heads", "update_ends", "last_batch",
+           "encode", "append"]
 
 EMPTY_HEAD = "0" * 16   # the head of an empty (or missing) ledger
 
@@ -109,6 +110,18 @@ def heads(data: bytes) -> list[str]:
         h.update(ln)
         out.append(h.hexdigest()[:16])
     return out
+
+
+def update_ends(records: list[dict]) -> list[int]:
+    """For each record, the 1-based position of the last record of its update (the consecutive records
+    one 'forecast update' or 'forecast undo' wrote, sharing its ``update`` number): the only record
+    whose ledger head has a forecast computed for it, and whose ``after`` is that forecast's."""
+    ends = list(range(1, len(records) + 1))
+    for i in range(len(records) - 2, -1, -1):
+        a, b = records[i], records[i + 1]
+        if a.get("update") is not None and a.get("update") == b.get("update") and a["op"] == b["op"]:
+            ends[i] = ends[i + 1]
+    return ends
 
 
 @dataclass(frozen=True)
