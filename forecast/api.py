@@ -232,7 +232,8 @@ class Project:
                      progress=progress)
 
     def undo(self) -> dict:
-        """Revert the last update; the stored forecast returns exactly to what it was."""
+        """Revert the last update; the stored forecast returns exactly to what it was, or, when a later
+        fit replaced its posterior, is recomputed as ``update`` would (``recomputed`` says how)."""
         from forecast.update.undo import undo_last
 
         return undo_last(self.workspace)

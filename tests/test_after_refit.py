@@ -35,6 +35,63 @@ def snapshot(root):
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
+def pretend_refit(ws) -> None:
+    """Label the stored fit as 'forecast fit' would label a fit made now, at the ledger's head."""
+    records, head = L.read(ws)
+    events = L.active_events(records)
+    stored = store.read_forecast(ws)
+    created = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    assert created != stored.record.created_utc
+    attrs = {"ledger_head": head, "created_utc": created,
+             "ledger_in_fit": json.dumps([e.id for e in events if e.year <= stored.record.as_of]),
+             "events_in_force": json.dumps([e.id for e in events])}
+    with h5py.File(ws.posterior_path, "r+") as f:
+        for group in ("forecast", "posterior"):
+            f[group].attrs.update(attrs)
+    store.sign_file(ws.posterior_path)
+
+
+@needs_forecast_year
+def test_undo_after_a_refit_recomputes_the_earlier_forecast(fitted_workspace):
+    ws = fitted_workspace
+    before = show(ws)
+    assert run("update", "-w", ws.root, *SUMMIT).exit_code == 0
+    pretend_refit(ws)
+    assert show(ws)["ledger"]["events_in_force"] == 1
+    r = run("undo", "-w", ws.root, "--json")
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.output)
+    assert out["forecast_of_head"] == L.EMPTY_HEAD and out["recomputed"]
+    after = show(ws)
+    assert "ledger_mismatch" not in after and after["ledger"]["events_in_force"] == 0
+    # the pretended refit holds the same draws as the fit before the update: the summit's evidence is gone
+    assert after["probabilities"]["improve_next_year"]["mean"] == pytest.approx(
+        before["probabilities"]["improve_next_year"]["mean"], abs=1e-9)
+    r = run("undo", "-w", ws.root)
+    assert r.exit_code == 1 and "nothing to undo" in r.output
+    lines = run("history", "-w", ws.root).output.splitlines()
+    assert [line.split()[2] for line in lines] == ["add", "undo"], lines
+
+
+@needs_forecast_year
+def test_brief_and_drivers_after_a_refit(fitted_workspace, tmp_path):
+    ws = fitted_workspace
+    assert run("update", "-w", ws.root, *SUMMIT).exit_code == 0
+    pretend_refit(ws)
+    before = snapshot(ws.root)
+    md = tmp_path / "b.md"
+    r = run("brief", "-w", ws.root, "--out", md, "--allow-failed-diagnostics")  # a tiny fit
+    assert r.exit_code == 0, r.output
+    text = md.read_text()
+    assert "nothing earlier to compare with" in text and " pp" not in text, text
+    r = run("brief", "-w", ws.root, "--out", md, "--since", "2000-01-01", "--allow-failed-diagnostics")
+    assert r.exit_code == 0, r.output
+    assert "nothing earlier to compare with" in md.read_text()
+    r = run("plot", "drivers", "-w", ws.root, "--out", tmp_path / "d.png")
+    assert r.exit_code == 0, r.output
+    assert snapshot(ws.root) == before
+
+
 @needs_forecast_year
 def test_history_attributes_a_batch_result_to_its_last_record(fitted_workspace, tmp_path):
     ws = fitted_workspace

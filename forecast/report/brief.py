@@ -200,6 +200,7 @@ def build_brief(ws: Workspace, allow_failed: bool = False, since: str | None = N
     act = L.active(records)
     batch = L.last_batch(data, records)
     previous, since_text, what_changed = None, "", None
+    created = read_forecast(ws).record.created_utc[:10]
     if since is not None:
         from forecast.report.history import DATE_RE
 
@@ -207,7 +208,10 @@ def build_brief(ws: Workspace, allow_failed: bool = False, since: str | None = N
             raise ForecastError(f"--since {since!r} is not a date: use YYYY-MM-DD (the date of the previous brief)")
         n = sum(1 for rec in records if str(rec.get("applied_utc", ""))[:10] <= since)
         previous = forecast_after(ws, n, data)
-        since_text = f"since {since}"
+        since_text = f"since {since}" if previous is not None else \
+            f"no forecast is stored from {since}; the earliest is that of the fit of {created}"
+    elif batch is not None and forecast_after(ws, batch.start, data) is None:
+        since_text = f"the fit of {created} already includes the latest update"
     elif batch is not None:
         previous = forecast_after(ws, batch.start, data)
         labels = [event_label(e, names) for e in batch.events]
@@ -219,7 +223,6 @@ def build_brief(ws: Workspace, allow_failed: bool = False, since: str | None = N
         what_changed = (f"Latest update, {'; '.join(labels)} (applied {batch.applied_utc[:10]}): "
                         f"log-odds of improvement {total:+.2f}, mostly through the {main_lens} lens ({main_d:+.2f}).")
     else:
-        created = read_forecast(ws).record.created_utc[:10]
         since_text = f"no update since the fit of {created}"
     prev_r = build_report(previous, stale=False) if previous is not None else None
     headlines = []

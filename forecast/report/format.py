@@ -98,8 +98,9 @@ def format_update(r: dict) -> str:
 
 
 def format_undo(r: dict) -> str:
-    return (f"Undone: {', '.join(r['undone'])}. Ledger head {r['ledger_head']}: the forecast is back to that of "
-            f"ledger head {r['forecast_of_head']}, before the undone update.")
+    text = (f"Undone: {', '.join(r['undone'])}. Ledger head {r['ledger_head']}: the forecast is back to that of "
+            f"ledger head {r['forecast_of_head']}, before the undone update")
+    return text + (f"; {r['recomputed']}." if r.get("recomputed") else ".")
 
 
 def format_history(rows: list[dict]) -> str:

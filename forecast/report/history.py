@@ -163,6 +163,9 @@ def resolve_state(ws: Workspace, stored: StoredForecast, ref: str, opt: str) -> 
             raise ForecastError(f"{opt} {ref} is before the stored fit was made ({created})")
         n = sum(1 for r in records if str(r.get("applied_utc", ""))[:10] <= ref)
         sf = forecast_after(ws, n, data)
+        if sf is None:
+            raise ForecastError(f"{opt} {ref}: the forecast as it stood then is no longer stored (the fit of "
+                                f"{created} replaced it); use a date from {created} on, 'fit' or a fitted year")
         return forecast_state(ws, sf, f"{ref}: forecast for {fy}" + (f" ({n} update record(s))" if n else "")), sf
     raise ForecastError(f"{opt} {ref!r} is not understood: use 'now', 'fit', a year YYYY or a date YYYY-MM-DD")
 
@@ -170,12 +173,13 @@ def resolve_state(ws: Workspace, stored: StoredForecast, ref: str, opt: str) -> 
 def driver_results(ws: Workspace, stored: StoredForecast, start: str | None = None,
                    end: str | None = None) -> DriverResults:
     """The waterfall from one log-odds state to another. Default: the latest update in force
-    (before -> after); with no update, the last fitted year (in-sample) -> the forecast year."""
+    (before -> after); with no update, or when the stored fit already includes the latest update (the
+    forecast before it is no longer stored), the last fitted year (in-sample) -> the forecast year."""
     if start is None and end is None:
         data, records = L.load(ws)
         batch = L.last_batch(data, records)
-        if batch is not None:
-            before = forecast_after(ws, batch.start, data)
+        before = forecast_after(ws, batch.start, data) if batch is not None else None
+        if before is not None:
             from forecast.data.loaders import load_dataset
 
             names = display_names(load_dataset(ws.data_dir).meta)
@@ -185,7 +189,8 @@ def driver_results(ws: Workspace, stored: StoredForecast, start: str | None = No
             return DriverResults(old, new, "Latest update: " + "; ".join(events), events)
         y = stored.record.as_of
         old, new = year_state(ws, stored, y), forecast_state(ws, stored, f"forecast for {y + 1}")
-        return DriverResults(old, new, f"From the last data year {y} to the forecast for {y + 1} (no updates yet)")
+        why = "no updates yet" if batch is None else "the fit includes the latest update"
+        return DriverResults(old, new, f"From the last data year {y} to the forecast for {y + 1} ({why})")
     old, _ = resolve_state(ws, stored, start or "fit", "--from")
     new, _ = resolve_state(ws, stored, end or "now", "--to")
     return DriverResults(old, new, f"From {old.label} to {new.label}")

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from forecast.errors import ForecastError, IdentityMismatchError, NoFitError
+from forecast.errors import IdentityMismatchError, NoFitError
 from forecast.store import ledger as L
 from forecast.store.integrity import (CHECKSUM_ATTR, COORDS, POSTERIOR_CHECKSUM_ATTR, check_checksum, check_draws,
                                       check_variables, forecast_checksum, refuse, variable_checksums)
@@ -270,18 +270,28 @@ def forecast_for_head(ws: Workspace, head: str, base: StoredForecast | None = No
     if found.record.ledger_head != head:
         raise refuse(p, f"it is filed under ledger head {head} but holds the forecast for ledger head "
                         f"{found.record.ledger_head} (a file copied over it?)")
-    return found
+    return found if behind_is_stored(ws, found, base) else None
 
 
-def forecast_after(ws: Workspace, n_records: int, data: bytes | None = None) -> StoredForecast:
-    """The forecast as it stood after the ledger's first ``n_records`` records."""
+def behind_is_stored(ws: Workspace, found: StoredForecast, base: StoredForecast) -> bool:
+    """Whether the posterior a head's forecast was computed from is still the one stored at its
+    ``fit_file``: a later 'forecast fit' replaces state/posterior.nc, and the forecasts computed from
+    the replaced fit are no longer stored (their draws would be read against another posterior)."""
+    p = fit_path(ws, found)
+    if p == ws.posterior_path:
+        behind = base.record
+    elif p.is_file():
+        behind = read_forecast_file(p, ws).record
+    else:
+        return False
+    return (behind.created_utc, behind.content_hash) == (found.record.created_utc, found.record.content_hash)
+
+
+def forecast_after(ws: Workspace, n_records: int, data: bytes | None = None) -> StoredForecast | None:
+    """The forecast as it stood after the ledger's first ``n_records`` records; None when it is
+    no longer stored (a later fit replaced the posterior it came from)."""
     data = L.read_bytes(ws) if data is None else data
-    head = L.head_at(data, n_records)
-    found = forecast_for_head(ws, head)
-    if found is not None:
-        return found
-    raise ForecastError(f"the forecast for ledger head {head} (after {n_records} record(s)) is no longer stored "
-                        f"(a refit replaced it); choose a later date")
+    return forecast_for_head(ws, L.head_at(data, n_records))
 
 
 def current(ws: Workspace) -> tuple[StoredForecast, str, str | None]:
