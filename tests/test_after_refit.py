@@ -92,6 +92,23 @@ def test_brief_and_drivers_after_a_refit(fitted_workspace, tmp_path):
     assert snapshot(ws.root) == before
 
 
+def test_dates_before_the_fit_or_in_the_future(fitted_workspace, tmp_path):
+    ws = fitted_workspace
+    created = store.read_forecast(ws).record.created_utc[:10]
+    future = (dt.date.today() + dt.timedelta(days=400)).isoformat()
+    for args in (["brief", "--out", tmp_path / "b.md", "--since", future],
+                 ["plot", "drivers", "--out", tmp_path / "d.png", "--from", future],
+                 ["plot", "drivers", "--out", tmp_path / "d.png", "--to", future]):
+        r = run(*args, "-w", ws.root)
+        assert r.exit_code == 2 and "future" in r.output, (args, r.output)
+    r = run("plot", "drivers", "-w", ws.root, "--out", tmp_path / "d.png", "--from", "2000-01-01")
+    assert r.exit_code == 1 and created in r.output and "Traceback" not in r.output, r.output
+    md = tmp_path / "b.md"
+    r = run("brief", "-w", ws.root, "--out", md, "--since", "2000-01-01", "--allow-failed-diagnostics")
+    assert r.exit_code == 0, r.output
+    assert "nothing earlier to compare with" in md.read_text() and " pp" not in md.read_text()
+
+
 @needs_forecast_year
 def test_history_attributes_a_batch_result_to_its_last_record(fitted_workspace, tmp_path):
     ws = fitted_workspace

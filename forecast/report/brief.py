@@ -170,8 +170,14 @@ def build_brief(ws: Workspace, allow_failed: bool = False, since: str | None = N
     from forecast.report.history import driver_results
     from forecast.report.probabilities import probability_results
     from forecast.report.summary import build_report
-    from forecast.store.posterior import current, forecast_after, read_forecast
+    from forecast.store.posterior import current, forecast_after, forecast_on_day, read_forecast
 
+    if since is not None:  # a bad date before the workspace is read
+        from forecast.report.history import DATE_RE, check_not_future
+
+        if not DATE_RE.fullmatch(since):
+            raise ForecastError(f"--since {since!r} is not a date: use YYYY-MM-DD (the date of the previous brief)")
+        check_not_future(since, "--since")
     stored, head, warning = current(ws)
     check_as_of(stored, as_of)
     ds = load_dataset(ws.data_dir)
@@ -202,12 +208,7 @@ def build_brief(ws: Workspace, allow_failed: bool = False, since: str | None = N
     previous, since_text, what_changed = None, "", None
     created = read_forecast(ws).record.created_utc[:10]
     if since is not None:
-        from forecast.report.history import DATE_RE
-
-        if not DATE_RE.fullmatch(since):
-            raise ForecastError(f"--since {since!r} is not a date: use YYYY-MM-DD (the date of the previous brief)")
-        n = sum(1 for rec in records if str(rec.get("applied_utc", ""))[:10] <= since)
-        previous = forecast_after(ws, n, data)
+        previous, _ = forecast_on_day(ws, since, data, records)
         since_text = f"since {since}" if previous is not None else \
             f"no forecast is stored from {since}; the earliest is that of the fit of {created}"
     elif batch is not None and forecast_after(ws, batch.start, data) is None:

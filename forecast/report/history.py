@@ -3,13 +3,14 @@ history, or in-sample) and ``plot drivers`` (the log-odds waterfall between two 
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from forecast import LENSES
-from forecast.errors import ForecastError
+from forecast.errors import ForecastError, UsageError
 from forecast.model.kernels import ordered_logistic_sf
 from forecast.model.projection import summarise
 from forecast.report.draws import draw_quantiles, fit_file, posterior_vars, weights_of
@@ -17,7 +18,7 @@ from forecast.report.readable import display_names, event_label
 from forecast.report.summary import headline_keys, probability_label
 from forecast.store import ledger as L
 from forecast.store.headline import headline
-from forecast.store.posterior import StoredForecast, forecast_after, read_forecast
+from forecast.store.posterior import StoredForecast, forecast_after, forecast_on_day, read_forecast
 from forecast.workspace import Workspace
 
 CHANGE_LABELS = {-2: "sharp deterioration", -1: "deterioration", 0: "no change", 1: "improvement",
@@ -137,6 +138,14 @@ def year_state(ws: Workspace, stored: StoredForecast, year: int) -> LogOddsState
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
+def check_not_future(day: str, opt: str) -> None:
+    """A date YYYY-MM-DD after today (local or UTC, whichever is later) is a usage error: no forecast
+    has been made then."""
+    today = max(dt.date.today(), dt.datetime.now(dt.timezone.utc).date()).isoformat()
+    if day > today:
+        raise UsageError(f"{opt} {day} is in the future (today is {today}): use a date up to today")
+
+
 def resolve_state(ws: Workspace, stored: StoredForecast, ref: str, opt: str) -> tuple[LogOddsState, StoredForecast | None]:
     """``ref``: 'now' (the current forecast), 'fit' (the fit before any update), a fitted year
     (YYYY, in-sample), the forecast year (the current forecast), or a date YYYY-MM-DD (the forecast
@@ -157,15 +166,13 @@ def resolve_state(ws: Workspace, stored: StoredForecast, ref: str, opt: str) -> 
         raise ForecastError(f"{opt} {ref}: a year must be a fitted year {first}-{a.as_of} or the forecast "
                             f"year {fy}")
     if DATE_RE.fullmatch(ref):
+        check_not_future(ref, opt)
         data, records = L.load(ws)
-        created = read_forecast(ws).record.created_utc[:10]
-        if created and ref < created and not records:
-            raise ForecastError(f"{opt} {ref} is before the stored fit was made ({created})")
-        n = sum(1 for r in records if str(r.get("applied_utc", ""))[:10] <= ref)
-        sf = forecast_after(ws, n, data)
+        sf, n = forecast_on_day(ws, ref, data, records)
         if sf is None:
-            raise ForecastError(f"{opt} {ref}: the forecast as it stood then is no longer stored (the fit of "
-                                f"{created} replaced it); use a date from {created} on, 'fit' or a fitted year")
+            created = read_forecast(ws).record.created_utc[:10]
+            raise ForecastError(f"{opt} {ref}: no forecast is stored from before the stored fit was made "
+                                f"({created}); use a date from {created} on, 'fit' or a fitted year")
         return forecast_state(ws, sf, f"{ref}: forecast for {fy}" + (f" ({n} update record(s))" if n else "")), sf
     raise ForecastError(f"{opt} {ref!r} is not understood: use 'now', 'fit', a year YYYY or a date YYYY-MM-DD")
 

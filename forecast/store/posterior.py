@@ -294,6 +294,15 @@ def forecast_after(ws: Workspace, n_records: int, data: bytes | None = None) -> 
     return forecast_for_head(ws, L.head_at(data, n_records))
 
 
+def forecast_on_day(ws: Workspace, day: str, data: bytes, records: list[dict]) -> tuple[StoredForecast | None, int]:
+    """The forecast as it stood at the end of ``day`` (YYYY-MM-DD) and the ledger records applied by
+    then; None for a day before the stored fit was made, or whose forecast is no longer stored."""
+    n = sum(1 for r in records if str(r.get("applied_utc", ""))[:10] <= day)
+    if day < read_forecast(ws).record.created_utc[:10]:
+        return None, n
+    return forecast_after(ws, n, data), n
+
+
 def current(ws: Workspace) -> tuple[StoredForecast, str, str | None]:
     """(forecast for the ledger head, head, warning if posterior and ledger disagree)."""
     _, head = L.read(ws)
