@@ -145,11 +145,7 @@ def build_spec(ds: Dataset, priors: PriorSet, as_of: int | None = None,
             raise ForecastError(f"no usable indicator for '{fname}' up to {as_of}: each needs at least "
                                 f"{MIN_OBS_PER_INDICATOR} values; choose a later --as-of")
 
-    barrier = np.zeros(len(years))
-    for ind in meta.index[meta["role"] == "barrier"]:
-        rows = vals[vals["indicator"] == ind].set_index("year")["value"]
-        series = rows.reindex(years).ffill().fillna(0.0).to_numpy(float)
-        barrier = np.maximum(barrier, np.clip(series, 0, 1))
+    barrier = barrier_in_force(barrier_values(ds, years), len(years))
 
     kinds = ds.event_kinds
     ev = ds.events[(ds.events["year"] >= first) & (ds.events["year"] <= as_of)]
@@ -171,3 +167,22 @@ def build_spec(ds: Dataset, priors: PriorSet, as_of: int | None = None,
         event_weight=kinds["weight"].to_numpy(float), event_weight_sd=kinds["weight_sd"].to_numpy(float),
         event_counts=counts, outcome_form=outcome_form,
     )
+
+
+def barrier_values(ds: Dataset, years: np.ndarray) -> dict[str, np.ndarray]:
+    """Each barrier indicator's (role 'barrier') series over ``years``: its values clipped to 0..1,
+    carried forward over missing years, 0 before its first value in ``years``."""
+    vals = ds.values[(ds.values["year"] >= years[0]) & (ds.values["year"] <= years[-1])]
+    out = {}
+    for ind in ds.meta.index[ds.meta["role"] == "barrier"]:
+        rows = vals[vals["indicator"] == ind].set_index("year")["value"]
+        out[ind] = np.clip(rows.reindex(years).ffill().fillna(0.0).to_numpy(float), 0, 1)
+    return out
+
+
+def barrier_in_force(by_indicator: dict[str, np.ndarray], n: int) -> np.ndarray:
+    """(n,) the legal barrier the model sees: the largest of the barrier indicators (0 without any)."""
+    barrier = np.zeros(n)
+    for series in by_indicator.values():
+        barrier = np.maximum(barrier, series)
+    return barrier
