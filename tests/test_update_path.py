@@ -96,3 +96,110 @@ def test_each_path_has_its_own_words(path):
     assert ("Pareto k 0.31, ESS 1234" in text) == (path == "psis")
     assert ("no reweighting" in text) == (path in ("event_shift", "unchanged"))
     assert text.startswith("refit: ") == (path == "refit") and ("(why)" in text) == (path == "refit")
+
+
+# --- the legal barrier (a 'barrier' indicator: it enters the settlement hazard, not a lens state)
+BARRIER = ["--indicator", "legal_barrier_territory", "--source", "test"]
+PAST_YEAR = PAST_YEAR_MONTH[:4]
+
+
+def fake_refit_from_stored(ws, monkeypatch, phases=False):
+    """Replace the refit by a copy of the stored fit (no sampling); with ``phases`` it reports two
+    phases to ``on_phase`` as a real fit would. Returns the list of kwargs it was called with."""
+    import forecast.store.fit as store_fit
+    from forecast.inference.progress import PhaseEvent
+    from forecast.store.posterior import current, fit_path, read_forecast_file
+
+    src, calls = fit_path(ws, current(ws)[0]), []
+
+    def fake(ws, out, save=True, **kwargs):
+        calls.append(kwargs)
+        if phases and kwargs.get("on_phase") is not None:
+            kwargs["on_phase"](PhaseEvent("sample", None))
+            kwargs["on_phase"](PhaseEvent("sample", 1.5))
+        if save:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src, out)
+        return SimpleNamespace(forecast=read_forecast_file(src, ws).draws)
+
+    monkeypatch.setattr(store_fit, "fit_with_retry", fake)
+    return calls
+
+
+@needs_forecast_year
+@pytest.mark.parametrize("date", [IN_FORECAST_YEAR[:4], IN_FORECAST_YEAR])
+def test_forecast_year_barrier_reading_shifts_the_settlement_hazard(fitted_workspace, date):
+    """Lifting the barrier in the forecast year (it is 1 in the data) is a direct shift of the
+    simulated futures: no traceback, no refit, P(settlement) rises and the words name the barrier."""
+    ws = fitted_workspace
+    lift = ["update", "-w", str(ws.root), *BARRIER, "--value", "0", "--date", date]
+    r = CliRunner().invoke(main, [*lift, "--dry-run", "--json"])
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert out["path"] == "event_shift" and out["pareto_k"] is None
+    assert "legal barrier" in out["path_message"] and "too few values" not in out["path_message"]
+    settle = [v for k, v in out["probabilities"].items() if k.startswith("settle_within")]
+    assert settle and all(v["change_pp"] > 0 for v in settle)
+    keep = json.loads(CliRunner().invoke(main, [*lift[:-3], "1", "--date", date, "--dry-run", "--json"]).stdout)
+    assert all(abs(v["change_pp"]) < 1e-9 for v in keep["probabilities"].values())  # 1 is what is in force
+    r = CliRunner().invoke(main, lift)
+    assert r.exit_code == 0, r.output
+    assert [x["path"] for x in L.read(ws)[0]] == ["event_shift"]
+    assert CliRunner().invoke(main, ["show", "-w", str(ws.root)]).exit_code == 0
+
+
+def test_past_year_barrier_change_refits_with_the_right_reason(fitted_workspace, monkeypatch):
+    """A barrier value changed in a fitted year changes the settlement likelihood: a refit, and the
+    reason names the barrier (not 'too few values'); the same value as the data changes nothing."""
+    ws = fitted_workspace
+    calls = fake_refit_from_stored(ws, monkeypatch)
+    base = ["update", "-w", str(ws.root), *BARRIER, "--date", PAST_YEAR, "--dry-run", "--json"]
+    same = json.loads(CliRunner().invoke(main, [*base, "--value", "1"]).stdout)
+    assert same["path"] == "unchanged" and not calls
+    r = CliRunner().invoke(main, [*base, "--value", "0"])
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert out["path"] == "refit" and len(calls) == 1
+    assert "too few values" not in out["path_message"]
+    assert "'legal_barrier_territory' is a barrier indicator" in out["path_message"]
+    assert f"legal barrier in {PAST_YEAR}" in out["path_message"]
+
+
+def test_forecast_year_evidence_sets_the_barrier():
+    """Unit: a barrier reading in the forecast year sets the barrier in force (the mean of that year's
+    readings, clipped to 0..1; the maximum over barrier indicators); the projection uses it."""
+    import numpy as np
+
+    from forecast.data.events import Event
+    from forecast.model.evidence import BarrierState, forecast_year_evidence
+
+    spec = SimpleNamespace(as_of=2025, indicators=(), event_kinds=(), event_lens=())
+    ev = lambda name, v: Event(type="indicator", date="2026-03", name=name, source="t", value=v)  # noqa: E731
+    state = BarrierState(last={"a": 1.0, "b": 0.0})
+    got = forecast_year_evidence(spec, {}, 0.1, [ev("a", 0.0), ev("a", 0.5)], None, state)
+    assert got.barrier == 0.25 and not got.readings and got.shift is None
+    assert forecast_year_evidence(spec, {}, 0.1, [ev("b", 1.0), ev("a", 0.0)], None, state).barrier == 1.0
+    assert forecast_year_evidence(spec, {}, 0.1, [], None, state) is None
+    from forecast.model.evidence import NeedsRefit
+    with pytest.raises(NeedsRefit, match="not in the fit"):
+        forecast_year_evidence(spec, {}, 0.1, [ev("c", 1.0)], None, state)
+    assert np.isfinite(got.barrier)
+
+
+@needs_forecast_year
+def test_refit_with_a_forecast_year_barrier_reading(fitted_workspace, monkeypatch):
+    """A refit (forced here) with a barrier reading dated in the forecast year in force projects with
+    that barrier: it used to end in a NeedsRefit traceback from inside the refit."""
+    import forecast.update.apply as A
+    from forecast.model.evidence import NeedsRefit
+
+    def forced(*args, **kwargs):
+        raise NeedsRefit("forced")
+
+    monkeypatch.setattr(A, "compute", forced)
+    ws = fitted_workspace
+    r = CliRunner().invoke(main, ["update", "-w", str(ws.root), *BARRIER, "--value", "0", "--date", IN_FORECAST_YEAR,
+                                  "--dry-run", "--json"])
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert out["path"] == "refit" and "(forced)" in out["path_message"]

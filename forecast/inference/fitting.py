@@ -172,18 +172,20 @@ def fit_dataset(ds: Dataset, priors: PriorSet, as_of: int | None, events: list[E
     (``inference.progress``); ``verbose`` shows third-party warnings (``library_warnings``)."""
     from forecast.inference.psis import psis
     from forecast.model.builder import NOISE_FLOOR
-    from forecast.model.evidence import forecast_year_evidence, merge_events
+    from forecast.model.evidence import BarrierState, forecast_year_evidence, merge_events
 
     base_spec = build_spec(ds, priors, as_of)
     in_fit = [e for e in events if e.year <= base_spec.as_of]
-    spec = build_spec(merge_events(ds, in_fit, base_spec.as_of), priors, as_of)
+    merged = merge_events(ds, in_fit, base_spec.as_of)
+    spec = build_spec(merged, priors, as_of)
     idata, used, timings = sample(spec, draws, tune, chains, seed, progress, sampler, target_accept, on_phase,
                                   verbose)
     with phase(on_phase, "project"), library_warnings(verbose):
         diag = compute_diagnostics(idata)
         post = {v: idata.posterior[v].values for v in idata.posterior.data_vars}
         d = Draws.of_fit(post, spec)
-        evidence = forecast_year_evidence(FitSpec.of(spec), post, NOISE_FLOOR, events, d)
+        evidence = forecast_year_evidence(FitSpec.of(spec), post, NOISE_FLOOR, events, d,
+                                          BarrierState.of(merged, int(spec.years[0]), spec.as_of))
         forecast = project(d, float(spec.barrier[-1]), horizons=tuple(horizons), seed=seed, evidence=evidence)
         forecast["event_shift_recent"] = recent_event_shift(post["event_shift"])
         weights, k, ess = psis(forecast.pop("draw_logweight"))

@@ -4,7 +4,7 @@ forecast-year evidence). numpy/pandas only."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -15,11 +15,46 @@ from forecast.data.loaders import Dataset
 from forecast.model.fitspec import FitSpec
 from forecast.model.kernels import noise_sd
 from forecast.model.projection import Draws, NextYearEvidence
-from forecast.model.spec import transform_values
+from forecast.model.spec import barrier_in_force, barrier_values, transform_values
 
 
 class NeedsRefit(Exception):
     """The fast path cannot represent this evidence (e.g. an indicator the fit skipped)."""
+
+
+@dataclass(frozen=True)
+class BarrierState:
+    """The barrier indicators (role 'barrier') and the value each has in force in the as-of year
+    (0..1, carried forward as in ``spec.barrier_values``): a barrier reading dated in the forecast
+    year replaces its indicator's value there, and the barrier in force is the largest."""
+
+    last: dict[str, float]
+
+    @classmethod
+    def of(cls, ds: Dataset, first_year: int, as_of: int) -> "BarrierState":
+        """From ``ds`` (with the ledger's events up to ``as_of`` merged in, as the fit saw it)."""
+        series = barrier_values(ds, np.arange(first_year, as_of + 1))
+        return cls(last={name: float(s[-1]) for name, s in series.items()})
+
+    def next_year(self, readings: dict[str, list[float]]) -> float:
+        """The barrier in force in the forecast year given that year's readings per barrier indicator
+        (several readings of one indicator aggregate by their mean, as ``merge_events`` does)."""
+        values = dict(self.last)
+        for name, vals in readings.items():
+            values[name] = float(np.clip(np.mean(vals), 0, 1))
+        return max(values.values(), default=0.0)
+
+
+def not_in_fit(name: str) -> NeedsRefit:
+    return NeedsRefit(f"'{name}' was not in the fit (a state indicator with too few values or none varying)")
+
+
+def barrier_changes(first_year: int, as_of: int, old: Dataset, new: Dataset) -> list[int]:
+    """The fitted years whose legal barrier (as the model sees it) differs between ``old`` and ``new``."""
+    years = np.arange(first_year, as_of + 1)
+    a = barrier_in_force(barrier_values(old, years), len(years))
+    b = barrier_in_force(barrier_values(new, years), len(years))
+    return [int(y) for y in years[a != b]]
 
 
 def flat(a: np.ndarray) -> np.ndarray:
@@ -81,9 +116,13 @@ def event_counts(spec: FitSpec, ds: Dataset) -> np.ndarray:
     return counts
 
 
-def forecast_year_evidence(spec: FitSpec, post: dict, noise_floor: float, events: list[Event], draws: Draws):
+def forecast_year_evidence(spec: FitSpec, post: dict, noise_floor: float, events: list[Event], draws: Draws,
+                           barriers: BarrierState | None = None):
     """Readings and coded events dated in the forecast year (as-of + 1), for the projection.
-    ``noise_floor``: the indicator noise floor the fit was made with (``FitRecord.noise_floor``)."""
+    ``noise_floor``: the indicator noise floor the fit was made with (``FitRecord.noise_floor``).
+    ``barriers``: the barrier indicators in force at the as-of year; a reading of one of them sets the
+    barrier in force over the projection (``NextYearEvidence.barrier``). Without it such a reading,
+    like one of an indicator the fit skipped, raises ``NeedsRefit``."""
     year = spec.as_of + 1
     readings = [e for e in events if e.type == "indicator" and e.year == year]
     coded = [e for e in events if e.type == "event" and e.year == year]
@@ -92,10 +131,16 @@ def forecast_year_evidence(spec: FitSpec, post: dict, noise_floor: float, events
     ev = NextYearEvidence()
     idx = {n: k for k, n in enumerate(spec.indicators)}
     by_ind: dict[str, list[float]] = {}
+    by_barrier: dict[str, list[float]] = {}
     for e in readings:
-        if e.name not in idx:
-            raise NeedsRefit(f"'{e.name}' was not in the fit (too few values)")
-        by_ind.setdefault(e.name, []).append(float(e.value))
+        if e.name in idx:
+            by_ind.setdefault(e.name, []).append(float(e.value))
+        elif barriers is not None and e.name in barriers.last:
+            by_barrier.setdefault(e.name, []).append(float(e.value))
+        else:
+            raise not_in_fit(e.name)
+    if by_barrier:
+        ev.barrier = barriers.next_year(by_barrier)
     for name, vals in by_ind.items():
         k = idx[name]
         x = standardise(spec, k, float(np.mean(vals)))

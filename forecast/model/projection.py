@@ -10,7 +10,9 @@ Evidence about the forecast year itself enters here, exactly:
 * a reading of an indicator in the forecast year weights each simulated path by
   its likelihood (importance sampling within a draw); the draw's marginal
   likelihood (mean over paths) is returned as a log-weight across draws;
-* a coded event in the forecast year shifts its lens by the draw's event effect.
+* a coded event in the forecast year shifts its lens by the draw's event effect;
+* a reading of a barrier indicator in the forecast year sets the legal barrier in the
+  settlement hazard from that year on (in place of the as-of year's, carried forward).
 
 How the forecast year's coded events enter depends on the fit's outcome form
 (``defaults.OUTCOME_FORMS``, benchmarks/improve_candidates.md):
@@ -106,6 +108,9 @@ class NextYearEvidence:
     # simulated count of a kind with ``known`` True by its coded count
     counts: np.ndarray | None = None
     known: np.ndarray | None = None
+    # the legal barrier in force from the forecast year on, when a reading dated in it set it (0..1);
+    # None: the as-of year's barrier carries forward
+    barrier: float | None = None
 
 
 def _wmean(x, w, axis=1):
@@ -120,6 +125,8 @@ def project(d: Draws, barrier_last: float, horizons=HORIZONS, paths: int = PROJE
     """Per-draw probabilities and lens contributions. Returns arrays of shape (S,) or (S, k),
     plus ``draw_logweight`` (S,): the log marginal likelihood of forecast-year readings."""
     rng = np.random.default_rng(seed)
+    if evidence is not None and evidence.barrier is not None:
+        barrier_last = evidence.barrier
     S, F = d.rho.shape
     H = max(horizons)
     eta = np.repeat(d.eta_last[:, None, :], paths, axis=1)  # (S, P, F)

@@ -104,7 +104,7 @@ def forecast_year_readings(ws: Workspace, stored: StoredForecast) -> list:
 
     records, _ = L.read(ws)
     events = [e for e in L.active_events(records) if e.type == "indicator"
-              and e.year == stored.record.forecast_year]
+              and e.year == stored.record.forecast_year and e.name in stored.record.spec.indicators]
     if not events:
         return []
     post = read_posterior_arrays(fit_file(ws, stored))

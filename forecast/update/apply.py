@@ -22,7 +22,8 @@ from forecast.data.loaders import Dataset, load_dataset, parse_date, suggest, tr
 from forecast.defaults import MIN_IS_ESS, PARETO_K_THRESHOLD
 from forecast.errors import ForecastError, IdentityMismatchError, Problem, ValidationError
 from forecast.inference.psis import psis
-from forecast.model.evidence import NeedsRefit, cells, event_counts, flat, forecast_year_evidence, merge_events
+from forecast.model.evidence import (BarrierState, NeedsRefit, barrier_changes, cells, event_counts, flat,
+                                     forecast_year_evidence, merge_events, not_in_fit)
 from forecast.model.kernels import (event_log_rate, indicator_means, lagged, lens_from_factors, lens_shift, noise_sd,
                                     normal_logpdf, ordered_logistic_logp, outcome_switches, poisson_logpmf)
 from forecast.model.projection import Draws, project, recent_event_shift
@@ -87,6 +88,7 @@ class Computed:
     ess: float
     reweighted: bool = True   # the draws' weights are not uniform: PSIS reweighting took place
     shifted: bool = False     # coded events dated in the forecast year shift the simulated futures directly
+    barrier: float | None = None  # the legal barrier a forecast-year barrier reading put in force (else None)
 
 
 def compute(fit_file: Path, record: FitRecord, ds: Dataset, all_adds: dict[str, L.Event],
@@ -106,9 +108,19 @@ def compute(fit_file: Path, record: FitRecord, ds: Dataset, all_adds: dict[str, 
     old_c, new_c = cells(meta, old_ds), cells(meta, new_ds)
     changed = [c for c in set(old_c) | set(new_c) if old_c.get(c) != new_c.get(c)]
     known = set(meta.indicators)
+    barriers = BarrierState.of(new_ds, meta.first_year, as_of)
     for e in events_now:
-        if e.type == "indicator" and e.year <= as_of and e.name not in known:
-            raise NeedsRefit(f"'{e.name}' was not in the fit (too few values)")
+        if e.type == "indicator" and e.year <= as_of and e.name not in known and e.name not in barriers.last:
+            raise not_in_fit(e.name)
+    moved = barrier_changes(meta.first_year, as_of, old_ds, new_ds)
+    if moved:  # the barrier is a covariate of the fitted settlement likelihood, not an observation
+        names = sorted({e.name for e in events_now + in_fit if e.type == "indicator" and e.year <= as_of
+                        and e.name in barriers.last})
+        what = f"{names[0]!r} is a barrier indicator" if len(names) == 1 else \
+            f"{', '.join(map(repr, names))} are barrier indicators"
+        raise NeedsRefit(f"{what}: the change moves the legal "
+                         f"barrier in {', '.join(map(str, moved))}, which the fitted settlement hazard conditions "
+                         f"on, so the stored draws cannot be reweighted")
     if changed:
         eta = flat(post["factor_state"])
         a, lam = flat(post["indicator_intercept"]), flat(post["loading"])
@@ -142,13 +154,13 @@ def compute(fit_file: Path, record: FitRecord, ds: Dataset, all_adds: dict[str, 
                 ordered_logistic_logp(y[t], lp[:, t], draws.cutpoints)
 
     # (3) evidence dated in the forecast year conditions the simulated futures
-    ev = forecast_year_evidence(meta, post, record.noise_floor, events_now, draws)
+    ev = forecast_year_evidence(meta, post, record.noise_floor, events_now, draws, barriers)
     out = project(draws, meta.barrier_last, tuple(record.horizons), seed=record.seed, evidence=ev)
     out["event_shift_recent"] = recent_event_shift(post["event_shift"])
     logw += out.pop("draw_logweight")
     weights, k, ess = psis(logw)
     return Computed(forecast=out, weights=weights, pareto_k=k, ess=ess, reweighted=bool(np.ptp(logw) > 0),
-                    shifted=ev is not None and ev.shift is not None)
+                    shifted=ev is not None and ev.shift is not None, barrier=None if ev is None else ev.barrier)
 
 
 def count_loglik_change(post: dict, meta, draws: Draws, old_n: np.ndarray, new_n: np.ndarray) -> np.ndarray:
@@ -165,18 +177,25 @@ def path_message(path: str, comp: Computed | None, reason: str = "") -> str:
     """What the update did, in words, for the path named by ``fast_path`` or 'refit' (``reason``: why)."""
     if path == "refit":
         return f"refit: the model was refitted on the data plus the ledger ({reason})"
+    barrier = comp is not None and comp.barrier is not None
+    sets = f"the forecast-year legal barrier reading puts a barrier of {comp.barrier:g} in every draw's settlement " \
+        "hazard" if barrier else ""
     if path == "event_shift":
-        return ("fast path: direct event shift (the forecast-year event moves every draw's simulated futures; "
+        if barrier and not comp.shifted:
+            return f"fast path: direct barrier shift ({sets}; no reweighting)"
+        both = f"; {sets}" if barrier else ""
+        return (f"fast path: direct event shift (the forecast-year event moves every draw's simulated futures{both}; "
                 "no reweighting)")
     if path == "unchanged":
         return "fast path: the evidence in force leaves the likelihood as it was (no reweighting, no shift)"
     also = "; forecast-year events shift the simulated futures directly" if comp.shifted else ""
+    also += f"; {sets}" if barrier else ""
     return f"fast path: Pareto-smoothed importance reweighting (Pareto k {comp.pareto_k:.2f}, ESS {comp.ess:.0f}){also}"
 
 
 def fast_path(comp: Computed) -> str:
     """The name of the fast path ``comp`` took: 'psis', 'event_shift' or 'unchanged'."""
-    return "psis" if comp.reweighted else "event_shift" if comp.shifted else "unchanged"
+    return "psis" if comp.reweighted else "event_shift" if comp.shifted or comp.barrier is not None else "unchanged"
 
 
 # ----------------------------------------------------------------------- current state

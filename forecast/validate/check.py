@@ -33,7 +33,7 @@ from forecast import LENSES
 from forecast.defaults import PARETO_K_THRESHOLD as K_THRESHOLD
 from forecast.defaults import PPC_DRAWS, PRIOR_DRAWS, THRESHOLDS
 from forecast.inference.diagnostics import checked_variables
-from forecast.model.evidence import flat, forecast_year_evidence, merge_events
+from forecast.model.evidence import BarrierState, flat, forecast_year_evidence, merge_events
 from forecast.model.kernels import (event_log_rate, indicator_means, lens_from_factors, noise_sd, normal_logpdf,
                                     ordered_logistic_draw, ordered_logistic_logp, outcome_switches, poisson_logpmf)
 from forecast.model.projection import INTERVAL_TYPE, Draws, project, summarise
@@ -61,8 +61,9 @@ class Context:
         as_of = self.record.as_of
         ds = load_dataset(ws.data_dir)
         self.priors = load_preset(ws.priors_dir, self.record.preset)
-        self.spec = build_spec(merge_events(ds, [e for e in self.events if e.id in in_fit], as_of),
-                               self.priors, as_of)
+        merged = merge_events(ds, [e for e in self.events if e.id in in_fit], as_of)
+        self.spec = build_spec(merged, self.priors, as_of)
+        self.barriers = BarrierState.of(merged, int(self.spec.years[0]), as_of)
         self.post = {v: self.idata.posterior[v].values for v in self.idata.posterior.data_vars}
         w = self.stored.draws.get("weight")
         n = flat(self.post["beta_power"]).shape[0]
@@ -205,7 +206,7 @@ def _draws(ctx: Context) -> Draws:
 
 def _project(ctx: Context, d: Draws) -> dict:
     a = ctx.record
-    evidence = forecast_year_evidence(a.spec, ctx.post, a.noise_floor, ctx.events, d)
+    evidence = forecast_year_evidence(a.spec, ctx.post, a.noise_floor, ctx.events, d, ctx.barriers)
     return project(d, float(a.barrier_last), horizons=tuple(a.horizons), seed=int(a.seed), evidence=evidence)
 
 
