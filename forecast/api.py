@@ -219,17 +219,19 @@ class Project:
     def update(self, indicator: str | None = None, value: float | None = None, event: str | None = None,
                date: str | None = None, source: str | None = None, note: str = "",
                file: str | os.PathLike | None = None, *, request: UpdateRequest | None = None,
-               dry_run: bool = False, progress: bool = False) -> dict:
+               dry_run: bool = False, progress: bool = False, on_refit: Callable[[str], None] | None = None,
+               on_phase: Callable[["PhaseEvent"], None] | None = None) -> dict:
         """Record a reading (``indicator=, value=``), a coded ``event=`` or a batch ``file=`` and
         update the forecast (fast reweighting, or a refit when that is unreliable). ``date`` is
         YYYY, YYYY-MM or YYYY-MM-DD; ``source`` is required. ``dry_run``: the same report,
-        nothing recorded. Returns the report of 'update --json' (before/after, attribution)."""
+        nothing recorded. Returns the report of 'update --json' (before/after, attribution).
+        On a refit, ``on_refit`` hears why before it starts and ``on_phase`` hears its phases (as in ``fit``)."""
         from forecast.update.apply import apply
 
         if request is None:
             request = update_request(indicator, value, event, date, source, note, file)
         return apply(self.workspace, request.events, dry_run=dry_run, file=request.file, rows=request.rows,
-                     progress=progress)
+                     progress=progress, on_refit=on_refit, on_phase=on_phase)
 
     def undo(self) -> dict:
         """Revert the last update; the stored forecast returns exactly to what it was, or, when a later

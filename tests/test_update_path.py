@@ -165,6 +165,19 @@ def test_past_year_barrier_change_refits_with_the_right_reason(fitted_workspace,
     assert f"legal barrier in {PAST_YEAR}" in out["path_message"]
 
 
+def test_refit_update_reports_progress_on_stderr(fitted_workspace, monkeypatch):
+    """A refit takes as long as a fit: 'update' says so and shows the phases on stderr, also with
+    --json (whose stdout stays one JSON document)."""
+    ws = fitted_workspace
+    fake_refit_from_stored(ws, monkeypatch, phases=True)
+    args = ["update", "-w", str(ws.root), *BARRIER, "--value", "0", "--date", PAST_YEAR, "--json"]
+    r = CliRunner().invoke(main, args)
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["path"] == "refit"
+    assert "Refitting" in r.stderr and "barrier indicator" in r.stderr
+    assert "Sampling..." in r.stderr and "Sampled in 1.5 s" in r.stderr
+
+
 def test_forecast_year_evidence_sets_the_barrier():
     """Unit: a barrier reading in the forecast year sets the barrier in force (the mean of that year's
     readings, clipped to 0..1; the maximum over barrier indicators); the projection uses it."""

@@ -7,6 +7,7 @@ import sys
 import click
 
 from forecast import api
+from forecast.cli.fit import PhasePrinter
 from forecast.cli.options import emit, handle_errors, json_option, workspace_option
 
 
@@ -56,8 +57,10 @@ def update(workspace, indicator, value, kind, date, source, note, batch, dry_run
     # the arguments first (exit 2), then the workspace
     request = api.update_request(indicator=indicator, value=value, event=kind, date=date, source=source, note=note,
                                  file=batch)
-    report = api.open(workspace).update(request=request, dry_run=dry_run,
-                                        progress=not as_json and sys.stderr.isatty())
+    tty = sys.stderr.isatty()  # as in 'fit': the refit's progress goes to stderr, with or without --json
+    report = api.open(workspace).update(request=request, dry_run=dry_run, progress=tty,
+                                        on_refit=lambda reason: click.echo(F.refit_started(reason), err=True),
+                                        on_phase=PhasePrinter(tty, bar=tty))
     emit(report, as_json, F.format_update)
 
 

@@ -57,6 +57,11 @@ def phase_finished(phase: str, seconds: float, detail: str = "") -> str:
     return f"{PHASE_ENDS[phase]} in {seconds:.1f} s" + (f" ({detail})" if detail else "")
 
 
+def refit_started(reason: str) -> str:
+    """The line an update prints on stderr before it refits (the refit takes as long as 'forecast fit')."""
+    return f"Refitting the model on the data plus the ledger ({reason}); this takes as long as 'forecast fit'"
+
+
 def retry_notice(note: "RetryNote") -> str:
     return f"{note.reason}: refitting once at {note.kept_target_accept} (smaller steps; --no-retry to skip)"
 

@@ -14,6 +14,7 @@ import datetime as dt
 from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -21,6 +22,7 @@ from forecast import LENSES
 from forecast.data.loaders import Dataset, load_dataset, parse_date, suggest, transform_ok
 from forecast.defaults import MIN_IS_ESS, PARETO_K_THRESHOLD
 from forecast.errors import ForecastError, IdentityMismatchError, Problem, ValidationError
+from forecast.inference.progress import OnPhase
 from forecast.inference.psis import psis
 from forecast.model.evidence import (BarrierState, NeedsRefit, barrier_changes, cells, event_counts, flat,
                                      forecast_year_evidence, merge_events, not_in_fit)
@@ -221,10 +223,13 @@ class Forecasted:
 
 
 def forecast_for_events(ws: Workspace, ds: Dataset, before: StoredForecast, all_adds: dict[str, L.Event],
-                        events_now: list[L.Event], progress: bool = False, dry_run: bool = False) -> Forecasted:
+                        events_now: list[L.Event], progress: bool = False, dry_run: bool = False,
+                        on_refit: Callable[[str], None] | None = None,
+                        on_phase: OnPhase | None = None) -> Forecasted:
     """The forecast implied by ``events_now`` (``all_adds``: every event the ledger ever added, by id),
     computed from the posterior behind ``before``; a refit (saved unless ``dry_run``) when the
-    reweighting is unreliable or impossible."""
+    reweighting is unreliable or impossible. ``on_refit`` hears why before a refit starts, ``on_phase``
+    the refit's phases."""
     fit_file = fit_path(ws, before)
     base = read_forecast_file(fit_file, ws)
     try:
@@ -232,22 +237,24 @@ def forecast_for_events(ws: Workspace, ds: Dataset, before: StoredForecast, all_
         path, message = fast_path(comp), path_message(fast_path(comp), comp)
         if comp.reweighted and not (comp.pareto_k <= PARETO_K_THRESHOLD
                                     and comp.ess >= min(MIN_IS_ESS, 0.5 * len(comp.weights))):
-            message = path_message("refit", None, f"the reweighting is unreliable: Pareto k "
-                                   f"{comp.pareto_k:.2f}, ESS {comp.ess:.0f}")
-            path, comp = "refit", None
+            reason = f"the reweighting is unreliable: Pareto k {comp.pareto_k:.2f}, ESS {comp.ess:.0f}"
+            path, comp, message = "refit", None, path_message("refit", None, reason)
     except NeedsRefit as exc:
-        path, comp, message = "refit", None, path_message("refit", None, str(exc))
+        reason = str(exc)
+        path, comp, message = "refit", None, path_message("refit", None, reason)
     if comp is None:
         from forecast.inference.retry import resume_target_accept
         from forecast.store.fit import fit_with_retry
         a = base.record
         # named by the events it was fitted on; the ledger head it serves is recorded in heads/
         tag = L.head_of("".join(sorted(e.id for e in events_now)).encode())
+        if on_refit is not None:
+            on_refit(reason)
         refit_path = ws.state_dir / "fits" / f"events-{tag}.nc"
         result = fit_with_retry(ws, target_accept=resume_target_accept(a.target_accept), preset=a.preset,
                                 as_of=a.as_of, draws=a.draws, tune=a.tune, chains=a.chains, seed=a.seed,
                                 progress=progress, horizons=a.horizons, events=events_now,
-                                ledger_head="refit", out=refit_path, save=not dry_run)
+                                ledger_head="refit", out=refit_path, save=not dry_run, on_phase=on_phase)
         if dry_run:  # nothing saved: the refit's forecast is reported as it came
             after = StoredForecast(record=a, draws=result.forecast)
         else:
@@ -261,9 +268,12 @@ def forecast_for_events(ws: Workspace, ds: Dataset, before: StoredForecast, all_
 
 
 def apply(ws: Workspace, events: list[L.Event], dry_run: bool = False, file: str = "command line",
-          rows: list[int] | None = None, progress: bool = False) -> dict:
+          rows: list[int] | None = None, progress: bool = False, on_refit: Callable[[str], None] | None = None,
+          on_phase: OnPhase | None = None) -> dict:
     """Validate, compute, record (unless dry_run). Returns the report dict. A dry run needs no write
-    access: it takes no lock, removes no temporaries and writes no file (a refit is not saved)."""
+    access: it takes no lock, removes no temporaries and writes no file (a refit is not saved).
+    When the update refits, ``on_refit`` hears why (before the fit starts) and ``on_phase`` the fit's
+    phases (``inference.progress``), as ``forecast fit`` reports them."""
     ds = load_dataset(ws.data_dir)
     # everything that can refuse the update runs before anything is written (not even a lock file)
     before, _, warning = current(ws)
@@ -295,7 +305,8 @@ def apply(ws: Workspace, events: list[L.Event], dry_run: bool = False, file: str
         seq = 1 + max((r.get("update", 0) for r in records), default=0)
         new_records = [{"op": "add", "id": e.id, "update": seq, "event": dict(e.__dict__), "applied_utc": stamp}
                        for e in fresh]
-        res = forecast_for_events(ws, ds, before, all_adds, events_now, progress=progress, dry_run=dry_run)
+        res = forecast_for_events(ws, ds, before, all_adds, events_now, progress=progress, dry_run=dry_run,
+                                  on_refit=on_refit, on_phase=on_phase)
         path, message, comp, after = res.path, res.message, res.comp, res.after
         lens_of = {e.id: (ds.meta.loc[e.name, "lens"] if e.type == "indicator" else ds.event_kinds.loc[e.name, "lens"])
                    for e in fresh}
