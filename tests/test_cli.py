@@ -279,3 +279,49 @@ def test_fit_retries_once_at_higher_target_accept_after_divergences(workspace, m
     calls.clear()
     CliRunner().invoke(main, ["fit", "-w", str(workspace.root), "-q", "--no-retry"])
     assert calls == [0.95]
+
+
+def help_examples():
+    """(command path, example line) for every line under "Example(s):" or "Typical use:" in every --help."""
+    import shlex
+
+    import click
+
+    out = []
+
+    def walk(cmd, path):
+        lines = cmd.get_help(click.Context(cmd, info_name=" ".join(path))).splitlines()
+        block = False
+        for line in lines:
+            if line.strip() in ("Example:", "Examples:", "Typical use:"):
+                block = True
+            elif block and line.strip().startswith("forecast "):
+                out.append((" ".join(path), shlex.split(line.strip())))
+            elif block and line.strip():
+                block = False
+        for name, sub in getattr(cmd, "commands", {}).items():
+            walk(sub, path + [name])
+
+    walk(main, ["forecast"])
+    return out
+
+
+def test_every_help_example_runs_in_the_default_workspace(fitted_workspace, monkeypatch):
+    """Each example of every --help (issue: 'update --indicator cabinet_approval' failed) runs in the
+    shipped default workspace: updates as dry runs; the fit, init and a batch file's name are not run."""
+    examples = help_examples()
+    assert {path for path, _ in examples} >= {"forecast", "forecast update", "forecast plot", "forecast brief"}
+    monkeypatch.chdir(fitted_workspace.root)
+    ran = 0
+    for path, argv in examples:
+        args = argv[1:]
+        if "&&" in args or args[0] in ("fit", "init") or "--file" in args:
+            continue
+        if args[0] == "update":
+            args = [*args, "--dry-run"]
+        if args[0] == "brief":  # the session's tiny fit fails the diagnostics a brief requires
+            args = [*args, "--allow-failed-diagnostics"]
+        r = run(*args)
+        assert r.exit_code == 0, f"{path}: {' '.join(argv)}\n{r.output}"
+        ran += 1
+    assert ran >= 5

@@ -48,7 +48,7 @@ def update(workspace, indicator, value, kind, date, source, note, batch, dry_run
 
     \b
     Examples:
-      forecast update --indicator cabinet_approval --value 25 --date 2026-10 --source "a poll"
+      forecast update --indicator summits_per_year --value 1 --date 2026-10 --source "foreign ministry"
       forecast update --event summit_held --date 2026-09-03 --source "foreign ministry" --note "..."
       forecast update --file batch.csv
     """
