@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Callable
 from forecast import __version__
 from forecast import defaults as D
 from forecast.errors import UsageError, ValidationError
-from forecast.workspace import Workspace, init_workspace, open_workspace
+from forecast.workspace import HASHED_INPUTS, Workspace, init_workspace, open_workspace
 
 if TYPE_CHECKING:
     from arviz import InferenceData
@@ -210,7 +210,7 @@ class Project:
 
     @property
     def posterior(self) -> "InferenceData":
-        """The stored fit as ArviZ InferenceData (IdentityMismatchError if data/priors changed since)."""
+        """The stored fit as ArviZ InferenceData (IdentityMismatchError if its inputs changed since)."""
         from forecast.store.posterior import load_idata
 
         return load_idata(self.workspace)
@@ -281,7 +281,7 @@ class Project:
         meta = {"Title": f"forecast plot {kind}"} if fmt != "png" else {"Software": f"forecast {__version__}"}
         size = write_file(os.fspath(out), path, figure_writer(fig, fmt, dpi, meta))
         flags = [m for m, on in (("DIAGNOSTICS FAILED: do not use these numbers", not report["diagnostics"]["ok"]),
-                                 ("STALE FIT: data/ or priors/ changed since this fit", report["stale"]),
+                                 (f"STALE FIT: {HASHED_INPUTS} changed since this fit", report["stale"]),
                                  (f"LEDGER MISMATCH: {warning}", bool(warning))) if on]
         return PlotFile(kind=kind, path=path, format=fmt, bytes=size, dpi=dpi, as_of=report["as_of"],
                         forecast_year=report["forecast_year"], warnings=flags,

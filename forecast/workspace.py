@@ -160,6 +160,11 @@ def remove_empty_folders(folders: list[Path]) -> None:
             return
 
 
+# What content_hash covers, in the words of the stale-fit warnings (the stored hash is one digest,
+# so which of these changed is not known)
+HASHED_INPUTS = "workspace.toml, data/ or priors/ (or the settlement prior 'forecast reference fit' learns)"
+
+
 def content_hash(ws: Workspace) -> str:
     """SHA-256 over the relative names and bytes of workspace.toml and the data and prior files, and of
     the shipped settlement prior learned from the reference class (``reference = ...`` prior entries

@@ -111,7 +111,7 @@ def test_show_reports_stale_fit(fitted_workspace):
     p = fitted_workspace.priors_dir / "default.toml"
     p.write_text(p.read_text() + "\n# an analyst's edit\n")
     r = run("show", "-w", fitted_workspace.root)
-    assert "STALE FIT: data/ or priors/ changed since this fit" in r.output
+    assert "STALE FIT: workspace.toml, data/ or priors/ (or the settlement prior" in r.output
     assert json.loads(run("show", "-w", fitted_workspace.root, "--json").output)["stale"] is True
 
 
@@ -325,3 +325,21 @@ def test_every_help_example_runs_in_the_default_workspace(fitted_workspace, monk
         assert r.exit_code == 0, f"{path}: {' '.join(argv)}\n{r.output}"
         ran += 1
     assert ran >= 5
+
+
+def test_stale_fit_names_everything_that_is_hashed(fitted_workspace):
+    """Editing only workspace.toml makes the fit stale (it is in the content hash): the warnings of
+    'show' and 'brief' and the refusal of 'update' name workspace.toml, not just data/ or priors/."""
+    ws = fitted_workspace
+    toml = ws.root / "workspace.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace('name = "Russia"', 'name = "Russian Federation"'),
+                    encoding="utf-8")
+    r = run("show", "-w", ws.root)
+    from forecast.workspace import HASHED_INPUTS
+
+    assert HASHED_INPUTS.startswith("workspace.toml, data/ or priors/")
+    assert r.exit_code == 0 and f"STALE FIT: {HASHED_INPUTS} changed since this fit" in r.output
+    r = run("brief", "-w", ws.root, "--out", ws.root / "b.md", "--allow-failed-diagnostics")
+    assert f"STALE FIT: {HASHED_INPUTS} changed" in (ws.root / "b.md").read_text()
+    r = run("update", "-w", ws.root, "--event", "summit_held", "--date", "2020", "--source", "t")
+    assert r.exit_code == 1 and f"{HASHED_INPUTS} changed since the stored fit" in r.output

@@ -23,7 +23,7 @@ from forecast.report.lenses import Freshness, LensStaleness, freshness, lens_sta
 from forecast.report.readable import display_names, event_label, value_text
 from forecast.report.summary import pct, probability_label
 from forecast.store.posterior import is_stale
-from forecast.workspace import Workspace
+from forecast.workspace import HASHED_INPUTS, Workspace
 
 LENS_SHORT = {"power": "Power shift", "trust": "Trust and interaction", "leaders": "Leaders (two-level games)"}
 
@@ -195,7 +195,7 @@ def build_brief(ws: Workspace, allow_failed: bool = False, since: str | None = N
     if not d["ok"]:
         warnings.append("DIAGNOSTICS FAILED: do not use these numbers. " + "; ".join(d["failures"]))
     if r["stale"]:
-        warnings.append(f"STALE FIT: data/ or priors/ changed since this fit (hash {r['content_hash'][:12]}); "
+        warnings.append(f"STALE FIT: {HASHED_INPUTS} changed since this fit (hash {r['content_hash'][:12]}); "
                         f"run 'forecast fit' to refresh.")
     if warning:
         warnings.append(f"LEDGER MISMATCH: {warning}")

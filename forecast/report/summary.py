@@ -10,6 +10,7 @@ from forecast.defaults import RECENT_SHIFT_YEARS
 from forecast.model.projection import INTERVAL_TYPE, weighted_quantile
 from forecast.store.headline import probabilities
 from forecast.store.posterior import StoredForecast
+from forecast.workspace import HASHED_INPUTS
 
 def probability_label(key: str, y: int) -> str:
     if key.startswith("settle_within_"):
@@ -88,7 +89,7 @@ def format_report(r: dict) -> str:
                   "!! Refit with more draws/tuning (forecast fit --draws N --tune N).",
                   "!" * 78]
     if r["stale"]:
-        lines += ["** STALE FIT: data/ or priors/ changed since this fit (hash "
+        lines += [f"** STALE FIT: {HASHED_INPUTS} changed since this fit (hash "
                   f"{r['content_hash'][:12]}); run 'forecast fit' to refresh. **"]
     dyad = r["dyad"]
     lines.append(f"{dyad['name']} forecast  (data through {r['as_of']}, preset '{r['preset']}')")

@@ -22,7 +22,7 @@ from forecast.store import ledger as L
 from forecast.store.integrity import (CHECKSUM_ATTR, COORDS, POSTERIOR_CHECKSUM_ATTR, check_checksum, check_draws,
                                       check_variables, forecast_checksum, refuse, variable_checksums)
 from forecast.store.record import FitRecord
-from forecast.workspace import TEMP_PREFIX, Workspace, atomic_write, content_hash
+from forecast.workspace import HASHED_INPUTS, TEMP_PREFIX, Workspace, atomic_write, content_hash
 
 NOISE_FLOOR_ATTR = "noise_floor"  # the attribute name of FitRecord.noise_floor
 HEADS_DIR = "heads"
@@ -331,6 +331,5 @@ def is_stale(ws: Workspace, stored: StoredForecast) -> bool:
 def check_identity(ws: Workspace, stored: StoredForecast) -> None:
     if is_stale(ws, stored):
         raise IdentityMismatchError(
-            f"the stored fit ({ws.posterior_path.name}) was made from data/priors with hash "
-            f"{stored.record.content_hash[:12]}, but the workspace now hashes to "
-            f"{content_hash(ws)[:12]}; re-run 'forecast fit'")
+            f"the stored fit ({ws.posterior_path.name}) was made with content hash {stored.record.content_hash[:12]}, "
+            f"but the workspace now hashes to {content_hash(ws)[:12]}: {HASHED_INPUTS} changed; re-run 'forecast fit'")

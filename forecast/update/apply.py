@@ -35,7 +35,7 @@ from forecast.store.lock import write_lock
 from forecast.store.posterior import (StoredForecast, current, fit_path, head_path, is_stale, read_forecast_file,
                                       read_posterior_arrays, remove_stale_temporaries, write_forecast_file)
 from forecast.store.record import FitRecord
-from forecast.workspace import Workspace
+from forecast.workspace import HASHED_INPUTS, Workspace
 
 
 # --------------------------------------------------------------------------- validation
@@ -281,7 +281,7 @@ def apply(ws: Workspace, events: list[L.Event], dry_run: bool = False, file: str
         raise ForecastError(warning)
     if is_stale(ws, before):
         raise IdentityMismatchError(
-            f"data/ or priors/ changed since the stored fit (hash {before.record.content_hash[:12]}); "
+            f"{HASHED_INPUTS} changed since the stored fit (hash {before.record.content_hash[:12]}); "
             f"run 'forecast fit' before updating")
     validate_events(ws, ds, events, before.record.forecast_year, file, rows)
     with nullcontext() if dry_run else write_lock(ws):

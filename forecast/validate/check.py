@@ -52,7 +52,7 @@ class Context:
         from forecast.store.posterior import current, load_idata
 
         self.ws = ws
-        self.idata = load_idata(ws)  # names IdentityMismatchError if data/ or priors/ changed
+        self.idata = load_idata(ws)  # IdentityMismatchError if workspace.toml, data/ or priors/ changed
         self.stored, self.head, _ = current(ws)
         self.record = self.stored.record
         records, _ = L.read(ws)
