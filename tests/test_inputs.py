@@ -175,15 +175,20 @@ def test_update_help_and_readme_document_the_batch_header():
     assert BATCH_HEADER in readme
 
 
-def test_the_documented_batch_example_is_read(tmp_path):
+def test_the_documented_batch_example_is_read(tmp_path, workspace):
+    """The example in --help reads as one reading and one event, both named in the shipped catalogues."""
     from forecast.data.batch import BATCH_EXAMPLE, read_batch
+    from forecast.data.loaders import load_dataset
 
     f = tmp_path / "batch.csv"
     f.write_text(BATCH_EXAMPLE, encoding="utf-8")
     events, rows = read_batch(str(f))
-    assert [(e.type, e.name, e.value) for e in events] == [("indicator", "cabinet_approval", 30.0),
+    assert [(e.type, e.name, e.value) for e in events] == [("indicator", "summits_per_year", 1.0),
                                                            ("event", "summit_held", None)]
     assert rows == [2, 3]
+    ds = load_dataset(workspace.data_dir)
+    assert "summits_per_year" in ds.meta.index and "summit_held" in ds.event_kinds.index
+    assert "2025-04,summits_per_year,,1,foreign ministry," in " ".join(run("update", "--help").output.split())
 
 
 @pytest.mark.parametrize("header, row, phrase", [

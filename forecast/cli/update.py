@@ -38,7 +38,7 @@ class StrictNumber(click.ParamType):
 @click.option("--note", default="", help="Free text.")
 @click.option("--file", "batch", type=click.Path(dir_okay=False),
               help="CSV batch, all or nothing, with the header date,indicator,kind,value,source,note; a "
-                   "reading fills indicator and value (2025-04,cabinet_approval,,30,a poll,), an event "
+                   "reading fills indicator and value (2025-04,summits_per_year,,1,foreign ministry,), an event "
                    "fills kind (2025-09-03,,summit_held,,foreign ministry,leaders meet).")
 @click.option("--dry-run", is_flag=True, help="What-if: the same report, nothing recorded.")
 @json_option()

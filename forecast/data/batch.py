@@ -18,10 +18,10 @@ REQUIRED = ("date", "source")
 OPTIONAL = ("indicator", "kind", "value", "note")
 BATCH_HEADER = "date,indicator,kind,value,source,note"
 BATCH_EXAMPLE = (f"{BATCH_HEADER}\n"
-                 "2025-04,cabinet_approval,,30,a poll,\n"
+                 "2025-04,summits_per_year,,1,foreign ministry,\n"
                  "2025-09-03,,summit_held,,foreign ministry,leaders meet\n")
 NEEDS = f"a batch needs {BATCH_HEADER}"
-EXAMPLE_HINT = ("a reading fills indicator and value, e.g. '2025-04,cabinet_approval,,30,a poll,'; "
+EXAMPLE_HINT = ("a reading fills indicator and value, e.g. '2025-04,summits_per_year,,1,foreign ministry,'; "
                 "an event fills kind, e.g. '2025-09-03,,summit_held,,foreign ministry,'")
 NOT_FOUND_HINT = "check the path; a relative path is read from the current folder"
 
