@@ -162,7 +162,8 @@ def remove_empty_folders(folders: list[Path]) -> None:
 
 # What content_hash covers, in the words of the stale-fit warnings (the stored hash is one digest,
 # so which of these changed is not known)
-HASHED_INPUTS = "workspace.toml, data/ or priors/ (or the settlement prior 'forecast reference fit' learns)"
+# what content_hash covers, in words (the settlement prior is the one 'forecast reference fit' learns)
+HASHED_INPUTS = "workspace.toml, data/, priors/ or the settlement prior"
 
 
 def content_hash(ws: Workspace) -> str:

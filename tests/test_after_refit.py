@@ -40,8 +40,10 @@ def pretend_refit(ws) -> None:
     records, head = L.read(ws)
     events = L.active_events(records)
     stored = store.read_forecast(ws)
-    created = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-    assert created != stored.record.created_utc
+    # a real refit samples for seconds, so it is stamped later than the fit it replaces (the stamp has
+    # one-second resolution, and the fixture's fit may be less than a second old)
+    was = dt.datetime.fromisoformat(stored.record.created_utc)
+    created = max(dt.datetime.now(dt.timezone.utc), was + dt.timedelta(seconds=1)).isoformat(timespec="seconds")
     attrs = {"ledger_head": head, "created_utc": created,
              "ledger_in_fit": json.dumps([e.id for e in events if e.year <= stored.record.as_of]),
              "events_in_force": json.dumps([e.id for e in events])}

@@ -142,7 +142,7 @@ def test_stale_fit_is_flagged_on_the_face(bws, tmp_path):
     r = run("brief", "-w", bws.root, "--out", out)
     assert r.exit_code == 0, r.output
     assert "** STALE FIT" in r.output  # on stderr too
-    assert "> **STALE FIT: workspace.toml, data/ or priors/ (or the settlement prior" in out.read_text()
+    assert "> **STALE FIT: workspace.toml, data/, priors/ or the settlement prior changed" in out.read_text()
 
 
 @needs_forecast_year

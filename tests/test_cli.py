@@ -111,7 +111,7 @@ def test_show_reports_stale_fit(fitted_workspace):
     p = fitted_workspace.priors_dir / "default.toml"
     p.write_text(p.read_text() + "\n# an analyst's edit\n")
     r = run("show", "-w", fitted_workspace.root)
-    assert "STALE FIT: workspace.toml, data/ or priors/ (or the settlement prior" in r.output
+    assert "STALE FIT: workspace.toml, data/, priors/ or the settlement prior changed" in r.output
     assert json.loads(run("show", "-w", fitted_workspace.root, "--json").output)["stale"] is True
 
 
@@ -337,7 +337,7 @@ def test_stale_fit_names_everything_that_is_hashed(fitted_workspace):
     r = run("show", "-w", ws.root)
     from forecast.workspace import HASHED_INPUTS
 
-    assert HASHED_INPUTS.startswith("workspace.toml, data/ or priors/")
+    assert HASHED_INPUTS.startswith("workspace.toml, data/, priors/")
     assert r.exit_code == 0 and f"STALE FIT: {HASHED_INPUTS} changed since this fit" in r.output
     r = run("brief", "-w", ws.root, "--out", ws.root / "b.md", "--allow-failed-diagnostics")
     assert f"STALE FIT: {HASHED_INPUTS} changed" in (ws.root / "b.md").read_text()

@@ -302,7 +302,8 @@ def test_dry_run_that_needs_a_refit_saves_nothing(fitted_workspace, monkeypatch)
     guard = WriteGuard(monkeypatch, ws.root)
     r = run("update", "-w", ws.root, *PAST_EVENT, "--dry-run", "--json")
     assert r.exit_code == 0, r.output
-    assert json.loads(r.output)["path"].startswith("refit")
+    assert json.loads(r.stdout)["path"].startswith("refit")  # the refit's announcement is on stderr
+    assert r.stderr.startswith("Refitting the model on the data plus the ledger")
     assert seen["save"] is False
     assert guard.calls == [] and snapshot(ws.root) == snap
 
