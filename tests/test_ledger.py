@@ -63,6 +63,8 @@ PROBES = {
     "NaN value": (GOOD + line(add(OTHER, 2)).replace(b"27.0", b"NaN"), 2, "event.value"),
     "blank line": (GOOD + b"\n" + line(add(OTHER, 2)), 2, "blank"),
     "no final newline": (GOOD[:-1], 1, "newline"),
+    "unknown path": (GOOD + line(add(OTHER, 2, path="guess")), 2,
+                     "expected one of psis, refit, event_shift, unchanged"),
 }
 
 

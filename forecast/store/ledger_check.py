@@ -175,7 +175,7 @@ def check_record(rec, line: int, name: str, names, out: list[Problem]) -> None:
     check_after(rec["after"], line, name, out)
     if op == "add":
         if rec["path"] not in PATHS:
-            out.append(problem(name, line, f"expected 'psis' or 'refit', found {shown(rec['path'])}", "path"))
+            out.append(problem(name, line, f"expected one of {', '.join(PATHS)}, found {shown(rec['path'])}", "path"))
         m = len(out)
         check_event(rec["event"], line, name, names, out)
         recomputed = Event.from_dict(rec["event"]).id if len(out) == m else rec["id"]
