@@ -195,6 +195,18 @@ def test_data_list_json(workspace):
     assert {x["lens"] for x in rows} == {"power", "trust", "leaders"}
 
 
+def test_data_list_text_shows_large_values_whole_and_marks_cut_units(workspace):
+    r = run("data", "list", "-w", workspace.root)
+    assert r.exit_code == 0, r.output
+    rows = {line.split()[0]: line for line in r.output.splitlines()[1:-1]}
+    assert len(rows) == 19 and "e+" not in r.output
+    by_name = {x["name"]: x for x in json.loads(run("data", "list", "-w", workspace.root, "--json").output)}
+    visitors = by_name["russian_visitors_to_japan"]["last_value"]
+    assert visitors >= 1e4 and rows["russian_visitors_to_japan"].split()[-1] == f"{visitors:,.0f}"
+    assert "binary (1 = majority …" in rows["japan_coalition_majority_both_houses"]
+    assert "--json' gives every unit in full" in r.output
+
+
 def test_show_does_not_import_pymc(fitted_workspace):
     code = (
         "import sys, json\n"
