@@ -377,8 +377,14 @@ def test_drivers_waterfall_adds_up(synth):
     stored, _ = analysis.load_current(synth)
     res = history.driver_results(synth, stored)
     assert res.old.label.startswith("2025") and "no updates yet" in res.title
-    total = res.old.logodds + sum(d for _, d in res.steps)
-    assert total == pytest.approx(res.new.logodds)
+    # the steps add up from logit(P) before to logit(P) after, so the waterfall ends at the P it is labelled with
+    total = res.old.effective + sum(d for _, d in res.steps)
+    assert total == pytest.approx(res.new.effective)
+    assert 1 / (1 + np.exp(-res.new.effective)) == pytest.approx(res.new.probability)
+    steps = dict(res.steps)
+    assert list(steps) == ["power", "trust", "leaders", "threshold", "spread"]
+    mean_steps = sum(d for n, d in res.steps if n != "spread")
+    assert res.old.logodds + mean_steps == pytest.approx(res.new.logodds)
     post = posterior_vars(synth.posterior_path, ("improve_logodds", "cutpoints"))
     y = history.year_state(synth, stored, 2016)
     assert y.logodds == pytest.approx(np.mean(post["improve_logodds"][:, 2016 - 1992] - post["cutpoints"][:, 2]))

@@ -220,7 +220,7 @@ def build_brief(ws: Workspace, allow_failed: bool = False, since: str | None = N
         dr = driver_results(ws, stored)
         steps = dr.steps
         main_lens, main_d = max(steps[:3], key=lambda kv: abs(kv[1]))
-        total = dr.new.logodds - dr.old.logodds
+        total = dr.new.effective - dr.old.effective
         what_changed = (f"Latest update, {'; '.join(labels)} (applied {batch.applied_utc[:10]}): "
                         f"log-odds of improvement {total:+.2f}, mostly through the {main_lens} lens ({main_d:+.2f}).")
     else:

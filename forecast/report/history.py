@@ -94,7 +94,16 @@ class LogOddsState:
 
     @property
     def logodds(self) -> float:
+        """The posterior mean of the log-odds (the lens contributions minus the cutpoint)."""
         return float(self.contributions.sum() - self.threshold)
+
+    @property
+    def effective(self) -> float:
+        """logit(probability): the log-odds of the mean probability. It differs from ``logodds``
+        because P is averaged over posterior draws (and, for a forecast, simulated futures): a
+        wider spread pulls a low probability up and a high one down."""
+        p = min(max(self.probability, 1e-12), 1.0 - 1e-12)
+        return float(np.log(p / (1.0 - p)))
 
 
 @dataclass
@@ -106,9 +115,14 @@ class DriverResults:
 
     @property
     def steps(self) -> list[tuple[str, float]]:
-        """(name, change in log-odds) for each lens, then the threshold."""
+        """(name, change in log-odds) for each lens (its mean contribution), then the threshold (the
+        mean cutpoint), then 'spread': the rest of the change in logit(P), from averaging P over the
+        draws and futures. They add up from ``old.effective`` to ``new.effective``, so the waterfall
+        ends at the probabilities it is labelled with."""
         d = [(lens, float(self.new.contributions[i] - self.old.contributions[i])) for i, lens in enumerate(LENSES)]
-        return d + [("threshold", -(self.new.threshold - self.old.threshold))]
+        d.append(("threshold", -(self.new.threshold - self.old.threshold)))
+        mean_change = self.new.logodds - self.old.logodds
+        return d + [("spread", (self.new.effective - self.old.effective) - mean_change)]
 
 
 def forecast_state(ws: Workspace, stored: StoredForecast, label: str) -> LogOddsState:

@@ -289,6 +289,9 @@ def _trajectory_in_sample(res):
 
 
 # ---------------------------------------------------------------------------- drivers
+STEP_NAMES = {"threshold": "threshold\n(cutpoint)", "spread": "spread\n(uncertainty)"}
+
+
 def plot_drivers(res):
     """``history.DriverResults`` -> Figure: a waterfall from the old to the new log-odds."""
     from matplotlib.patches import Patch
@@ -298,16 +301,16 @@ def plot_drivers(res):
         ax = fig.add_subplot()
         names = [f"{res.old.label}"]
         steps = res.steps
-        names += [("threshold\n(cutpoint)" if n == "threshold" else f"{n}") for n, _ in steps]
+        names += [STEP_NAMES.get(n, n) for n, _ in steps]
         names.append(f"{res.new.label}")
         names = ["\n".join(textwrap.wrap(n, 16)) for n in names]
         x = np.arange(len(names))
-        level = res.old.logodds
+        level = res.old.effective
         bars = [(0.0, level, S.TOTAL)]
         for _, d in steps:
             bars.append((level, level + d, S.UP if d >= 0 else S.DOWN))
             level += d
-        bars.append((0.0, res.new.logodds, S.TOTAL))
+        bars.append((0.0, res.new.effective, S.TOTAL))
         span = max(max(abs(a), abs(b)) for a, b, _ in bars) or 1.0
         for xi, (a, b, st) in zip(x, bars):
             ax.bar(xi, b - a, bottom=a, color=st["color"], edgecolor=S.BLACK, linewidth=0.6, hatch=st["hatch"],
@@ -317,14 +320,14 @@ def plot_drivers(res):
                         va="bottom", fontsize=S.SMALL + 0.5)
         for xi in range(len(bars) - 1):
             ax.plot([xi + 0.31, xi + 0.69], [bars[xi][1]] * 2, color=S.GREY, linewidth=0.8)
-        ax.annotate(f"P = {S.pct(res.old.probability)}", (0, min(0, res.old.logodds)), xytext=(0, -3),
+        ax.annotate(f"P = {S.pct(res.old.probability)}", (0, min(0, res.old.effective)), xytext=(0, -3),
                     textcoords="offset points", ha="center", va="top", fontsize=S.SMALL + 0.5, fontweight="bold")
-        ax.annotate(f"P = {S.pct(res.new.probability)}", (x[-1], min(0, res.new.logodds)), xytext=(0, -3),
+        ax.annotate(f"P = {S.pct(res.new.probability)}", (x[-1], min(0, res.new.effective)), xytext=(0, -3),
                     textcoords="offset points", ha="center", va="top", fontsize=S.SMALL + 0.5, fontweight="bold")
         ax.axhline(0, color=S.BLACK, linewidth=0.7)
         ax.set_ylim(-1.3 * span - 0.15, 1.3 * span + 0.15)
         ax.set_xticks(x, names, fontsize=S.SMALL + 0.5)
-        ax.set_ylabel("log-odds of improvement\n(posterior mean)")
+        ax.set_ylabel("log-odds of improvement\n(logit of the mean probability)")
         ax.set_title("\n".join(textwrap.wrap(res.title, 80)), loc="left", fontsize=S.SMALL + 1.5)
         ax.legend(handles=[Patch(facecolor=S.UP["color"], hatch=S.UP["hatch"], edgecolor=S.BLACK,
                                  label="raises the odds"),
@@ -333,9 +336,11 @@ def plot_drivers(res):
                            Patch(facecolor=S.TOTAL["color"], edgecolor=S.BLACK, label="total")],
                   loc="upper right", ncols=3)
         fig.suptitle("What moved the log-odds of improvement, lens by lens")
-        fig.text(0.01, 0.005, "Log-odds = sum of lens contributions (beta x (state + coded-event shift)) minus the "
-                 "improvement cutpoint; P = posterior mean probability.", fontsize=S.SMALL - 0.5, color=S.GREY,
-                 ha="left", va="bottom")
+        # the note is the axis label, so that the layout keeps it clear of the tick labels
+        ax.set_xlabel("Ends: logit of P, the posterior mean probability. Lens steps: change in the mean of beta x "
+                      "(state + coded-event shift).\nThreshold: change in the cutpoint. Spread: the rest, from averaging "
+                      "P over draws and simulated futures\n(a wider spread pulls a low probability up).",
+                      fontsize=S.SMALL - 0.5, color=S.GREY, loc="left", labelpad=6)
         fig.get_layout_engine().set(h_pad=0.12)
     return fig
 
