@@ -59,7 +59,7 @@ def main() -> None:
                 c0, t0 = cpu_seconds(), time.perf_counter()
                 idata = draw(compiled, used, DRAWS, TUNE, CHAINS, seed, False, target_accept=ta)
                 wall, cpu = time.perf_counter() - t0, cpu_seconds() - c0
-                d = compute_diagnostics(idata)
+                d = compute_diagnostics(idata).to_dict()
                 row = {"as_of": spec.as_of, "seed": seed, "target_accept": ta, "wall_s": round(wall, 2),
                        "cpu_s": round(cpu, 2), **{k: d[k] for k in ("divergences", "rhat_max", "ess_bulk_min",
                                                                     "ess_tail_min", "bfmi_min", "ok")},

@@ -16,6 +16,7 @@ import pytest
 
 import forecast
 from forecast.errors import UsageError
+from forecast.inference.diagnostics import Diagnostics
 from forecast.store import fit as fitting
 from forecast.inference.retry import RetryNote, resume_target_accept, with_retry
 from forecast.workspace import init_workspace
@@ -133,7 +134,10 @@ def fake_fit(calls: list, stop_at_retry: bool):
         div = 2 if kw["target_accept"] < 0.98 else 0
         n = 8
         fc = {k: np.full(n, 0.25) for k in ("improve_next_year", "settle_within_5y", "settle_within_10y")}
-        return SimpleNamespace(diagnostics={"divergences": div, "ok": div == 0}, timings={"total_s": 1.0},
+        diag = Diagnostics(rhat_max=1.0, rhat_worst="x", ess_bulk_min=500.0, ess_bulk_worst="x", ess_tail_min=500.0,
+                           ess_tail_worst="x", divergences=div, bfmi_min=1.0, chains=4, draws=10,
+                           failures=(f"{div} divergent transitions",) if div else ())
+        return SimpleNamespace(diagnostics=diag, timings={"total_s": 1.0},
                                forecast={**fc, "weight": np.full(n, 1 / n)})
     return fit
 

@@ -273,13 +273,16 @@ def test_fit_retries_once_at_higher_target_accept_after_divergences(workspace, m
 
     import forecast.store.fit as fitting
     import forecast.store.posterior as store
+    from forecast.inference.diagnostics import Diagnostics
 
     calls = []
 
     def fake_fit(ws, **kw):
         calls.append(kw["target_accept"])
         div = 3 if kw["target_accept"] < 0.98 else 0
-        diag = {"divergences": div, "ok": div == 0, "failures": [f"{div} divergent transitions"] if div else []}
+        diag = Diagnostics(rhat_max=1.0, rhat_worst="x", ess_bulk_min=500.0, ess_bulk_worst="x", ess_tail_min=500.0,
+                           ess_tail_worst="x", divergences=div, bfmi_min=1.0, chains=4, draws=10,
+                           failures=(f"{div} divergent transitions",) if div else ())
         return SimpleNamespace(diagnostics=diag, timings={"total_s": 1.0, "sample_s": 0.5, "compile_s": 0.5},
                                sampler="nutpie")
 

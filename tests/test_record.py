@@ -15,6 +15,7 @@ from click.testing import CliRunner
 from forecast.cli.main import main
 from forecast.data.config import Claim, LensText, Side, WorkspaceConfig
 from forecast.errors import StoredStateError
+from forecast.inference.diagnostics import Diagnostics
 from forecast.model.fitspec import FitSpec
 from forecast.store import ledger as L
 from forecast.store.integrity import DRAW_SHAPES
@@ -32,12 +33,20 @@ DYAD = WorkspaceConfig(name="A-B", first_year=1992, side_a=Side("a", "A", 1), si
                                                                                                 "leaders")))
 
 
+# The 'diagnostics' attribute as a fit of format version 5 wrote it (keys in this order, failures a list).
+STORED_DIAGNOSTICS = (
+    '{"rhat_max": 1.0716, "rhat_worst": "indicator_offset", "ess_bulk_min": 25.4, "ess_bulk_worst": '
+    '"indicator_offset", "ess_tail_min": 46.6, "ess_tail_worst": "indicator_noise", "divergences": 0, '
+    '"bfmi_min": 0.757, "chains": 2, "draws": 200, "failures": ["R-hat 1.072 >= 1.01 (indicator_offset)", '
+    '"bulk ESS 25 < 400 (indicator_offset)", "tail ESS 47 < 400 (indicator_noise)"], "ok": false}')
+
+
 def record(**changes) -> FitRecord:
     r = FitRecord(
         content_hash="ab" * 32, seed=7, preset="default", as_of=1996, forecast_year=1997, horizons=(5, 10),
         draws=10, tune=10, chains=2, sampler="nutpie", parameterisation="centred", target_accept=0.95,
         created_utc="2026-01-02T03:04:05+00:00", libraries={"numpy": "2"},
-        diagnostics={"ok": True, "failures": [], "rhat_max": 1.0}, indicators_used=("a", "b"),
+        diagnostics=Diagnostics.from_dict(json.loads(STORED_DIAGNOSTICS)), indicators_used=("a", "b"),
         indicators_skipped=(), barrier_last=1.0, timings={"total_s": 1.5}, spec=SPEC, noise_floor=0.05,
         ledger_head=L.EMPTY_HEAD, ledger_in_fit=(), pareto_k=0.1, is_ess=19.5, update_path="fit", dyad=DYAD,
         fit_file="posterior.nc")
@@ -67,6 +76,23 @@ def test_record_round_trips_through_a_file(tmp_path):
     assert record().to_attrs()["format_version"] == FORMAT_VERSION
 
 
+def test_diagnostics_are_typed_and_stored_as_before():
+    """FitRecord.diagnostics is a Diagnostics; its to_dict is the stored attribute, byte for byte."""
+    from forecast.inference.diagnostics import failures
+
+    d = Diagnostics.from_dict(json.loads(STORED_DIAGNOSTICS))
+    assert d.rhat_worst == "indicator_offset" and d.chains == 2 and d.failures[0].startswith("R-hat 1.072")
+    assert d.ok is False and d.failures == tuple(failures(d))
+    assert json.dumps(d.to_dict()) == STORED_DIAGNOSTICS
+    assert Diagnostics.from_dict(d.to_dict()) == d
+    assert d["ok"] is False and d["failures"] == list(d.failures)  # the API's fit.diagnostics["ok"] (README)
+    passed = dataclasses.replace(d, failures=())
+    assert passed.ok is True and passed.to_dict()["ok"] is True and passed.to_dict()["failures"] == []
+    rec = record()
+    assert isinstance(rec.diagnostics, Diagnostics)
+    assert json.dumps(rec.to_attrs()["diagnostics"]) == STORED_DIAGNOSTICS
+
+
 def edit_attrs(path, fn):
     with h5py.File(path, "a") as f:
         fn(f["forecast"].attrs)
@@ -77,6 +103,11 @@ def edit_attrs(path, fn):
     (lambda a: a.__setitem__("colour", "blue"), "does not know: colour"),
     (lambda a: a.__setitem__("format_version", 1), "format version 1"),
     (lambda a: a.__setitem__("spec", json.dumps({**SPEC.to_dict(), "extra": 1})), "has unknown extra"),
+    (lambda a: a.__setitem__("diagnostics", json.dumps({k: v for k, v in json.loads(STORED_DIAGNOSTICS).items()
+                                                        if k != "rhat_worst"})),
+     "the stored 'diagnostics' attribute lacks rhat_worst"),
+    (lambda a: a.__setitem__("diagnostics", json.dumps({**json.loads(STORED_DIAGNOSTICS), "ok": True})),
+     "the stored 'diagnostics' attribute says ok = True with 3 failure(s)"),
 ])
 def test_missing_or_unknown_attribute_is_named(tmp_path, edit, named):
     p = tmp_path / "f.h5"

@@ -14,7 +14,7 @@ import numpy as np
 from forecast.data.events import Event
 from forecast.data.loaders import Dataset
 from forecast.defaults import CHAINS, DRAWS, HORIZONS, SAMPLER, SEED, TARGET_ACCEPT, TUNE
-from forecast.inference.diagnostics import compute_diagnostics
+from forecast.inference.diagnostics import Diagnostics, compute_diagnostics
 from forecast.inference.library_warnings import library_warnings
 from forecast.inference.progress import OnPhase, phase
 from forecast.inference.sampling import check_complete, nutpie_sample
@@ -38,7 +38,7 @@ class FitResult:
     spec: ModelSpec
     idata: object
     forecast: dict          # per-draw projection (projection.project) with PSIS ``weight``
-    diagnostics: dict       # diagnostics.compute_diagnostics
+    diagnostics: Diagnostics  # diagnostics.compute_diagnostics
     timings: dict           # seconds: compile_s, sample_s (and total_s once stored)
     sampler: str            # the sampler used
     in_fit: list[Event]     # the ledger events folded into the fitted data

@@ -142,9 +142,9 @@ def diagnose(idata, seconds: float) -> ReferenceDiagnostics:
     checked = az.InferenceData(posterior=idata.posterior.drop_vars(list(UNCHECKED)),
                                sample_stats=idata.sample_stats)
     d = compute_diagnostics(checked)
-    return ReferenceDiagnostics(rhat_max=float(d["rhat_max"]), ess_bulk_min=float(d["ess_bulk_min"]),
-                                divergences=int(d["divergences"]), bfmi_min=float(d["bfmi_min"]),
-                                seconds=round(seconds, 1), failures=tuple(d["failures"]))
+    return ReferenceDiagnostics(rhat_max=float(d.rhat_max), ess_bulk_min=float(d.ess_bulk_min),
+                                divergences=int(d.divergences), bfmi_min=float(d.bfmi_min),
+                                seconds=round(seconds, 1), failures=d.failures)
 
 
 def fit_reference(claims, origin: int | None = None, *, draws: int = REFERENCE_DRAWS, tune: int = REFERENCE_TUNE,

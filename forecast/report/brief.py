@@ -18,6 +18,7 @@ from forecast import LENSES, __version__
 from forecast.data.loaders import load_dataset
 from forecast.store import ledger as L
 from forecast.errors import ForecastError
+from forecast.inference.diagnostics import Diagnostics
 from forecast.defaults import STALE_AFTER_YEARS, THRESHOLDS
 from forecast.report.lenses import Freshness, LensStaleness, freshness, lens_staleness
 from forecast.report.readable import display_names, event_label, value_text
@@ -140,15 +141,15 @@ def staleness_sentence(x: LensStaleness) -> str:
             f"model carries the lens forward from then, so this contribution is much more uncertain.")
 
 
-def diagnostics_text(d: dict) -> str:
-    head = "Diagnostics OK" if d["ok"] else "DIAGNOSTICS FAILED"
+def diagnostics_text(d: Diagnostics) -> str:
+    head = "Diagnostics OK" if d.ok else "DIAGNOSTICS FAILED"
     t = THRESHOLDS
-    text = (f"{head}: R-hat max {d['rhat_max']:.3f} (< {t['rhat_max']:g}), bulk ESS min {d['ess_bulk_min']:.0f}, "
-            f"tail ESS min {d['ess_tail_min']:.0f} (>= {t['ess_tail_min']}), divergences {d['divergences']} "
-            f"({t['divergences']}), E-BFMI min {d['bfmi_min']:.2f} (>= {t['bfmi_min']:g}); "
-            f"{d['chains']} chains x {d['draws']} draws")
-    if not d["ok"]:
-        text += ". Failures: " + "; ".join(d["failures"])
+    text = (f"{head}: R-hat max {d.rhat_max:.3f} (< {t['rhat_max']:g}), bulk ESS min {d.ess_bulk_min:.0f}, "
+            f"tail ESS min {d.ess_tail_min:.0f} (>= {t['ess_tail_min']}), divergences {d.divergences} "
+            f"({t['divergences']}), E-BFMI min {d.bfmi_min:.2f} (>= {t['bfmi_min']:g}); "
+            f"{d.chains} chains x {d.draws} draws")
+    if not d.ok:
+        text += ". Failures: " + "; ".join(d.failures)
     return text
 
 
@@ -185,15 +186,15 @@ def build_brief(ws: Workspace, allow_failed: bool = False, since: str | None = N
     r = build_report(stored, stale=is_stale(ws, stored))
     if warning:
         r["ledger_mismatch"] = warning
-    d = r["diagnostics"]
-    if not d["ok"] and not allow_failed:
+    d = stored.record.diagnostics
+    if not d.ok and not allow_failed:
         raise DiagnosticsRefused(
-            "the stored fit failed its diagnostics (" + "; ".join(d["failures"]) + "): a brief is refused. Refit "
+            "the stored fit failed its diagnostics (" + "; ".join(d.failures) + "): a brief is refused. Refit "
             "(forecast fit --draws N --tune N) or pass --allow-failed-diagnostics for a brief marked "
             "DIAGNOSTICS FAILED on its face")
     warnings = []
-    if not d["ok"]:
-        warnings.append("DIAGNOSTICS FAILED: do not use these numbers. " + "; ".join(d["failures"]))
+    if not d.ok:
+        warnings.append("DIAGNOSTICS FAILED: do not use these numbers. " + "; ".join(d.failures))
     if r["stale"]:
         warnings.append(f"STALE FIT: {HASHED_INPUTS} changed since this fit (hash {r['content_hash'][:12]}); "
                         f"run 'forecast fit' to refresh.")
@@ -250,7 +251,7 @@ def build_brief(ws: Workspace, allow_failed: bool = False, since: str | None = N
     generated = (now or _dt.datetime.now(_dt.UTC)).isoformat(timespec="seconds")
     return Brief(report=r, generated_utc=generated, headlines=headlines, since=since_text,
                  drivers=plain_drivers(r, _barrier_text(ds.meta)), what_changed=what_changed,
-                 lens_lines=lens_lines(r), freshness=fresh, diagnostics_ok=bool(d["ok"]),
+                 lens_lines=lens_lines(r), freshness=fresh, diagnostics_ok=d.ok,
                  diagnostics_text=diagnostics_text(d),
                  warnings=warnings, footer=footer, figure=fig,
                  interval_note=f"Intervals: 80% {r['interval']}s of the per-draw probability.",

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from forecast.inference.diagnostics import Diagnostics
 from forecast.store.posterior import StoredForecast
 from forecast.workspace import Workspace
 
@@ -27,7 +28,7 @@ class RankPanel:
 class DiagnosticsResults:
     ranks: list[RankPanel]
     table: list[dict]        # rows: name, mean, sd, lo80, hi80, ess_bulk, ess_tail, r_hat
-    summary: dict            # the stored diagnostics (as in 'show')
+    summary: Diagnostics     # the stored diagnostics (as in 'show')
     chains: int
     draws: int
     bins: int
@@ -68,5 +69,5 @@ def diagnostics_results(ws: Workspace, stored: StoredForecast, bins: int = 20, i
             lo, hi = np.quantile(x, [0.10, 0.90])
             table.append({"name": name, "mean": float(x.mean()), "sd": float(x.std(ddof=1)), "lo80": float(lo),
                           "hi80": float(hi), "ess_bulk": eb, "ess_tail": et, "r_hat": r})
-    return DiagnosticsResults(ranks=ranks, table=table, summary=dict(stored.record.diagnostics),
+    return DiagnosticsResults(ranks=ranks, table=table, summary=stored.record.diagnostics,
                               chains=int(post.sizes["chain"]), draws=int(post.sizes["draw"]), bins=bins)

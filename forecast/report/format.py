@@ -15,6 +15,7 @@ from forecast.report.summary import format_report, pct, probability_label
 if TYPE_CHECKING:
     from forecast.api import DataCheck, PlotFile, BriefFile
     from forecast.data.prefill import Prefilled
+    from forecast.inference.diagnostics import Diagnostics
     from forecast.inference.fitting import FitResult
     from forecast.inference.retry import RetryNote
 
@@ -72,9 +73,9 @@ def fit_finished(result: "FitResult", saved: str) -> str:
             f"(compile {t.get('compile_s', float('nan')):.1f} s, sampling {t['sample_s']:.1f} s); saved {saved}")
 
 
-def diagnostics_warning(diagnostics: dict) -> str | None:
+def diagnostics_warning(diagnostics: Diagnostics) -> str | None:
     """The warning for a fit that failed its diagnostics, or None."""
-    return None if diagnostics["ok"] else "WARNING: diagnostics failed: " + "; ".join(diagnostics["failures"])
+    return None if diagnostics.ok else "WARNING: diagnostics failed: " + "; ".join(diagnostics.failures)
 
 
 def format_update(r: dict) -> str:

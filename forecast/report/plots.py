@@ -398,13 +398,13 @@ def plot_diagnostics(res):
                                                                              and row[ess] < THRESHOLDS[ess + "_min"]):
                     cell.set_text_props(color=S.FAIL, fontweight="bold")
         d = res.summary
-        verdict = "OK" if d["ok"] else "FAILED: " + "; ".join(d["failures"])
+        verdict = "OK" if d.ok else "FAILED: " + "; ".join(d.failures)
         tab.set_title(f"Summary ({res.chains} chains x {res.draws} draws; 10%-90% = {S.BAND_80}). "
                       f"Diagnostics {verdict}", loc="left", fontsize=S.SMALL + 0.5,
-                      color=S.BLACK if d["ok"] else S.FAIL)
+                      color=S.BLACK if d.ok else S.FAIL)
         fig.suptitle("Sampler diagnostics: rank plots per chain (uniform = well mixed)\n"
                      f"thresholds: {THRESHOLDS_TEXT}\n"
-                     f"this fit: {d['divergences']} divergences, E-BFMI min {d['bfmi_min']:.2f}")
+                     f"this fit: {d.divergences} divergences, E-BFMI min {d.bfmi_min:.2f}")
     return fig
 
 

@@ -42,7 +42,6 @@ def build_report(stored: StoredForecast, stale: bool) -> dict:
                         "state": mean(d["lens_state_next"][:, i])}
     sides = d["leaders_sides_next"]
     lenses["leaders"]["sides"] = {"side_a": mean(sides[:, 0]), "side_b": mean(sides[:, 1])}
-    diag = dict(a.diagnostics)
     return {
         "dyad": a.dyad.to_dict(),
         "as_of": a.as_of, "forecast_year": a.forecast_year, "preset": a.preset,
@@ -55,7 +54,7 @@ def build_report(stored: StoredForecast, stale: bool) -> dict:
         "event_shift": event_shift_report(a, d, mean),
         "settlement_evidence": a.settlement_evidence,
         "ledger": {"events_in_force": len(a.events)},
-        "diagnostics": diag,
+        "diagnostics": a.diagnostics.to_dict(),
         "fit": {"sampler": a.sampler, "chains": a.chains, "draws": a.draws, "tune": a.tune,
                 "created_utc": a.created_utc, "timings": a.timings, "parameterisation": a.parameterisation,
                 "libraries": a.libraries},

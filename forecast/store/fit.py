@@ -77,7 +77,7 @@ def fit_with_retry(ws, target_accept: float | None = None, retry: bool = True,
     """``fit`` under the retry policy. The kept result's ``retry`` holds the note, and its
     ``timings['total_s']`` includes the discarded first run."""
     result, note = with_retry(lambda ta: fit(ws, target_accept=ta, **kwargs),
-                              lambda r: r.diagnostics["divergences"], target_accept, retry, on_retry)
+                              lambda r: r.diagnostics.divergences, target_accept, retry, on_retry)
     if note is not None:
         first = note.first_seconds
         result.timings["total_s"] += first

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from forecast.errors import IdentityMismatchError, NoFitError
+from forecast.inference.diagnostics import Diagnostics
 from forecast.store import ledger as L
 from forecast.store.integrity import (CHECKSUM_ATTR, COORDS, POSTERIOR_CHECKSUM_ATTR, check_checksum, check_draws,
                                       check_variables, forecast_checksum, refuse, variable_checksums)
@@ -189,7 +190,7 @@ class StoredForecast:
         return self.record.to_attrs()
 
     @property
-    def diagnostics(self) -> dict:
+    def diagnostics(self) -> Diagnostics:
         return self.record.diagnostics
 
 

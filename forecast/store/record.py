@@ -13,6 +13,7 @@ from dataclasses import dataclass, fields
 
 from forecast.data.config import WorkspaceConfig
 from forecast.errors import StoredStateError
+from forecast.inference.diagnostics import Diagnostics
 from forecast.model.fitspec import FitSpec
 
 FORMAT_VERSION = 5   # 3: the dyad (workspace.toml) is stored with every fit; 4: checksums (store.integrity);
@@ -37,7 +38,7 @@ class FitRecord:
     target_accept: float
     created_utc: str
     libraries: dict                       # library -> version
-    diagnostics: dict                     # inference.diagnostics.compute_diagnostics
+    diagnostics: Diagnostics              # inference.diagnostics.compute_diagnostics
     indicators_used: tuple[str, ...]
     indicators_skipped: tuple[str, ...]
     barrier_last: float
@@ -86,7 +87,7 @@ class FitRecord:
             v = getattr(self, f.name)
             if v is None and f.name in OPTIONAL:
                 continue
-            out[f.name] = v.to_dict() if isinstance(v, (FitSpec, WorkspaceConfig)) else \
+            out[f.name] = v.to_dict() if isinstance(v, (FitSpec, WorkspaceConfig, Diagnostics)) else \
                 list(v) if isinstance(v, tuple) else v
         return out
 
@@ -107,6 +108,7 @@ class FitRecord:
         values = {n: attrs[n] for n in names if n in attrs}
         values["spec"] = FitSpec.from_dict(values["spec"])
         values["dyad"] = WorkspaceConfig.from_dict(values["dyad"])
+        values["diagnostics"] = Diagnostics.from_dict(values["diagnostics"])
         for f in fields(cls):
             if f.name in values and isinstance(values[f.name], list):
                 values[f.name] = tuple(values[f.name])

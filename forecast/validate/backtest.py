@@ -162,7 +162,7 @@ def variant_forecasts(spec, compiled, used: str, settings: Settings) -> dict:
         def attempt(target_accept):
             idata = draw(compiled, used, target_accept=target_accept, **kw)
             return idata, compute_diagnostics(idata)
-        (idata, diag), _ = with_retry(attempt, lambda r: r[1]["divergences"])  # the policy of every fit
+        (idata, diag), _ = with_retry(attempt, lambda r: r[1].divergences)  # the policy of every fit
         post = {v: idata.posterior[v].values for v in POSTERIOR_NEEDED}
         post["factor_state"] = post["factor_state"][..., : i + 1]  # padded years after as-of never enter
         d = Draws.from_posterior(post, form, spec.event_lens, spec.event_sign, last=i)
@@ -173,8 +173,8 @@ def variant_forecasts(spec, compiled, used: str, settings: Settings) -> dict:
             "form": form, "p_improve": s["mean"], "lo80": s["lo80"], "hi80": s["hi80"],
             "p_change": proj["change_probs"].mean(axis=0).tolist(),
             "event_shift_next": proj["event_shift_next"].mean(axis=0).tolist(),
-            "diagnostics": {k: diag[k] for k in ("rhat_max", "ess_bulk_min", "ess_tail_min", "divergences",
-                                                 "bfmi_min", "ok", "failures")},
+            "diagnostics": {k: diag.to_dict()[k] for k in ("rhat_max", "ess_bulk_min", "ess_tail_min", "divergences",
+                                                           "bfmi_min", "ok", "failures")},
             "scored_quantity": scored_quantity_diagnostics(proj["improve_next_year"], settings.chains),
         }
     return out

@@ -85,7 +85,7 @@ def mcmc(ctx: Context) -> dict:
         r["ok"] = bool(r["rhat_max"] < THRESHOLDS["rhat_max"] and r["ess_bulk_min"] >= THRESHOLDS["ess_bulk_min"]
                        and r["ess_tail_min"] >= THRESHOLDS["ess_tail_min"])
         rows.append(r)
-    return {"thresholds": THRESHOLDS, "summary": ctx.record.diagnostics, "parameters": rows}
+    return {"thresholds": THRESHOLDS, "summary": ctx.record.diagnostics.to_dict(), "parameters": rows}
 
 
 # --- posterior predictive checks

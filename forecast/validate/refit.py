@@ -50,7 +50,7 @@ def refit_preset(job: Refit) -> dict:
                          as_of=job.as_of, draws=job.draws, tune=job.tune, chains=job.chains, seed=job.seed,
                          progress=False, save=False, horizons=job.horizons)
     probs = {k: summarise(res.forecast[k], res.forecast["weight"]) for k in job.keys}
-    return {"preset": job.preset, "probabilities": probs, "diagnostics_ok": res.diagnostics["ok"],
+    return {"preset": job.preset, "probabilities": probs, "diagnostics_ok": res.diagnostics.ok,
             "seconds": round(time.perf_counter() - t0, 1)}
 
 
