@@ -104,7 +104,24 @@ def test_projection_directions():
 
 def test_summarise_interval_order():
     s = summarise(np.random.default_rng(0).beta(2, 5, 4000))
-    assert s["lo95"] < s["lo80"] < s["mean"] < s["hi80"] < s["hi95"]
+    assert s.lo95 < s.lo80 < s.mean < s.hi80 < s.hi95
+
+
+def test_summarise_is_typed_and_its_json_form_is_unchanged():
+    """summarise returns an IntervalSummary; to_dict is the form of every JSON output (show --json,
+    check --json, ...): these keys in this order, plain floats; headline() what the ledger records."""
+    import json
+
+    from forecast.model.projection import IntervalSummary
+
+    x, w = np.random.default_rng(1).beta(2, 5, 500), np.full(500, 1 / 500)
+    s = summarise(x, w)
+    assert isinstance(s, IntervalSummary)
+    d = s.to_dict()
+    assert list(d) == ["mean", "lo80", "hi80", "lo95", "hi95"] and all(type(v) is float for v in d.values())
+    assert d["mean"] == float(np.sum(w * x))
+    assert json.loads(json.dumps(d)) == d
+    assert s.headline() == {"mean": d["mean"], "lo80": d["lo80"], "hi80": d["hi80"]}
 
 
 def test_session_fit_probabilities_and_diagnostics(session_fit):

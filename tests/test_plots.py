@@ -335,7 +335,7 @@ def test_probability_results_overlay_prior_and_outside_view(synth):
     report = build_report(stored, stale=False)
     assert [p.key for p in res.panels] == list(report["probabilities"])
     for p in res.panels:
-        assert p.summary == report["probabilities"][p.key]  # the numbers 'show' prints
+        assert p.summary.to_dict() == report["probabilities"][p.key]  # the numbers 'show' prints
         assert np.all((p.prior >= 0) & (p.prior <= 1)) and len(p.prior) == 4000
         assert np.all(p.posterior_density >= 0) and np.all(p.prior_density >= 0)
         area = np.trapezoid(p.posterior_density, p.grid)

@@ -212,9 +212,28 @@ def weighted_quantile(x: np.ndarray, q, weights: np.ndarray | None = None) -> np
     return np.interp(q, cw, x[order])
 
 
-def summarise(x: np.ndarray, weights: np.ndarray | None = None) -> dict:
+@dataclass(frozen=True)
+class IntervalSummary:
+    """A probability's mean and equal-tailed 80% and 95% intervals (``summarise``); ``to_dict`` is its
+    form in every JSON output (``show --json``, ``check --json``, ...): these keys, in this order."""
+
+    mean: float
+    lo80: float
+    hi80: float
+    lo95: float
+    hi95: float
+
+    def to_dict(self) -> dict:
+        return {"mean": self.mean, "lo80": self.lo80, "hi80": self.hi80, "lo95": self.lo95, "hi95": self.hi95}
+
+    def headline(self) -> dict:
+        """Mean and 80% interval: what the ledger records after an update and ``update`` compares."""
+        return {"mean": self.mean, "lo80": self.lo80, "hi80": self.hi80}
+
+
+def summarise(x: np.ndarray, weights: np.ndarray | None = None) -> IntervalSummary:
     """Mean and equal-tailed 80% and 95% intervals of per-draw probabilities
     (optionally under normalised importance weights)."""
     q = weighted_quantile(x, [0.025, 0.10, 0.90, 0.975], weights)
     mean = float(np.mean(x)) if weights is None else float(np.sum(weights * x))
-    return {"mean": mean, "lo80": float(q[1]), "hi80": float(q[2]), "lo95": float(q[0]), "hi95": float(q[3])}
+    return IntervalSummary(mean=mean, lo80=float(q[1]), hi80=float(q[2]), lo95=float(q[0]), hi95=float(q[3]))

@@ -38,17 +38,17 @@ def draw_key_figure(axes, res) -> None:
 
     for ax, p in zip(axes, res.panels):
         s, q = p.summary, p.prior_summary
-        ax.plot([q["lo80"], q["hi80"]], [1, 1], color=S.PRIOR["color"], linewidth=3, linestyle="--",
+        ax.plot([q.lo80, q.hi80], [1, 1], color=S.PRIOR["color"], linewidth=3, linestyle="--",
                 solid_capstyle="butt")
-        ax.plot([q["mean"]], [1], marker="o", color=S.PRIOR["color"], markerfacecolor="white")
-        ax.plot([s["lo95"], s["hi95"]], [2, 2], color=S.POSTERIOR["color"], linewidth=1.5)
-        ax.plot([s["lo80"], s["hi80"]], [2, 2], color=S.POSTERIOR["color"], linewidth=5, solid_capstyle="butt")
-        ax.plot([s["mean"]], [2], marker="o", color="white", markeredgecolor=S.BLACK, markersize=5)
-        ax.annotate(S.pct(s["mean"]), (s["mean"], 2), xytext=(0, 6), textcoords="offset points", ha="center",
+        ax.plot([q.mean], [1], marker="o", color=S.PRIOR["color"], markerfacecolor="white")
+        ax.plot([s.lo95, s.hi95], [2, 2], color=S.POSTERIOR["color"], linewidth=1.5)
+        ax.plot([s.lo80, s.hi80], [2, 2], color=S.POSTERIOR["color"], linewidth=5, solid_capstyle="butt")
+        ax.plot([s.mean], [2], marker="o", color="white", markeredgecolor=S.BLACK, markersize=5)
+        ax.annotate(S.pct(s.mean), (s.mean, 2), xytext=(0, 6), textcoords="offset points", ha="center",
                     va="bottom", fontsize=S.SMALL + 0.5, fontweight="bold")
         if p.outside_mean is not None:
             ax.plot([p.outside_mean], [0], marker="|", color=S.OUTSIDE["color"], markersize=12, markeredgewidth=2)
-        top = max(s["hi95"], q["hi80"], p.outside_mean or 0)
+        top = max(s.hi95, q.hi80, p.outside_mean or 0)
         ax.set_xlim(0, min(1.0, top * 1.15 + 0.01))
         ax.set_ylim(-0.6, 2.75)
         ax.set_yticks([0, 1, 2], ["outside view", "prior only", "posterior"])

@@ -12,7 +12,7 @@ import numpy as np
 from forecast import LENSES
 from forecast.errors import ForecastError, UsageError
 from forecast.model.kernels import ordered_logistic_sf
-from forecast.model.projection import summarise
+from forecast.model.projection import IntervalSummary, summarise
 from forecast.report.draws import draw_quantiles, fit_file, posterior_vars, weights_of
 from forecast.report.readable import display_names, event_label
 from forecast.report.summary import headline_keys, probability_label
@@ -42,7 +42,7 @@ class TrajectoryResults:
     years: np.ndarray | None = None                                    # in-sample mode
     improve: np.ndarray | None = None                                  # (3, T): mean, lo80, hi80
     change: np.ndarray | None = None                                   # (T,) coded change -2..2
-    forecast: dict | None = None                                       # the current forecast's summary
+    forecast: IntervalSummary | None = None                            # the current forecast's summary
     labels: dict = field(default_factory=dict)
 
 

@@ -52,7 +52,7 @@ def draw_probability_panel(ax, panel, text_ax=None):
     s = panel.summary
     ax.fill_between(g, panel.posterior_density, color=S.POSTERIOR["color"], alpha=S.POSTERIOR["alpha_band"],
                     linewidth=0, label="posterior")
-    inner = (g >= s["lo80"]) & (g <= s["hi80"])
+    inner = (g >= s.lo80) & (g <= s.hi80)
     ax.fill_between(g, panel.posterior_density, where=inner, color=S.POSTERIOR["color"],
                     alpha=S.POSTERIOR["alpha_inner"], linewidth=0, label=S.BAND_80)
     ax.plot(g, panel.posterior_density, color=S.POSTERIOR["color"], linestyle=S.POSTERIOR["linestyle"])
@@ -65,7 +65,7 @@ def draw_probability_panel(ax, panel, text_ax=None):
     if panel.base_mean is not None:
         ax.axvline(panel.base_mean, color=S.BASE_RATE["color"], linestyle=S.BASE_RATE["linestyle"],
                    linewidth=S.BASE_RATE["linewidth"], label="plain base rate")
-    ax.axvline(s["mean"], color=S.POSTERIOR["color"], linewidth=1.0)
+    ax.axvline(s.mean, color=S.POSTERIOR["color"], linewidth=1.0)
     ax.set_xlim(g[0], g[-1])
     ax.set_ylim(bottom=0)
     _percent_axis(ax.xaxis, decimals=0, nice=True)
@@ -74,11 +74,11 @@ def draw_probability_panel(ax, panel, text_ax=None):
     if text_ax is not None:
         p = panel.prior_summary
         lines = [("posterior (data + prior)", S.POSTERIOR["color"]),
-                 (f"  mean {S.pct(s['mean'])}", None),
-                 (f"  80%: {S.pct(s['lo80'])} to {S.pct(s['hi80'])}", None),
-                 (f"  95%: {S.pct(s['lo95'])} to {S.pct(s['hi95'])}", None),
+                 (f"  mean {S.pct(s.mean)}", None),
+                 (f"  80%: {S.pct(s.lo80)} to {S.pct(s.hi80)}", None),
+                 (f"  95%: {S.pct(s.lo95)} to {S.pct(s.hi95)}", None),
                  ("prior only (no data)", S.PRIOR["color"]),
-                 (f"  mean {S.pct(p['mean'])}, 80%: {S.pct(p['lo80'])} to {S.pct(p['hi80'])}", None)]
+                 (f"  mean {S.pct(p.mean)}, 80%: {S.pct(p.lo80)} to {S.pct(p.hi80)}", None)]
         if panel.outside_mean is not None:
             lines += [("outside view", S.OUTSIDE["color"]),
                       (f"  {S.pct(panel.outside_mean)}: " + panel.outside_label, None)]
@@ -254,12 +254,12 @@ def _trajectory_in_sample(res):
         ax.plot(yrs[~up], m[~up], marker="o", markerfacecolor="white", color=S.GREY, linestyle="none", markersize=4)
         f = res.forecast
         fy = res.forecast_year
-        ax.errorbar([fy], [f["mean"]], yerr=[[f["mean"] - f["lo80"]], [f["hi80"] - f["mean"]]], marker="D",
+        ax.errorbar([fy], [f.mean], yerr=[[f.mean - f.lo80], [f.hi80 - f.mean]], marker="D",
                     color=S.BLACK, capsize=3, markersize=5)
-        ax.annotate(f"{fy} forecast\n{S.pct(f['mean'])}", (fy, f["hi80"]), xytext=(0, 4), textcoords="offset points",
+        ax.annotate(f"{fy} forecast\n{S.pct(f.mean)}", (fy, f.hi80), xytext=(0, 4), textcoords="offset points",
                     ha="center", va="bottom", fontsize=S.SMALL)
         _percent_axis(ax.yaxis, decimals=0)
-        ax.set_ylim(0, min(1.0, max(hi.max(), f["hi80"]) * 1.3))
+        ax.set_ylim(0, min(1.0, max(hi.max(), f.hi80) * 1.3))
         ax.set_ylabel("P(improvement)")
         ax.set_title("P(relationship improves in year t), in-sample", loc="left")
         ax.legend(handles=[Line2D([], [], color=c, label="posterior mean"),

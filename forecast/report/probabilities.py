@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from forecast.defaults import PRIOR_DRAWS
-from forecast.model.projection import INTERVAL_TYPE, summarise
+from forecast.model.projection import INTERVAL_TYPE, IntervalSummary, summarise
 from forecast.report.draws import weights_of
 from forecast.report.summary import headline_keys, probability_label
 from forecast.store.posterior import StoredForecast
@@ -48,9 +48,9 @@ class ProbabilityPanel:
     label: str
     posterior: np.ndarray          # per-draw probabilities (S,)
     weights: np.ndarray            # importance weights (S,), sum 1
-    summary: dict                  # mean, lo80, hi80, lo95, hi95 (as in 'show')
+    summary: IntervalSummary       # mean, lo80, hi80, lo95, hi95 (as in 'show')
     prior: np.ndarray              # prior-only per-draw probabilities
-    prior_summary: dict
+    prior_summary: IntervalSummary
     outside_mean: float | None     # outside-view base rate
     outside_label: str
     base_mean: float | None = None  # settlement: the plain base rate of the reference class (no covariates)

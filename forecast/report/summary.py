@@ -32,7 +32,7 @@ def build_report(stored: StoredForecast, stale: bool) -> dict:
     def mean(x):
         return float(np.tensordot(w, x, axes=1)) if x.ndim == 1 else np.tensordot(w, x, axes=1)
 
-    probs = probabilities(stored)
+    probs = {k: v.to_dict() for k, v in probabilities(stored).items()}
     lenses = {}
     for i, lens in enumerate(LENSES):
         c = d["contribution_improve"][:, i]

@@ -11,7 +11,7 @@ import numpy as np
 
 from forecast import LENSES
 from forecast.errors import StoredFileError
-from forecast.model.projection import summarise
+from forecast.model.projection import IntervalSummary, summarise
 from forecast.store.posterior import StoredForecast
 
 
@@ -23,7 +23,7 @@ def weights(stored: StoredForecast) -> np.ndarray:
     return np.asarray(w, float)
 
 
-def probabilities(stored: StoredForecast) -> dict[str, dict]:
+def probabilities(stored: StoredForecast) -> dict[str, IntervalSummary]:
     """Each headline probability's weighted mean and equal-tailed intervals (``projection.summarise``)."""
     w = weights(stored)
     return {k: summarise(stored.draws[k], w) for k in stored.record.headline_keys if k in stored.draws}
@@ -31,7 +31,7 @@ def probabilities(stored: StoredForecast) -> dict[str, dict]:
 
 def headline(stored: StoredForecast) -> dict[str, dict]:
     """Mean and 80% interval of each headline probability (what the ledger records)."""
-    return {k: {"mean": v["mean"], "lo80": v["lo80"], "hi80": v["hi80"]} for k, v in probabilities(stored).items()}
+    return {k: v.headline() for k, v in probabilities(stored).items()}
 
 
 def contributions(stored: StoredForecast) -> dict[str, float]:

@@ -333,9 +333,7 @@ def transition_report(before: StoredForecast, after: StoredForecast, fresh: list
     probs = {}
     for k in b:
         pb, pa = b[k], a[k]
-        probs[k] = {"before": {x: pb[x] for x in ("mean", "lo80", "hi80")},
-                    "after": {x: pa[x] for x in ("mean", "lo80", "hi80")},
-                    "change_pp": 100 * (pa["mean"] - pb["mean"])}
+        probs[k] = {"before": pb.headline(), "after": pa.headline(), "change_pp": 100 * (pa.mean - pb.mean)}
     attribution = {}
     for lens in LENSES:
         attribution[lens] = {"delta_logodds": ca[lens] - cb[lens],

@@ -170,7 +170,7 @@ def variant_forecasts(spec, compiled, used: str, settings: Settings) -> dict:
         proj = project(d, float(spec.barrier[i]), horizons=(1,), seed=settings.seed)
         s = summarise(proj["improve_next_year"])
         out[name] = {
-            "form": form, "p_improve": s["mean"], "lo80": s["lo80"], "hi80": s["hi80"],
+            "form": form, "p_improve": s.mean, "lo80": s.lo80, "hi80": s.hi80,
             "p_change": proj["change_probs"].mean(axis=0).tolist(),
             "event_shift_next": proj["event_shift_next"].mean(axis=0).tolist(),
             "diagnostics": {k: diag.to_dict()[k] for k in ("rhat_max", "ess_bulk_min", "ess_tail_min", "divergences",

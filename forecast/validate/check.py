@@ -211,7 +211,7 @@ def _project(ctx: Context, d: Draws) -> dict:
 
 
 def _headline(ctx: Context, proj: dict, w) -> dict:
-    return {k: summarise(proj[k], w) for k in headline_keys(ctx.stored)}
+    return {k: summarise(proj[k], w).to_dict() for k in headline_keys(ctx.stored)}
 
 
 def prior_log_ratio(ctx: Context, other) -> tuple[np.ndarray, list[str]]:
@@ -266,7 +266,7 @@ def sensitivity(ctx: Context, presets: list[str], n_prior: int = PRIOR_DRAWS, re
     prior = prior_forecast(ctx.ws, ctx.record.preset, barrier_last=float(ctx.record.barrier_last),
                            n_draws=n_prior, horizons=tuple(ctx.record.horizons))
     rows.append({"preset": ctx.record.preset, "method": "prior only (no data)", "pareto_k": None, "ess": None,
-                 "changed": [], "probabilities": {k: summarise(prior[k]) for k in headline_keys(ctx.stored)}})
+                 "changed": [], "probabilities": {k: summarise(prior[k]).to_dict() for k in headline_keys(ctx.stored)}})
     return {"rows": rows, "k_threshold": K_THRESHOLD,
             "note": f"k > {K_THRESHOLD}: the reweighting is unreliable; 'forecast check --refit' fits those "
                     "presets (about a minute each)."}
@@ -292,7 +292,7 @@ def outside_view(ctx: Context) -> dict:
     spec = ctx.priors["settlement_base_rate"]
     reference = replace(ctx.priors, priors={**ctx.priors.priors,
                                             "settlement_base_rate": replace(spec, update_with=None)})
-    model = summarise(ctx.stored.draws["settle_within_10y"], ctx.weights) if "settle_within_10y" in \
+    model = summarise(ctx.stored.draws["settle_within_10y"], ctx.weights).to_dict() if "settle_within_10y" in \
         ctx.stored.draws else None
     ref = ov(reference, horizons=(10,))["settle_within_10y"]
     cond = ov(ctx.priors, horizons=(10,))["settle_within_10y"]

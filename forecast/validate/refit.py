@@ -49,7 +49,7 @@ def refit_preset(job: Refit) -> dict:
     res = fit_with_retry(Workspace(Path(job.root)), target_accept=job.target_accept, preset=job.preset,
                          as_of=job.as_of, draws=job.draws, tune=job.tune, chains=job.chains, seed=job.seed,
                          progress=False, save=False, horizons=job.horizons)
-    probs = {k: summarise(res.forecast[k], res.forecast["weight"]) for k in job.keys}
+    probs = {k: summarise(res.forecast[k], res.forecast["weight"]).to_dict() for k in job.keys}
     return {"preset": job.preset, "probabilities": probs, "diagnostics_ok": res.diagnostics.ok,
             "seconds": round(time.perf_counter() - t0, 1)}
 
