@@ -399,8 +399,8 @@ def plot_diagnostics(res):
                     cell.set_text_props(color=S.FAIL, fontweight="bold")
         d = res.summary
         verdict = "OK" if d.ok else "FAILED: " + "; ".join(d.failures)
-        tab.set_title(f"Summary ({res.chains} chains x {res.draws} draws; 10%-90% = {S.BAND_80}). "
-                      f"Diagnostics {verdict}", loc="left", fontsize=S.SMALL + 0.5,
+        title = f"Summary ({res.chains} chains x {res.draws} draws; 10%-90% = {S.BAND_80}). Diagnostics {verdict}"
+        tab.set_title("\n".join(textwrap.wrap(title, 90)), loc="left", fontsize=S.SMALL + 0.5,
                       color=S.BLACK if d.ok else S.FAIL)
         fig.suptitle("Sampler diagnostics: rank plots per chain (uniform = well mixed)\n"
                      f"thresholds: {THRESHOLDS_TEXT}\n"
