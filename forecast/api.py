@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
@@ -26,7 +27,7 @@ from typing import TYPE_CHECKING, Callable
 from forecast import __version__
 from forecast import defaults as D
 from forecast.errors import UsageError, ValidationError
-from forecast.workspace import HASHED_INPUTS, Workspace, init_workspace, open_workspace
+from forecast.workspace import Workspace, init_workspace, open_workspace
 
 if TYPE_CHECKING:
     from arviz import InferenceData
@@ -258,33 +259,30 @@ class Project:
              as_of: int | None = None) -> "Figure":
         """A briefing figure of ``kind`` (one of PLOT_KINDS) as a matplotlib Figure; nothing is
         written. ``start``/``end`` (drivers only): 'fit', 'now', a year or a date YYYY-MM-DD.
-        ``as_of`` refuses a stored fit made as of another year."""
-        return self._plot(kind, start, end, as_of)[0]
-
-    def _plot(self, kind, start, end, as_of):
-        from forecast.report import analysis
-        from forecast.report.plots import plot as draw
+        ``as_of`` refuses a stored fit made as of another year. A stale fit, failed diagnostics or
+        a ledger mismatch is stamped on the figure and issued as a ``errors.FigureWarning``."""
+        from forecast.report.analysis import draw_figure
 
         check_plot_request(kind, None, start, end)
-        stored, warning = analysis.load_current(self.workspace, as_of)
-        report = analysis.report_for(self.workspace, stored)
-        return draw(kind, analysis.compute(kind, self.workspace, stored, start, end)), report, warning
+        drawn = draw_figure(self.workspace, kind, start, end, as_of)
+        for f in drawn.flags:
+            warnings.warn(f.text, f.category, stacklevel=2)
+        return drawn.figure
 
     def write_plot(self, kind: str, out: str | os.PathLike, dpi: int = D.PLOT_DPI, as_of: int | None = None,
                    start: str | None = None, end: str | None = None) -> PlotFile:
-        """Draw ``kind`` and write it to ``out`` (.png, .svg or .pdf) atomically."""
+        """Draw ``kind`` and write it to ``out`` (.png, .svg or .pdf) atomically; its ``warnings``
+        are those stamped on it."""
+        from forecast.report.analysis import draw_figure
         from forecast.report.export import figure_writer, write_file
 
         t0 = time.perf_counter()
         path, fmt = check_plot_request(kind, out, start, end)
-        fig, report, warning = self._plot(kind, start, end, as_of)
+        drawn = draw_figure(self.workspace, kind, start, end, as_of)
         meta = {"Title": f"forecast plot {kind}"} if fmt != "png" else {"Software": f"forecast {__version__}"}
-        size = write_file(os.fspath(out), path, figure_writer(fig, fmt, dpi, meta))
-        flags = [m for m, on in (("DIAGNOSTICS FAILED: do not use these numbers", not report["diagnostics"]["ok"]),
-                                 (f"STALE FIT: {HASHED_INPUTS} changed since this fit", report["stale"]),
-                                 (f"LEDGER MISMATCH: {warning}", bool(warning))) if on]
-        return PlotFile(kind=kind, path=path, format=fmt, bytes=size, dpi=dpi, as_of=report["as_of"],
-                        forecast_year=report["forecast_year"], warnings=flags,
+        size = write_file(os.fspath(out), path, figure_writer(drawn.figure, fmt, dpi, meta))
+        return PlotFile(kind=kind, path=path, format=fmt, bytes=size, dpi=dpi, as_of=drawn.as_of,
+                        forecast_year=drawn.forecast_year, warnings=[f.text for f in drawn.flags],
                         seconds=round(time.perf_counter() - t0, 2))
 
     def brief(self, since: str | None = None, as_of: int | None = None,

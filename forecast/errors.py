@@ -149,3 +149,20 @@ class SamplingInterrupted(KeyboardInterrupt):
 
 class ClusterError(ForecastError):
     """A Dask scheduler that cannot be reached, or a cluster that cannot run the work."""
+
+
+class FigureWarning(UserWarning):
+    """A figure drawn from a forecast that should not be used as it stands; the same words are
+    stamped on the figure's face (``Project.plot`` issues it, ``write_plot`` lists it)."""
+
+
+class StaleFitWarning(FigureWarning):
+    """The workspace's hashed inputs changed since the stored fit: run 'forecast fit'."""
+
+
+class DiagnosticsFailedWarning(FigureWarning):
+    """The stored fit failed its sampler diagnostics: do not use its numbers."""
+
+
+class LedgerMismatchWarning(FigureWarning):
+    """The stored forecast and the ledger disagree."""

@@ -12,15 +12,23 @@ for diagnostics); ``draws.py`` reads the stored fit for them.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
 from forecast.errors import ForecastError
 from forecast.report.convergence import diagnostics_results
 from forecast.report.draws import check_as_of
 from forecast.report.history import driver_results, trajectory_results
 from forecast.report.lenses import lens_results
+from forecast.report.plots import plot
 from forecast.report.probabilities import probability_results
+from forecast.report.stamp import FigureFlag, figure_flags, stamp
 from forecast.report.summary import build_report
 from forecast.store.posterior import StoredForecast, current
 from forecast.workspace import Workspace
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
 KINDS = ("probabilities", "lenses", "trajectory", "drivers", "diagnostics")
@@ -52,3 +60,25 @@ def report_for(ws: Workspace, stored: StoredForecast) -> dict:
     from forecast.store.posterior import is_stale
 
     return build_report(stored, stale=is_stale(ws, stored))
+
+
+@dataclass(frozen=True)
+class DrawnFigure:
+    """A briefing figure with the warnings stamped on it (``stamp.figure_flags``)."""
+
+    figure: "Figure"
+    flags: list[FigureFlag]
+    as_of: int
+    forecast_year: int
+
+
+def draw_figure(ws: Workspace, kind: str, start: str | None = None, end: str | None = None,
+                as_of: int | None = None) -> DrawnFigure:
+    """Compute and draw ``kind`` for the ledger head; a stale fit, failed diagnostics or a ledger
+    mismatch is stamped on the figure's face."""
+    stored, warning = load_current(ws, as_of)
+    report = report_for(ws, stored)
+    fig = plot(kind, compute(kind, ws, stored, start, end))
+    flags = figure_flags(report, warning)
+    stamp(fig, flags)
+    return DrawnFigure(fig, flags, report["as_of"], report["forecast_year"])
