@@ -262,14 +262,14 @@ def _trajectory_in_sample(res):
         ax.set_ylim(0, min(1.0, max(hi.max(), f.hi80) * 1.3))
         ax.set_ylabel("P(improvement)")
         ax.set_title("P(relationship improves in year t), in-sample", loc="left")
-        ax.legend(handles=[Line2D([], [], color=c, label="posterior mean"),
-                           Patch(color=c, alpha=0.3, label=S.BAND_80),
-                           Line2D([], [], marker="^", color=S.GREEN, markeredgecolor=S.BLACK, linestyle="none",
-                                  label="year coded as improvement"),
-                           Line2D([], [], marker="o", markerfacecolor="white", color=S.GREY, linestyle="none",
-                                  label="year not coded as improvement"),
-                           Line2D([], [], marker="D", color=S.BLACK, label="forecast (80% interval)")],
-                  loc="upper right", ncols=2)
+        fig.legend(handles=[Line2D([], [], color=c, label="posterior mean"),
+                            Patch(color=c, alpha=0.3, label=S.BAND_80),
+                            Line2D([], [], marker="^", color=S.GREEN, markeredgecolor=S.BLACK, linestyle="none",
+                                   label="year coded as improvement"),
+                            Line2D([], [], marker="o", markerfacecolor="white", color=S.GREY, linestyle="none",
+                                   label="year not coded as improvement"),
+                            Line2D([], [], marker="D", color=S.BLACK, label="forecast (80% interval)")],
+                   loc="outside lower center", ncols=3)  # below the axes: it covers no data
         colours = [S.UP if v > 0 else S.DOWN if v < 0 else S.TOTAL for v in res.change]
         bx.bar(yrs, res.change, color=[s["color"] for s in colours], hatch=None, edgecolor=S.BLACK, linewidth=0.4)
         for yi, v, s in zip(yrs, res.change, colours):
