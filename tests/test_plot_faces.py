@@ -4,8 +4,10 @@ fit, legends that cover no data, readable markers and tick labels. On the synthe
 
 from __future__ import annotations
 
+import itertools
 import warnings
 
+import numpy as np
 import pytest
 
 import forecast
@@ -101,4 +103,50 @@ def test_trajectory_legend_covers_no_data(synth):
     assert res.mode == "in-sample"
     fig = plots.plot("trajectory", res)
     assert legends_over_axes(fig) == []
+    assert text_problems(fig) == []
+
+
+def event_marker_problems(fig) -> list[str]:
+    """Event markers (^ and v) that are cut by an axes edge, drawn on a fan chart's data area, or
+    overlap a marker of the other kind."""
+    from matplotlib.collections import PolyCollection
+
+    fig.canvas.draw()
+    out = []
+    for ax in fig.axes:
+        box = ax.bbox
+        marks = []
+        for line in ax.get_lines():
+            if line.get_marker() not in ("^", "v"):
+                continue
+            half = line.get_markersize() / 2 * fig.dpi / 72
+            for x, y in ax.transData.transform(np.column_stack(line.get_data())):
+                marks.append((line.get_marker(), x, y, half))
+                if x - half < box.x0 - 0.5 or x + half > box.x1 + 0.5 or y - half < box.y0 - 0.5 \
+                        or y + half > box.y1 + 0.5:
+                    out.append(f"cut by the edge of {ax.get_title(loc='left')!r}: {line.get_marker()} at x={x:.0f}")
+        if marks and any(isinstance(c, PolyCollection) for c in ax.collections):
+            out.append(f"markers on the data of {ax.get_title(loc='left')!r}")
+        for (m1, x1, y1, h1), (m2, x2, y2, h2) in itertools.combinations(marks, 2):
+            if m1 != m2 and abs(x1 - x2) < h1 + h2 and abs(y1 - y2) < h1 + h2:
+                out.append(f"{m1} and {m2} overlap at x={x1:.0f} in {ax.get_title(loc='left')!r}")
+    return out
+
+
+def test_lens_event_markers_are_readable_and_named(synth):
+    """The coded-event markers sat on each panel's x-axis line: both kinds on top of each other in
+    the same year (trust: 2019, 2022), the fan's lower band running into them, and the legend
+    called them 'coded event: +' and 'coded event: -'."""
+    from forecast.report import analysis, plots
+
+    stored, _ = analysis.load_current(synth)
+    res = analysis.compute("lenses", synth, stored)
+    both = {(e.lens, e.year) for e in res.events if e.weight > 0} & {(e.lens, e.year) for e in res.events if e.weight < 0}
+    assert ("trust", 2019) in both  # the case to draw apart
+    fig = plots.plot("lenses", res)
+    assert event_marker_problems(fig) == []
+    labels = [t.get_text() for leg in fig.legends for t in leg.get_texts()]
+    assert not any(":" in lab and lab.rstrip().endswith(("+", "-")) for lab in labels)
+    assert any(lab.startswith("coded cooperative event") for lab in labels)
+    assert any(lab.startswith("coded hostile event") for lab in labels)
     assert text_problems(fig) == []

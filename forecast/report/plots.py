@@ -25,6 +25,9 @@ PLOT_DESCRIPTIONS = {
 }
 
 
+EVENT_STRIP = 0.2  # height of the coded-event strip below each lens panel, as a fraction of the panel's
+
+
 def _figure(kind: str, height: float | None = None, width: float = S.WIDTH):
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -135,6 +138,8 @@ def plot_lenses(res):
         gs = fig.add_gridspec(4, 1, height_ratios=[0.95, 1.4, 1.4, 1.4])
         strip = fig.add_subplot(gs[0])
         axes = [fig.add_subplot(gs[i + 1], sharex=strip) for i in range(3)]
+        # each lens's coded events: a strip just below its panel, off the data
+        marks = [ax.inset_axes([0.0, -EVENT_STRIP - 0.03, 1.0, EVENT_STRIP], sharex=strip) for ax in axes]
         x0, x1 = res.years[0] - 0.5, res.future[-1] + 0.5
         key = [e for e in res.events if e.key]
         strip.set_xlim(x0, x1)
@@ -142,11 +147,11 @@ def plot_lenses(res):
         strip.axis("off")
         for e in key:
             st = S.EVENT_UP if e.weight > 0 else S.EVENT_DOWN
-            strip.plot([e.year], [0.04], marker=st["marker"], color=st["color"], markersize=5, clip_on=False)
+            strip.plot([e.year], [0.06], marker=st["marker"], color=st["color"], markersize=5)
             strip.text(e.year, 0.12, e.label, rotation=90, ha="center", va="bottom", fontsize=S.SMALL)
         q = list(res.q)
         i025, i10, i50, i90, i975 = (q.index(v) for v in (0.025, 0.10, 0.50, 0.90, 0.975))
-        for li, (ax, lens) in enumerate(zip(axes, LENSES)):
+        for li, (ax, mx, lens) in enumerate(zip(axes, marks, LENSES)):
             st = S.LENS[lens]
             Q, F = res.quantiles[:, li], res.future_quantiles[:, li]
             ax.fill_between(res.years, Q[i025], Q[i975], color=st["color"], alpha=0.18, linewidth=0)
@@ -172,27 +177,30 @@ def plot_lenses(res):
             ax.axvline(res.as_of + 0.5, color=S.GREY, linewidth=0.9, linestyle=":")
             for e in key:
                 ax.axvline(e.year, color=S.LIGHT_GREY, linewidth=0.8, zorder=0)
-            ev = [e for e in res.events if e.lens == lens]
-            lo = ax.get_ylim()[0]
-            for e in ev:
-                es = S.EVENT_UP if e.weight > 0 else S.EVENT_DOWN
-                ax.plot([e.year], [lo], marker=es["marker"], color=es["color"], markersize=3.5, linestyle="none",
-                        clip_on=False, alpha=0.9)
-            ax.set_ylim(bottom=lo)
+            for up, y in ((True, 0.72), (False, 0.28)):  # raising events above lowering ones: never on top
+                es = S.EVENT_UP if up else S.EVENT_DOWN
+                xs = sorted({e.year for e in res.events if e.lens == lens and (e.weight > 0) == up})
+                mx.plot(xs, [y] * len(xs), marker=es["marker"], color=es["color"], markersize=4, linestyle="none")
+            mx.set_ylim(0, 1)
+            mx.set_yticks([])
+            mx.grid(False)
+            mx.spines[["left", "bottom"]].set_visible(False)
+            mx.tick_params(bottom=li == 2, labelbottom=li == 2)  # the year labels go below the last strip
             ax.set_title(f"{lens}: {res.lens_titles.get(lens, lens)}", loc="left")
             ax.set_ylabel("state (sd)")
-            if li < 2:
-                ax.tick_params(labelbottom=False)
-        axes[-1].set_xlabel("year")
-        axes[-1].set_xlim(x0, x1)
+            ax.tick_params(labelbottom=False)
+        marks[-1].set_xlabel("year")
+        marks[-1].set_xlim(x0, x1)
         handles = [Line2D([], [], color=S.GREY, label="posterior median (fitted years)"),
                    Patch(color=S.GREY, alpha=0.45, label=S.BAND_80),
                    Patch(color=S.GREY, alpha=0.2, label=S.BAND_95),
                    Line2D([], [], color=S.GREY, linestyle="--", label="projection (AR(1), hatched bands)"),
                    Line2D([], [], marker="D", color=S.BLACK, linestyle="none", markersize=4.5,
                           label="forecast-year state (as in 'show')"),
-                   Line2D([], [], marker="^", color=S.EVENT_UP["color"], linestyle="none", label="coded event: +"),
-                   Line2D([], [], marker="v", color=S.EVENT_DOWN["color"], linestyle="none", label="coded event: -"),
+                   Line2D([], [], marker="^", color=S.EVENT_UP["color"], linestyle="none",
+                          label="coded cooperative event"),
+                   Line2D([], [], marker="v", color=S.EVENT_DOWN["color"], linestyle="none",
+                          label="coded hostile event"),
                    Line2D([], [], color=S.GREY, linestyle=":", label=f"last data year {res.as_of}"),
                    Line2D([], [], color=S.LIGHT_GREY, label="key event (labelled at top)")]
         fig.legend(handles=handles, loc="outside lower center", ncols=3)
