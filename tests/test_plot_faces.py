@@ -150,3 +150,28 @@ def test_lens_event_markers_are_readable_and_named(synth):
     assert any(lab.startswith("coded cooperative event") for lab in labels)
     assert any(lab.startswith("coded hostile event") for lab in labels)
     assert text_problems(fig) == []
+
+
+def test_probability_axes_fit_the_data_and_the_mean_line_is_named(synth):
+    """The settlement panels ran to ~42% and ~62% (1.12 x the prior's 99.5th percentile) with the
+    posterior in the left quarter, and the solid posterior-mean line was not in the legend."""
+    from forecast.report import analysis, plots
+    from forecast.model.projection import weighted_quantile
+    from forecast.report.probabilities import NICE_STEPS
+
+    stored, _ = analysis.load_current(synth)
+    res = analysis.compute("probabilities", synth, stored)
+    fig = plots.plot("probabilities", res)
+    labels = [t.get_text() for leg in fig.legends for t in leg.get_texts()]
+    assert any("posterior mean" in lab for lab in labels)
+    panels = [ax for ax in fig.axes if ax.get_title(loc="left").startswith("P(")]
+    assert len(panels) == len(res.panels)
+    for ax, p in zip(panels, res.panels):
+        lo, hi = ax.get_xlim()
+        marks = [m for m in (p.outside_mean, p.base_mean, p.summary.hi95) if m is not None]
+        top = max([float(weighted_quantile(p.posterior, 0.99, p.weights)), float(np.quantile(p.prior, 0.95))] + marks)
+        assert lo == 0.0 and top <= hi <= min(1.0, 1.6 * top), (p.key, hi, top)
+        scale = 10.0 ** np.floor(np.log10(hi))
+        assert any(np.isclose(hi, s * scale) for s in NICE_STEPS), hi  # a round number: 20%, 25%, 40%...
+        assert p.grid[-1] >= hi  # the densities reach the axis' end
+    assert text_problems(fig) == []

@@ -68,8 +68,8 @@ def draw_probability_panel(ax, panel, text_ax=None):
     if panel.base_mean is not None:
         ax.axvline(panel.base_mean, color=S.BASE_RATE["color"], linestyle=S.BASE_RATE["linestyle"],
                    linewidth=S.BASE_RATE["linewidth"], label="plain base rate")
-    ax.axvline(s.mean, color=S.POSTERIOR["color"], linewidth=1.0)
-    ax.set_xlim(g[0], g[-1])
+    ax.axvline(s.mean, color=S.POSTERIOR["color"], linewidth=1.0, label="posterior mean")
+    ax.set_xlim(0.0, g[-1])  # g ends at a round number above the posterior's 99th percentile
     ax.set_ylim(bottom=0)
     _percent_axis(ax.xaxis, decimals=0, nice=True)
     ax.set_ylabel("density")
@@ -111,7 +111,8 @@ def plot_probabilities(res):
             draw_probability_panel(ax, panel, fig.add_subplot(gs[i, 1]))
             if i == n - 1:
                 ax.set_xlabel("probability")
-        handles = [Patch(color=S.POSTERIOR["color"], alpha=S.POSTERIOR["alpha_band"], label="posterior"),
+        handles = [Line2D([], [], color=S.POSTERIOR["color"], linewidth=1.0, label="posterior mean"),
+                   Patch(color=S.POSTERIOR["color"], alpha=S.POSTERIOR["alpha_band"], label="posterior"),
                    Patch(color=S.POSTERIOR["color"], alpha=S.POSTERIOR["alpha_inner"],
                          label=f"posterior {S.BAND_80}"),
                    Patch(facecolor="none", edgecolor=S.PRIOR["color"], hatch=S.PRIOR["hatch"], linestyle="--",

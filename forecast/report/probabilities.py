@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from forecast.defaults import PRIOR_DRAWS
-from forecast.model.projection import INTERVAL_TYPE, IntervalSummary, summarise
+from forecast.model.projection import INTERVAL_TYPE, IntervalSummary, summarise, weighted_quantile
 from forecast.report.draws import weights_of
 from forecast.report.summary import headline_keys, probability_label
 from forecast.store.posterior import StoredForecast
@@ -36,10 +36,24 @@ def bounded_density(x: np.ndarray, w: np.ndarray | None, grid: np.ndarray, max_p
     return k(grid) + k(-grid) + k(2.0 - grid)
 
 
-def density_grid(*arrays, extra=(), n: int = 400) -> np.ndarray:
-    """A grid from 0 to a little above the largest 99.5th percentile (or extra marks), capped at 1."""
-    top = max([float(np.quantile(a, 0.995)) for a in arrays] + [float(e) for e in extra if e is not None])
-    return np.linspace(0.0, min(1.0, 1.12 * top + 0.005), n)
+NICE_STEPS = (1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)  # axis ends: these times a power of ten
+AXIS_POSTERIOR_Q = 0.99  # the probability axis shows the posterior up to this quantile...
+AXIS_PRIOR_Q = 0.95      # ...and the prior-only forecast up to this one (its long tail is flat)
+
+
+def nice_ceiling(x: float) -> float:
+    """The smallest NICE_STEPS value times a power of ten that is at least ``x`` (> 0)."""
+    scale = 10.0 ** np.floor(np.log10(x))
+    return float(next(round(s * scale, 12) for s in NICE_STEPS if s * scale >= x * (1 - 1e-9)))
+
+
+def density_grid(posterior: np.ndarray, weights: np.ndarray | None, prior: np.ndarray, extra=(),
+                 n: int = 400) -> np.ndarray:
+    """A grid from 0 to a round number (``nice_ceiling``) at or above the posterior's 99th and the
+    prior's 95th percentile and the marks ``extra``, capped at 100%: the axis of the figure."""
+    top = max([float(weighted_quantile(posterior, AXIS_POSTERIOR_Q, weights)), float(np.quantile(prior, AXIS_PRIOR_Q))]
+              + [float(e) for e in extra if e is not None])
+    return np.linspace(0.0, min(1.0, nice_ceiling(max(top, 1e-3))), n)
 
 
 @dataclass
@@ -110,10 +124,11 @@ def probability_results(ws: Workspace, stored: StoredForecast, n_prior: int = PR
             bm = 1.0 - (1.0 - e.settlements / e.claim_years) ** h
             bl = f"{e.settlements} settlements in {e.claim_years:,} claim-years, {e.first_year}-{e.last_year}"
         post, pri = np.asarray(stored.draws[key]), np.asarray(prior[key])
-        grid = density_grid(post, pri, extra=(om, bm))
+        summary = summarise(post, w)
+        grid = density_grid(post, w, pri, extra=(om, bm, summary.hi95))
         panels.append(ProbabilityPanel(
             key=key, label=probability_label(key, a.forecast_year), posterior=post,
-            weights=w, summary=summarise(post, w), prior=pri,
+            weights=w, summary=summary, prior=pri,
             prior_summary=summarise(pri), outside_mean=om, outside_label=ol, base_mean=bm, base_label=bl, grid=grid,
             posterior_density=bounded_density(post, w, grid, seed=a.seed),
             prior_density=bounded_density(pri, None, grid, seed=a.seed)))
