@@ -5,16 +5,19 @@ fit, legends that cover no data, readable markers and tick labels. On the synthe
 from __future__ import annotations
 
 import itertools
+import re
 import warnings
 
 import numpy as np
 import pytest
 
+from data_years import IN_FORECAST_YEAR, IN_FORECAST_YEAR_DAY, needs_forecast_year
+
 import forecast
 from forecast.errors import DiagnosticsFailedWarning, FigureWarning, StaleFitWarning
 from forecast.report import style as S
 from forecast.workspace import HASHED_INPUTS, init_workspace
-from test_plots import drawn_texts, make_synthetic_fit, run, synth, synthetic_source, text_problems  # noqa: F401
+from test_plots import add_update, make_synthetic_fit, run, synth, synthetic_source, text_problems  # noqa: F401
 
 STAMPED = ("probabilities", "lenses", "trajectory", "diagnostics")
 
@@ -174,4 +177,32 @@ def test_probability_axes_fit_the_data_and_the_mean_line_is_named(synth):
         scale = 10.0 ** np.floor(np.log10(hi))
         assert any(np.isclose(hi, s * scale) for s in NICE_STEPS), hi  # a round number: 20%, 25%, 40%...
         assert p.grid[-1] >= hi  # the densities reach the axis' end
+    assert text_problems(fig) == []
+
+
+@needs_forecast_year
+def test_trajectory_ticks_name_undos_and_say_which_date_is_which(synth):
+    """An undo's tick read '#2 undo 15f925d8' (the undone record's internal id), and '#0 fit
+    (2026-12-04)' (when the fit was made) stood beside '#1 summit held (2026-01-20)' (when the
+    event happened) with nothing saying which date was which."""
+    from forecast.report import analysis, plots
+    from forecast.store.posterior import read_forecast
+
+    add_update(synth, "--indicator", "japan_cabinet_approval", "--value", "45", "--date", IN_FORECAST_YEAR,
+               "--source", "test poll")
+    add_update(synth, "--event", "summit_held", "--date", IN_FORECAST_YEAR_DAY, "--source", "test MOFA")
+    for _ in range(2):
+        r = run("undo", "-w", synth.root)
+        assert r.exit_code == 0, r.output
+    made = read_forecast(synth).record.created_utc[:10]
+    stored, _ = analysis.load_current(synth)
+    res = analysis.compute("trajectory", synth, stored)
+    assert [(p.seq, p.label) for p in res.points] == [
+        (0, f"fit made {made}"), (1, f"Japanese cabinet approval = 45, dated {IN_FORECAST_YEAR}"),
+        (2, f"summit held, dated {IN_FORECAST_YEAR_DAY}"), (3, "undo of #2 (summit held)"),
+        (4, "undo of #1 (Japanese cabinet approval = 45)")]
+    fig = plots.plot("trajectory", res)
+    ticks = [" ".join(t.get_text().split()) for t in fig.axes[-1].get_xticklabels()]
+    assert ticks[0] == f"#0 fit made {made}" and ticks[3] == "#3 undo of #2 (summit held)"
+    assert not any(re.search(r"\b[0-9a-f]{8}\b", t) for t in ticks)  # no internal ids
     assert text_problems(fig) == []

@@ -406,7 +406,7 @@ def test_history_trajectory_and_latest_update_drivers(synth, tmp_path):
     stored, _ = analysis.load_current(synth)
     tr = history.trajectory_results(synth, stored)
     assert tr.mode == "history" and len(tr.points) == 3
-    assert tr.points[1].label == f"Japanese cabinet approval = 45 ({IN_FORECAST_YEAR})"
+    assert tr.points[1].label == f"Japanese cabinet approval = 45, dated {IN_FORECAST_YEAR}"
     show = json.loads(run("show", "-w", synth.root, "--json").output)
     last = tr.points[-1].after["improve_next_year"]
     assert last["mean"] == pytest.approx(show["probabilities"]["improve_next_year"]["mean"])

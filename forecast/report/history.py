@@ -14,7 +14,7 @@ from forecast.errors import ForecastError, UsageError
 from forecast.model.kernels import ordered_logistic_sf
 from forecast.model.projection import IntervalSummary, summarise
 from forecast.report.draws import draw_quantiles, fit_file, posterior_vars, weights_of
-from forecast.report.readable import display_names, event_label
+from forecast.report.readable import display_names, event_label, event_text
 from forecast.report.summary import headline_keys, probability_label
 from forecast.store import ledger as L
 from forecast.store.headline import headline
@@ -58,17 +58,24 @@ def trajectory_results(ws: Workspace, stored: StoredForecast, post: dict | None 
         from forecast.data.loaders import load_dataset
 
         names = display_names(load_dataset(ws.data_dir).meta)
-        pts = [UpdatePoint(0, f"fit ({base.record.created_utc[:10]})", base.record.created_utc, headline(base))]
+        # dates said for what they are: when the fit was made, when an event happened
+        pts = [UpdatePoint(0, f"fit made {base.record.created_utc[:10]}", base.record.created_utc, headline(base))]
         ends = L.update_ends(records)
+        added: dict[str, tuple[int, str]] = {}  # add id -> (the point it is drawn at, its event in words)
+        undone: list[tuple[int, str]] = []
         for i, r in enumerate(records, start=1):
-            if not r.get("after") or ends[i - 1] != i:  # a batch's result belongs to its last record
-                continue
             if r["op"] == "add":
                 e = L.Event.from_dict(r["event"])
-                lab = event_label(e, names)
+                added[r["id"]] = (ends[i - 1], event_text(e, names))
+                lab = f"{event_text(e, names)}, dated {e.date}"
             else:
-                lab = f"undo {r['id'][:8]}"
-            pts.append(UpdatePoint(i, lab, str(r.get("applied_utc", "")), r["after"]))
+                undone += [added[r["id"]]] if r["id"] in added else []
+                lab = undo_label(undone)
+            if ends[i - 1] != i:  # a batch's result belongs to its last record
+                continue
+            undone = []
+            if r.get("after"):
+                pts.append(UpdatePoint(i, lab, str(r.get("applied_utc", "")), r["after"]))
         return TrajectoryResults(mode="history", forecast_year=fy, points=pts, labels=labels)
     if post is None:
         post = posterior_vars(fit_file(ws, stored), ("improve_logodds", "cutpoints"))
@@ -80,6 +87,17 @@ def trajectory_results(ws: Workspace, stored: StoredForecast, post: dict | None 
     return TrajectoryResults(mode="in-sample", forecast_year=fy, years=years,
                              improve=np.vstack([w @ p, qs]), change=np.asarray(a.spec.change),
                              forecast=summarise(stored.draws["improve_next_year"], w), labels=labels)
+
+
+def undo_label(undone: list[tuple[int, str]]) -> str:
+    """An undo in words: the update points it reverts and what they recorded, e.g. 'undo of #1
+    (summit held)'; a batch names its point once and its events joined (at most two, then '...')."""
+    seqs = sorted({seq for seq, _ in undone})
+    what = list(dict.fromkeys(text for _, text in undone))
+    if not seqs:
+        return "undo"
+    more = f" and {len(what) - 2} more" if len(what) > 2 else ""
+    return f"undo of {', '.join(f'#{s}' for s in seqs)} ({'; '.join(what[:2])}{more})"
 
 
 # ------------------------------------------------------------------------ drivers

@@ -237,7 +237,8 @@ def _trajectory_history(res):
             ax.set_ylim(0, max(0.05, 1.25 * hi.max()))
         labels = [f"#{p.seq} " + "\n".join(textwrap.wrap(p.label, 22)) for p in res.points]
         axes[-1].set_xticks(x, labels, rotation=30, ha="right", fontsize=S.SMALL)
-        axes[-1].set_xlabel("update (ledger order)")
+        axes[-1].set_xlabel("update (ledger order); 'made': when the fit was run, 'dated': when the event happened",
+                            fontsize=S.SMALL + 0.5)
         axes[-1].set_xlim(-0.5, len(x) - 0.5)
         fig.suptitle(f"Headline probabilities across the update history (forecast year {res.forecast_year})\n"
                      f"(posterior mean and {S.BAND_80} after each update)")

@@ -7,7 +7,8 @@ scientific notation.
   never ``2.23e+04``.
 * ``value_text``: a number with the unit of its metadata where the unit reads as one (``55.3%``,
   ``22,341 persons``, ``2.1 US$ bn``; a ratio, a count or a long unit description is left off).
-* ``event_label``: a ledger event in those words (``Cabinet approval = 45 (2026-03)``).
+* ``event_label``: a ledger event in those words (``Cabinet approval = 45 (2026-03)``);
+  ``event_text`` without the date.
 """
 
 from __future__ import annotations
@@ -69,9 +70,14 @@ def humanise(kind: str) -> str:
     return kind.replace("_", " ").replace("legal constitutional barrier", "legal barrier")
 
 
-def event_label(e, names: dict[str, str]) -> str:
-    """A ledger event (``data.events.Event``) in people's words: an indicator reading by its
-    display name and a human number, a coded event by its kind in words."""
+def event_text(e, names: dict[str, str]) -> str:
+    """A ledger event (``data.events.Event``) in people's words, without its date: an indicator
+    reading by its display name and a human number, a coded event by its kind in words."""
     if e.type == "indicator":
-        return f"{names.get(e.name, e.name)} = {human_number(e.value)} ({e.date})"
-    return f"{humanise(e.name)} ({e.date})"
+        return f"{names.get(e.name, e.name)} = {human_number(e.value)}"
+    return humanise(e.name)
+
+
+def event_label(e, names: dict[str, str]) -> str:
+    """``event_text`` with the event's date: ``summit held (2026-01-20)``."""
+    return f"{event_text(e, names)} ({e.date})"
