@@ -26,7 +26,9 @@ from typing import TYPE_CHECKING, Callable
 
 from forecast import __version__
 from forecast import defaults as D
-from forecast.errors import UsageError, ValidationError
+from forecast.api_args import (PLOT_KINDS, UpdateRequest, check_brief_out,  # noqa: F401 - the API's names
+                               check_plot_request, update_request)
+from forecast.errors import ValidationError
 from forecast.workspace import Workspace, init_workspace, open_workspace
 
 if TYPE_CHECKING:
@@ -38,9 +40,6 @@ if TYPE_CHECKING:
     from forecast.inference.progress import PhaseEvent
     from forecast.inference.retry import RetryNote
     from forecast.report.brief import Brief
-    from forecast.store.ledger import Event
-
-PLOT_KINDS = ("probabilities", "lenses", "trajectory", "drivers", "diagnostics")
 
 
 # ----------------------------------------------------------------------------- records
@@ -57,15 +56,6 @@ class DataCheck:
     seed_events: int
     ledger_updates: int
     presets: list[str]
-
-
-@dataclass(frozen=True)
-class UpdateRequest:
-    """Events to record, with where they came from (for messages): 'command line' or a batch file."""
-
-    events: list["Event"]
-    file: str = "command line"
-    rows: list[int] | None = None  # the batch file's line of each event
 
 
 @dataclass(frozen=True)
@@ -106,60 +96,6 @@ class BriefFile:
         return {"path": str(self.path.resolve()), "format": self.format, "bytes": self.bytes, "pages": self.pages,
                 "forecast_year": self.forecast_year, "probabilities": self.probabilities,
                 "diagnostics_ok": self.diagnostics_ok, "warnings": self.warnings, "seconds": self.seconds}
-
-
-# ------------------------------------------------------------------ argument checks
-def update_request(indicator: str | None = None, value: float | None = None, event: str | None = None,
-                   date: str | None = None, source: str | None = None, note: str = "",
-                   file: str | os.PathLike | None = None) -> UpdateRequest:
-    """One reading (``indicator`` with ``value``), one coded ``event``, or a batch ``file``
-    (CSV: date,indicator|kind,value,source,note). Raises UsageError for a wrong combination."""
-    from forecast.data.events import event_from_input
-
-    if file:
-        if indicator or event or value is not None or date or source:
-            raise UsageError("--file cannot be combined with --indicator/--event/--value/--date/--source")
-        from forecast.data.batch import read_batch
-
-        events, rows = read_batch(os.fsdecode(file))
-        return UpdateRequest(events, os.fsdecode(file), rows)
-    if bool(indicator) == bool(event):
-        raise UsageError("give exactly one of --indicator NAME (with --value) or --event KIND, or --file")
-    if indicator and value is None:
-        raise UsageError("--indicator needs --value")
-    if event and value is not None:
-        raise UsageError("--value applies to --indicator readings, not to --event")
-    if not date:
-        raise UsageError("missing option '--date'")
-    if source is None:
-        raise UsageError("missing option '--source'")
-    problems: list = []
-    e = event_from_input("indicator" if indicator else "event", date, indicator or event, source, note, value,
-                         fields={"date": "--date", "name": "--indicator" if indicator else "--event",
-                                 "source": "--source", "note": "--note"}, problems=problems)
-    if e is None:
-        raise ValidationError(problems)
-    return UpdateRequest([e])
-
-
-def check_plot_request(kind: str, out: str | os.PathLike | None = None, start: str | None = None,
-                       end: str | None = None) -> tuple[Path, str] | None:
-    """Refuse a bad plot request before any work: unknown kind, --from/--to off 'drivers', and
-    (when ``out`` is given) an output path that cannot be written. Returns (path, format)."""
-    from forecast.report.export import PLOT_FORMATS, check_out
-
-    if kind not in PLOT_KINDS:
-        raise UsageError(f"unknown plot kind '{kind}': use one of {', '.join(PLOT_KINDS)}")
-    if (start or end) and kind != "drivers":
-        raise UsageError("--from/--to apply to 'forecast plot drivers' only")
-    return None if out is None else check_out(os.fspath(out), PLOT_FORMATS)
-
-
-def check_brief_out(out: str | os.PathLike) -> tuple[Path, str]:
-    """(path, format) of a brief's output file, or OutputPathError with the fix."""
-    from forecast.report.export import BRIEF_FORMATS, check_out
-
-    return check_out(os.fspath(out), BRIEF_FORMATS)
 
 
 # ---------------------------------------------------------------------------- project

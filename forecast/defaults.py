@@ -74,6 +74,17 @@ MIN_YEAR = 1900  # the earliest year a data file or workspace.toml may name
 MAX_CSV_BYTES = 10_000_000  # a data file or an 'update --file' batch larger than this is refused unread
 MAX_PROBLEMS_SHOWN = 20     # a validation error lists this many problems, then says how many more
 
+# --- argument limits (inclusive): the CLI's options and the Python API's checks (api_args) both read these
+YEAR_RANGE = (MIN_YEAR, 2100)  # --as-of, --from/--to of backtest, --first-year
+DRAWS_RANGE = (10, 100_000)
+TUNE_RANGE = (10, 100_000)
+CHAINS_RANGE = (1, 64)
+SEED_RANGE = (0, 2**32 - 1)
+JOBS_RANGE = (1, 64)
+SAMPLERS = ("nutpie", "pymc")
+TARGET_ACCEPT_RANGE = (0.5, 0.999)
+DPI_RANGE = (50, 1200)
+
 # --- reference class: pooled hazard of peaceful settlement (forecast/reference/)
 REFERENCE_ERA_EDGES = (1816, 1870, 1900, 1920, 1946, 1960, 1975, 2002)  # era k: [edge k, edge k+1); >= 2002: one more
 REFERENCE_DRAWS = 1000

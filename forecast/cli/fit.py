@@ -49,9 +49,9 @@ class PhasePrinter:
 @sampling_options(D.DRAWS, D.TUNE, D.CHAINS,
                   f"Posterior draws per chain ({D.DRAWS}: R-hat < {D.THRESHOLDS['rhat_max']:g} with margin on the "
                   f"shipped default).")
-@click.option("--sampler", type=click.Choice(["nutpie", "pymc"]), default=D.SAMPLER, show_default=True,
+@click.option("--sampler", type=click.Choice(D.SAMPLERS), default=D.SAMPLER, show_default=True,
               help="NUTS implementation; PyMC's own sampler is the fallback.")
-@click.option("--target-accept", type=click.FloatRange(0.5, 0.999), default=None,
+@click.option("--target-accept", type=click.FloatRange(*D.TARGET_ACCEPT_RANGE), default=None,
               help=f"NUTS target acceptance rate. [default: {D.TARGET_ACCEPT}; after divergences, one automatic "
                    f"refit at {D.RETRY_TARGET_ACCEPT} unless --no-retry]")
 @click.option("--no-retry", is_flag=True, help="Do not refit at a higher target acceptance after divergences.")

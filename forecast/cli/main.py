@@ -43,7 +43,7 @@ def main():
 @click.option("--dyad", help='With --blank: the two sides, e.g. "China-India".')
 @click.option("--blank", is_flag=True, help="A blank workspace for --dyad: workspace.toml, empty data files "
               "with a commented example row, the shipped prior presets.")
-@click.option("--first-year", type=click.IntRange(1900, 2100), help="With --blank: first year of coded outcomes.")
+@click.option("--first-year", type=click.IntRange(*D.YEAR_RANGE), help="With --blank: first year of coded outcomes.")
 @click.option("--cow-codes", metavar="A,B", help="With --blank: the sides' Correlates of War state codes.")
 @click.option("--prefill", type=click.Choice(["power"]), multiple=True,
               help="With --blank: fill this lens from bundled data (power: COW NMC 7.0 CINC ratio; needs "

@@ -11,7 +11,7 @@ import click
 
 from forecast import defaults as D
 
-YEAR = click.IntRange(1900, 2100)
+YEAR = click.IntRange(*D.YEAR_RANGE)
 
 workspace_option = click.option(
     "--workspace", "-w", default=".", show_default=True,
@@ -29,7 +29,7 @@ scheduler_option = click.option(
 
 
 def jobs_option(help: str):  # noqa: A002
-    return click.option("--jobs", type=click.IntRange(1, 64), default=None, help=help)
+    return click.option("--jobs", type=click.IntRange(*D.JOBS_RANGE), default=None, help=help)
 
 
 def check_jobs_scheduler(jobs: int | None, scheduler: str | None) -> None:
@@ -55,11 +55,11 @@ def sampling_options(draws: int, tune: int, chains: int, draws_help: str):
     """--draws, --tune, --chains and --seed, with this command's defaults."""
     def decorate(fn):
         for opt in reversed([
-            click.option("--draws", type=click.IntRange(10, 100_000), default=draws, show_default=True,
+            click.option("--draws", type=click.IntRange(*D.DRAWS_RANGE), default=draws, show_default=True,
                          help=draws_help),
-            click.option("--tune", type=click.IntRange(10, 100_000), default=tune, show_default=True),
-            click.option("--chains", type=click.IntRange(1, 64), default=chains, show_default=True),
-            click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=D.SEED, show_default=True),
+            click.option("--tune", type=click.IntRange(*D.TUNE_RANGE), default=tune, show_default=True),
+            click.option("--chains", type=click.IntRange(*D.CHAINS_RANGE), default=chains, show_default=True),
+            click.option("--seed", type=click.IntRange(*D.SEED_RANGE), default=D.SEED, show_default=True),
         ]):
             fn = opt(fn)
         return fn

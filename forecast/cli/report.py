@@ -12,7 +12,7 @@ from forecast.cli.options import Date, as_of_option, emit_written, handle_errors
 @click.command()
 @click.argument("kind", type=click.Choice(api.PLOT_KINDS))
 @click.option("--out", "-o", required=True, help="Output file; the format comes from the suffix: .png, .svg or .pdf.")
-@click.option("--dpi", type=click.IntRange(50, 1200), default=D.PLOT_DPI, show_default=True,
+@click.option("--dpi", type=click.IntRange(*D.DPI_RANGE), default=D.PLOT_DPI, show_default=True,
               help="Resolution of PNG output (and of raster parts in SVG/PDF).")
 @as_of_option("Draw only if the stored fit was made as of this year (guards a briefing against another fit).")
 @click.option("--from", "start", default=None,
