@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from forecast import __version__
+from forecast import api_args as A
 from forecast import defaults as D
 from forecast.api_args import (PLOT_KINDS, UpdateRequest, check_brief_out,  # noqa: F401 - the API's names
                                check_plot_request, update_request)
@@ -128,9 +129,10 @@ class Project:
         hints) are silenced around the library calls unless ``verbose``."""
         from forecast.store.fit import fit_with_retry
 
-        return fit_with_retry(self.workspace, target_accept=target_accept, retry=retry, on_retry=on_retry,
-                              preset=preset, as_of=as_of, draws=draws, tune=tune, chains=chains, seed=seed,
-                              progress=progress, sampler=sampler, on_phase=on_phase, verbose=verbose)
+        a = A.sampling(draws, tune, chains, seed, preset, as_of, sampler, target_accept)  # before any work
+        return fit_with_retry(self.workspace, target_accept=a.target_accept, retry=retry, on_retry=on_retry,
+                              preset=a.preset, as_of=a.as_of, draws=a.draws, tune=a.tune, chains=a.chains,
+                              seed=a.seed, progress=progress, sampler=a.sampler, on_phase=on_phase, verbose=verbose)
 
     def forecast(self) -> dict:
         """The stored forecast for the ledger head: exactly the report of 'forecast show --json'

@@ -1,19 +1,107 @@
 """The Python API's argument checks (``forecast.api``): what a call may ask for, refused with a
-UsageError before any work. The CLI calls the same checks after click has parsed its options."""
+UsageError naming the Python argument before any work. The limits are the CLI's options' (both
+read them from ``defaults``); the CLI calls the request checks below after click has parsed them."""
 
 from __future__ import annotations
 
+import math
+import numbers
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from forecast import defaults as D
 from forecast.errors import UsageError, ValidationError
 
 if TYPE_CHECKING:
     from forecast.store.ledger import Event
 
 PLOT_KINDS = ("probabilities", "lenses", "trajectory", "drivers", "diagnostics")
+
+
+def got(value) -> str:
+    """How a refused value is shown: its repr, and its type when that is not what was asked."""
+    return f"{value!r}" if value is None or isinstance(value, (bool, int, float)) else f"{value!r} ({type(value).__name__})"
+
+
+def choice(name: str, value, choices: tuple[str, ...]) -> str:
+    if not isinstance(value, str) or value not in choices:
+        raise UsageError(f"{name} must be one of {', '.join(map(repr, choices))}; got {got(value)}")
+    return value
+
+
+def integer(name: str, value, limits: tuple[int, int]) -> int:
+    """``value`` as an int within ``limits`` (inclusive): an int (or numpy integer), never a bool or a str."""
+    lo, hi = limits
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not lo <= value <= hi:
+        raise UsageError(f"{name} must be an integer from {lo} to {hi}; got {got(value)}")
+    return int(value)
+
+
+def real(name: str, value, limits: tuple[float, float]) -> float:
+    lo, hi = limits
+    if (isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value)
+            or not lo <= value <= hi):
+        raise UsageError(f"{name} must be a number from {lo} to {hi}; got {got(value)}")
+    return float(value)
+
+
+def text(name: str, value, optional: bool = True) -> str | None:
+    if (value is None and optional) or isinstance(value, str):
+        return value
+    raise UsageError(f"{name} must be a string; got {got(value)}")
+
+
+def year(name: str, value) -> int | None:
+    """A year as an int (2025) or as the CLI reads it ('2025'), within defaults.YEAR_RANGE; None passes."""
+    if value is None:
+        return None
+    if isinstance(value, str) and re.fullmatch(r"[0-9]{4}", value.strip()):
+        value = int(value)
+    lo, hi = D.YEAR_RANGE
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not lo <= value <= hi:
+        raise UsageError(f"{name} must be a year from {lo} to {hi} (e.g. 2025 or '2025'); got {got(value)}")
+    return int(value)
+
+
+def state_ref(name: str, value) -> str | None:
+    """A drivers plot's start/end: 'fit', 'now', a year (2016 or '2016') or a date 'YYYY-MM-DD'."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        return str(year(name, value))
+    raise UsageError(f"{name} must be 'fit', 'now', a year (e.g. 2016) or a date 'YYYY-MM-DD'; got {got(value)}")
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """Checked arguments of a fit (``Project.fit``; ``backtest`` uses draws to seed)."""
+
+    draws: int
+    tune: int
+    chains: int
+    seed: int
+    preset: str = D.PRESET
+    as_of: int | None = None
+    sampler: str = D.SAMPLER
+    target_accept: float | None = None
+
+
+def sampling(draws, tune, chains, seed, preset=D.PRESET, as_of=None, sampler=D.SAMPLER,
+             target_accept=None) -> Sampling:
+    """Refuse what 'forecast fit' refuses (the same limits), naming the Python argument."""
+    return Sampling(draws=integer("draws", draws, D.DRAWS_RANGE), tune=integer("tune", tune, D.TUNE_RANGE),
+                    chains=integer("chains", chains, D.CHAINS_RANGE), seed=integer("seed", seed, D.SEED_RANGE),
+                    preset=text("preset", preset, optional=False), as_of=year("as_of", as_of),
+                    sampler=choice("sampler", sampler, D.SAMPLERS),
+                    target_accept=None if target_accept is None else real("target_accept", target_accept,
+                                                                           D.TARGET_ACCEPT_RANGE))
+
+
+def jobs(value) -> int | None:
+    return None if value is None else integer("jobs", value, D.JOBS_RANGE)
 
 
 @dataclass(frozen=True)

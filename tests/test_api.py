@@ -173,3 +173,62 @@ def test_check_refit_uses_the_retry_policy(example_copy, monkeypatch):
     assert row["method"] == "refit (reweighting unreliable)" and row["diagnostics_ok"] is True
     assert row["probabilities"]["improve_next_year"]["mean"] == pytest.approx(0.25)
     assert calls == [0.95, 0.98]
+
+
+# --- argument checks: the API refuses what the CLI's options refuse, before any work
+
+
+@pytest.fixture
+def no_sampling(monkeypatch):
+    """A fit fails the test: an argument check must refuse the call before any work."""
+    def started(*args, **kwargs):
+        raise AssertionError("a fit started: the arguments were not checked first")
+    monkeypatch.setattr(fitting, "fit", started)
+
+
+def files_of(root: Path) -> list:
+    return sorted((str(p.relative_to(root)), p.stat().st_size) for p in root.rglob("*"))
+
+
+def test_fit_refuses_an_unknown_sampler(workspace, no_sampling):
+    ws = forecast.open(workspace.root)
+    before = files_of(ws.root)
+    with pytest.raises(UsageError, match=r"sampler must be one of 'nutpie', 'pymc'; got 'foo'"):
+        ws.fit(sampler="foo")
+    assert files_of(ws.root) == before
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"draws": 0}, r"^draws must be an integer from 10 to 100000; got 0$"),
+    ({"tune": -1, "draws": 10, "chains": 1}, r"^tune must be an integer from 10 to 100000; got -1$"),
+    ({"chains": "4"}, r"^chains must be an integer from 1 to 64; got '4' \(str\)$"),
+    ({"chains": True}, r"^chains must be an integer from 1 to 64; got True$"),
+    ({"draws": 100.0}, r"^draws must be an integer from 10 to 100000; got 100.0$"),
+    ({"seed": -1}, r"^seed must be an integer from 0 to 4294967295; got -1$"),
+    ({"target_accept": 1.0}, r"^target_accept must be a number from 0.5 to 0.999; got 1.0$"),
+    ({"as_of": "last year"}, r"^as_of must be a year from 1900 to 2100 \(e.g. 2025 or '2025'\); got 'last year'"),
+    ({"preset": None}, r"^preset must be a string; got None$"),
+])
+def test_fit_refuses_what_the_cli_refuses(workspace, no_sampling, kwargs, message):
+    ws = forecast.open(workspace.root)
+    before = files_of(ws.root)
+    with pytest.raises(UsageError, match=message):
+        ws.fit(**kwargs)
+    assert files_of(ws.root) == before
+
+
+def test_the_cli_options_have_the_api_limits():
+    import click
+
+    from forecast import defaults as D
+    from forecast.cli import fit, report
+
+    def limits(command, name):
+        t = next(p for p in command.params if p.name == name).type
+        return tuple(t.choices) if isinstance(t, click.Choice) else (t.min, t.max)
+
+    assert limits(fit.fit, "draws") == D.DRAWS_RANGE and limits(fit.fit, "tune") == D.TUNE_RANGE
+    assert limits(fit.fit, "chains") == D.CHAINS_RANGE and limits(fit.fit, "seed") == D.SEED_RANGE
+    assert limits(fit.fit, "sampler") == D.SAMPLERS and limits(fit.fit, "as_of") == D.YEAR_RANGE
+    assert limits(fit.fit, "target_accept") == D.TARGET_ACCEPT_RANGE
+    assert limits(report.plot, "dpi") == D.DPI_RANGE and limits(report.plot, "kind") == forecast.api.PLOT_KINDS
