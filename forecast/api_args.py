@@ -113,34 +113,55 @@ class UpdateRequest:
     rows: list[int] | None = None  # the batch file's line of each event
 
 
+CLI_NAMES = {k: f"--{k}" for k in ("indicator", "value", "event", "date", "source", "note", "file")}
+API_NAMES = {k: f"{k}=" for k in CLI_NAMES}
+
+
 def update_request(indicator: str | None = None, value: float | None = None, event: str | None = None,
-                   date: str | None = None, source: str | None = None, note: str = "",
-                   file: str | os.PathLike | None = None) -> UpdateRequest:
+                   date: str | int | None = None, source: str | None = None, note: str = "",
+                   file: str | os.PathLike | None = None, *, cli: bool = False) -> UpdateRequest:
     """One reading (``indicator`` with ``value``), one coded ``event``, or a batch ``file``
-    (CSV: date,indicator|kind,value,source,note). Raises UsageError for a wrong combination."""
+    (CSV: date,indicator|kind,value,source,note). Raises UsageError for a wrong combination or
+    type, naming the Python arguments (the CLI's options when ``cli``). ``date``: 'YYYY', 'YYYY-MM',
+    'YYYY-MM-DD', or a year as an int."""
     from forecast.data.events import event_from_input
 
+    n = CLI_NAMES if cli else API_NAMES
     if file:
         if indicator or event or value is not None or date or source:
-            raise UsageError("--file cannot be combined with --indicator/--event/--value/--date/--source")
+            raise UsageError(f"{n['file']} cannot be combined with "
+                             + "/".join(n[k] for k in ("indicator", "event", "value", "date", "source")))
         from forecast.data.batch import read_batch
 
         events, rows = read_batch(os.fsdecode(file))
         return UpdateRequest(events, os.fsdecode(file), rows)
+    for name, v in (("indicator", indicator), ("event", event), ("source", source), ("note", note)):
+        text(name, v)
     if bool(indicator) == bool(event):
-        raise UsageError("give exactly one of --indicator NAME (with --value) or --event KIND, or --file")
+        sp = " " if cli else ""
+        raise UsageError(f"give exactly one of {n['indicator']}{sp}NAME (with {n['value']}) or {n['event']}{sp}KIND, "
+                         f"or {n['file']}")
     if indicator and value is None:
-        raise UsageError("--indicator needs --value")
+        raise UsageError(f"{n['indicator']} needs {n['value']}")
     if event and value is not None:
-        raise UsageError("--value applies to --indicator readings, not to --event")
+        raise UsageError(f"{n['value']} applies to {n['indicator']} readings, not to {n['event']}")
+    if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Real)
+                              or not math.isfinite(value)):
+        raise UsageError(f"value must be a finite number (an int or a float); got {got(value)}")
+    if isinstance(date, numbers.Integral) and not isinstance(date, bool):
+        date = str(year("date", date))
     if not date:
-        raise UsageError("missing option '--date'")
+        raise UsageError("missing option '--date'" if cli else "missing argument date=")
+    if not isinstance(date, str):
+        raise UsageError(f"date must be 'YYYY', 'YYYY-MM', 'YYYY-MM-DD' or a year as an int; got {got(date)}")
     if source is None:
-        raise UsageError("missing option '--source'")
+        raise UsageError("missing option '--source'" if cli else "missing argument source=")
     problems: list = []
-    e = event_from_input("indicator" if indicator else "event", date, indicator or event, source, note, value,
-                         fields={"date": "--date", "name": "--indicator" if indicator else "--event",
-                                 "source": "--source", "note": "--note"}, problems=problems)
+    f = {k: n[k].rstrip("=") for k in n}
+    e = event_from_input("indicator" if indicator else "event", date, indicator or event, source, note,
+                         None if value is None else float(value),
+                         fields={"date": f["date"], "name": f["indicator"] if indicator else f["event"],
+                                 "source": f["source"], "note": f["note"]}, problems=problems)
     if e is None:
         raise ValidationError(problems)
     return UpdateRequest([e])

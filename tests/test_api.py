@@ -87,7 +87,7 @@ def test_open_errors_and_update_arguments(tmp_path):
         forecast.open(tmp_path)
     ws = forecast.init(tmp_path / "ws")
     assert ws.root == (tmp_path / "ws").resolve() and ws.data_check().coded_years > 20
-    with pytest.raises(UsageError, match="--indicator needs --value"):
+    with pytest.raises(UsageError, match="^indicator= needs value=$"):
         ws.update(indicator="japan_cabinet_approval", date="2020", source="x")
     with pytest.raises(UsageError, match="give exactly one of"):
         ws.update(date="2020", source="x")
@@ -232,3 +232,29 @@ def test_the_cli_options_have_the_api_limits():
     assert limits(fit.fit, "sampler") == D.SAMPLERS and limits(fit.fit, "as_of") == D.YEAR_RANGE
     assert limits(fit.fit, "target_accept") == D.TARGET_ACCEPT_RANGE
     assert limits(report.plot, "dpi") == D.DPI_RANGE and limits(report.plot, "kind") == forecast.api.PLOT_KINDS
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"value": "abc"}, r"^value must be a finite number \(an int or a float\); got 'abc' \(str\)$"),
+    ({"value": float("nan")}, r"^value must be a finite number \(an int or a float\); got nan$"),
+    ({"value": True}, r"^value must be a finite number"),
+    ({"source": None}, r"^missing argument source=$"),
+    ({"source": 7}, r"^source must be a string; got 7$"),
+    ({"date": 2024.0}, r"^date must be 'YYYY', 'YYYY-MM', 'YYYY-MM-DD' or a year as an int; got 2024.0$"),
+    ({"date": 24}, r"^date must be a year from 1900 to 2100"),
+    ({"date": "2024-13"}, r"command line, field 'date'"),
+])
+def test_update_refuses_bad_arguments(workspace, kwargs, message, monkeypatch):
+    from forecast.update import apply as A
+
+    monkeypatch.setattr(A, "apply", lambda *a, **k: pytest.fail("the update ran: its arguments were not checked"))
+    ws = forecast.open(workspace.root)
+    args = {"indicator": "summits_per_year", "value": 1, "date": "2024", "source": "x", **kwargs}
+    with pytest.raises(forecast.errors.ForecastError, match=message):
+        ws.update(**args, dry_run=True)
+
+
+def test_update_request_takes_a_year_as_an_int():
+    request = forecast.api.update_request(indicator="summits_per_year", value=np.int64(2), date=2024, source="x")
+    assert request.events[0].date == "2024" and request.events[0].value == 2.0
+    assert type(request.events[0].value) is float

@@ -56,7 +56,7 @@ def update(workspace, indicator, value, kind, date, source, note, batch, dry_run
 
     # the arguments first (exit 2), then the workspace
     request = api.update_request(indicator=indicator, value=value, event=kind, date=date, source=source, note=note,
-                                 file=batch)
+                                 file=batch, cli=True)
     tty = sys.stderr.isatty()  # as in 'fit': the refit's progress goes to stderr, with or without --json
     report = api.open(workspace).update(request=request, dry_run=dry_run, progress=tty,
                                         on_refit=lambda reason: click.echo(F.refit_started(reason), err=True),
