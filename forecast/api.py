@@ -193,14 +193,16 @@ class Project:
                 for i, (r, h) in enumerate(zip(records, L.heads(data)), start=1)]
 
     # --- figures and the brief
-    def plot(self, kind: str, start: str | None = None, end: str | None = None,
+    def plot(self, kind: str, start: str | int | None = None, end: str | int | None = None,
              as_of: int | None = None) -> "Figure":
         """A briefing figure of ``kind`` (one of PLOT_KINDS) as a matplotlib Figure; nothing is
         written. ``start``/``end`` (drivers only): 'fit', 'now', a year or a date YYYY-MM-DD.
-        ``as_of`` refuses a stored fit made as of another year. A stale fit, failed diagnostics or
-        a ledger mismatch is stamped on the figure and issued as a ``errors.FigureWarning``."""
+        ``as_of`` refuses a stored fit made as of another year; years may be ints or strings. A stale fit,
+        failed diagnostics or a ledger mismatch is stamped on the figure and issued as a
+        ``errors.FigureWarning``."""
         from forecast.report.analysis import draw_figure
 
+        start, end, as_of = A.state_ref("start", start), A.state_ref("end", end), A.year("as_of", as_of)
         check_plot_request(kind, None, start, end)
         drawn = draw_figure(self.workspace, kind, start, end, as_of)
         for f in drawn.flags:
@@ -208,13 +210,15 @@ class Project:
         return drawn.figure
 
     def write_plot(self, kind: str, out: str | os.PathLike, dpi: int = D.PLOT_DPI, as_of: int | None = None,
-                   start: str | None = None, end: str | None = None) -> PlotFile:
-        """Draw ``kind`` and write it to ``out`` (.png, .svg or .pdf) atomically; its ``warnings``
-        are those stamped on it."""
+                   start: str | int | None = None, end: str | int | None = None) -> PlotFile:
+        """Draw ``kind`` and write it to ``out`` (.png, .svg or .pdf) atomically; ``dpi`` as 'plot --dpi';
+        its ``warnings`` are those stamped on it."""
         from forecast.report.analysis import draw_figure
         from forecast.report.export import figure_writer, write_file
 
         t0 = time.perf_counter()
+        start, end, as_of = A.state_ref("start", start), A.state_ref("end", end), A.year("as_of", as_of)
+        dpi = A.integer("dpi", dpi, D.DPI_RANGE)
         path, fmt = check_plot_request(kind, out, start, end)
         drawn = draw_figure(self.workspace, kind, start, end, as_of)
         meta = {"Title": f"forecast plot {kind}"} if fmt != "png" else {"Software": f"forecast {__version__}"}
@@ -229,6 +233,7 @@ class Project:
         since the previous update (or since the date ``since``), drivers, lens readings, freshness."""
         from forecast.report.brief import build_brief
 
+        since, as_of = A.text("since", since), A.year("as_of", as_of)
         return build_brief(self.workspace, allow_failed=allow_failed_diagnostics, since=since, as_of=as_of)
 
     def write_brief(self, out: str | os.PathLike, since: str | None = None, as_of: int | None = None,
@@ -240,6 +245,7 @@ class Project:
         from forecast.report.export import figure_writer, write_file
 
         t0 = time.perf_counter()
+        since, as_of = A.text("since", since), A.year("as_of", as_of)
         path, fmt = check_brief_out(out)
         b = self.brief(since, as_of, allow_failed_diagnostics)
         if fmt == "pdf":

@@ -168,15 +168,16 @@ def update_request(indicator: str | None = None, value: float | None = None, eve
 
 
 def check_plot_request(kind: str, out: str | os.PathLike | None = None, start: str | None = None,
-                       end: str | None = None) -> tuple[Path, str] | None:
-    """Refuse a bad plot request before any work: unknown kind, --from/--to off 'drivers', and
-    (when ``out`` is given) an output path that cannot be written. Returns (path, format)."""
+                       end: str | None = None, *, cli: bool = False) -> tuple[Path, str] | None:
+    """Refuse a bad plot request before any work: unknown kind, start/end (--from/--to when ``cli``)
+    off 'drivers', and (when ``out`` is given) an output path that cannot be written. Returns (path, format)."""
     from forecast.report.export import PLOT_FORMATS, check_out
 
     if kind not in PLOT_KINDS:
         raise UsageError(f"unknown plot kind '{kind}': use one of {', '.join(PLOT_KINDS)}")
     if (start or end) and kind != "drivers":
-        raise UsageError("--from/--to apply to 'forecast plot drivers' only")
+        raise UsageError("--from/--to apply to 'forecast plot drivers' only" if cli else
+                         "start=/end= apply to plot('drivers') only")
     return None if out is None else check_out(os.fspath(out), PLOT_FORMATS)
 
 

@@ -91,7 +91,7 @@ def test_open_errors_and_update_arguments(tmp_path):
         ws.update(indicator="japan_cabinet_approval", date="2020", source="x")
     with pytest.raises(UsageError, match="give exactly one of"):
         ws.update(date="2020", source="x")
-    with pytest.raises(UsageError, match="apply to 'forecast plot drivers' only"):
+    with pytest.raises(UsageError, match=r"^start=/end= apply to plot\('drivers'\) only$"):
         ws.plot("lenses", start="2016")
 
 
@@ -258,3 +258,36 @@ def test_update_request_takes_a_year_as_an_int():
     request = forecast.api.update_request(indicator="summits_per_year", value=np.int64(2), date=2024, source="x")
     assert request.events[0].date == "2024" and request.events[0].value == 2.0
     assert type(request.events[0].value) is float
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda ws, out: ws.write_plot("lenses", out, dpi=10), r"^dpi must be an integer from 50 to 1200; got 10$"),
+    (lambda ws, out: ws.write_plot("lenses", out, dpi="300"), r"^dpi must be an integer from 50 to 1200; got '300'"),
+    (lambda ws, out: ws.plot("drivers", start=2016.0),
+     r"^start must be 'fit', 'now', a year \(e.g. 2016\) or a date 'YYYY-MM-DD'; got 2016.0$"),
+    (lambda ws, out: ws.plot("drivers", end=16), r"^end must be a year from 1900 to 2100"),
+    (lambda ws, out: ws.write_plot("drivers", out, start=[2016]), r"^start must be 'fit', 'now', a year"),
+    (lambda ws, out: ws.plot("lenses", as_of="the last"), r"^as_of must be a year from 1900 to 2100"),
+    (lambda ws, out: ws.brief(as_of=2025.0), r"^as_of must be a year from 1900 to 2100"),
+    (lambda ws, out: ws.write_brief(out.with_suffix(".md"), since=20250101), r"^since must be a string; got 20250101$"),
+])
+def test_plot_and_brief_refuse_bad_arguments(workspace, tmp_path, call, message):
+    ws = forecast.open(workspace.root)  # not fitted: a check that came after reading the fit would say so
+    before = files_of(ws.root)
+    with pytest.raises(UsageError, match=message):
+        call(ws, tmp_path / "out.png")
+    assert files_of(ws.root) == before and not list(tmp_path.glob("out.*"))
+
+
+def test_plot_takes_years_as_ints_or_strings(fitted_workspace):
+    import matplotlib.pyplot as plt
+    from matplotlib.text import Text
+
+    ws = forecast.open(fitted_workspace.root)
+    report = ws.forecast()
+    as_of, year = report["as_of"], report["forecast_year"]
+    assert ws.plot("lenses", as_of=str(as_of)).axes  # was: 'the stored fit is as of 2025, not 2025'
+    texts = [[t.get_text() for t in ws.plot("drivers", start=s, end=e).findobj(Text)]
+             for s, e in ((as_of, year), (str(as_of), str(year)))]
+    assert texts[0] == texts[1] and any(f"{as_of} (in-sample)" in t for t in texts[0])
+    plt.close("all")

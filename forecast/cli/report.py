@@ -40,7 +40,7 @@ def plot(kind, out, dpi, as_of, start, end, workspace, as_json):
     """
     from forecast.report import format as F
 
-    api.check_plot_request(kind, out, start, end)  # before the workspace is read
+    api.check_plot_request(kind, out, start, end, cli=True)  # before the workspace is read
     written = api.open(workspace).write_plot(kind, out, dpi=dpi, as_of=as_of, start=start, end=end)
     emit_written(written, as_json, F.plot_written)
 
