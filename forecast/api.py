@@ -29,7 +29,7 @@ from forecast import api_args as A
 from forecast import defaults as D
 from forecast.api_args import (PLOT_KINDS, UpdateRequest, check_brief_out,  # noqa: F401 - the API's names
                                check_plot_request, update_request)
-from forecast.errors import ValidationError
+from forecast.errors import UsageError, ValidationError
 from forecast.workspace import Workspace, init_workspace, open_workspace
 
 if TYPE_CHECKING:
@@ -275,7 +275,9 @@ class Project:
         from forecast.validate.check import run
         from forecast.validate.refit import Dispatch
 
-        dispatch = Dispatch(jobs=jobs, scheduler=scheduler, on_start=on_refit_start, on_done=on_refit_done)
+        if isinstance(presets, str) or not all(isinstance(p, str) for p in presets or ()):
+            raise UsageError(f"presets must be a list of preset names, e.g. ['realist']; got {A.got(presets)}")
+        dispatch = Dispatch(jobs=A.jobs(jobs), scheduler=A.text("scheduler", scheduler), on_start=on_refit_start, on_done=on_refit_done)
         return run(self.workspace, list(presets) if presets else None, refit=refit, on_section=on_section,
                    dispatch=dispatch)
 
@@ -284,6 +286,7 @@ class Project:
         from forecast.data.loaders import load_dataset
         from forecast.validate.backtest import origin_years
 
+        start, end = A.year("start", start), A.year("end", end)
         return origin_years(load_dataset(self.workspace.data_dir).outcomes, start, end)
 
     def backtest(self, start: int | None = None, end: int | None = None, preset: str = D.PRESET,
@@ -301,8 +304,9 @@ class Project:
         from forecast.report.export import check_out_dir
         from forecast.validate import backtest as B, recode as R
 
+        a, jobs = A.sampling(draws, tune, chains, seed, preset), A.jobs(jobs)  # as 'backtest --draws ...'
         out_dir = check_out_dir(os.fspath(out)) if out is not None else None
-        settings = B.Settings(preset=preset, draws=draws, tune=tune, chains=chains, seed=seed,
+        settings = B.Settings(preset=a.preset, draws=a.draws, tune=a.tune, chains=a.chains, seed=a.seed,
                               single_lens=single_lens, candidates=candidates)
         years = self.backtest_years(start, end)
         recodes = R.load_recodes(Path(recode), R.coded_changes(self.workspace.data_dir)) if recode is not None else []  # before any fit

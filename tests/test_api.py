@@ -291,3 +291,20 @@ def test_plot_takes_years_as_ints_or_strings(fitted_workspace):
              for s, e in ((as_of, year), (str(as_of), str(year)))]
     assert texts[0] == texts[1] and any(f"{as_of} (in-sample)" in t for t in texts[0])
     plt.close("all")
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda ws: ws.backtest(draws=5), r"^draws must be an integer from 10 to 100000; got 5$"),
+    (lambda ws: ws.backtest(jobs=0), r"^jobs must be an integer from 1 to 64; got 0$"),
+    (lambda ws: ws.backtest(start="the start"), r"^start must be a year from 1900 to 2100"),
+    (lambda ws: ws.backtest_years(end=2010.0), r"^end must be a year from 1900 to 2100"),
+    (lambda ws: ws.check(jobs=65), r"^jobs must be an integer from 1 to 64; got 65$"),
+    (lambda ws: ws.check(presets="realist"), r"^presets must be a list of preset names, e.g. \['realist'\]"),
+])
+def test_backtest_and_check_refuse_bad_arguments(workspace, call, message, monkeypatch):
+    from forecast.validate import check as C, recode as R
+
+    monkeypatch.setattr(R, "run_with_recodes", lambda *a, **k: pytest.fail("the backtest ran"))
+    monkeypatch.setattr(C, "run", lambda *a, **k: pytest.fail("the check ran"))
+    with pytest.raises(UsageError, match=message):
+        call(forecast.open(workspace.root))
