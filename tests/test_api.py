@@ -308,3 +308,13 @@ def test_backtest_and_check_refuse_bad_arguments(workspace, call, message, monke
     monkeypatch.setattr(C, "run", lambda *a, **k: pytest.fail("the check ran"))
     with pytest.raises(UsageError, match=message):
         call(forecast.open(workspace.root))
+
+
+def test_messages_from_shared_code_name_the_option_and_the_argument(fitted_workspace):
+    ws = forecast.open(fitted_workspace.root)
+    with pytest.raises(forecast.errors.ForecastError, match=r"^--from / start= 'xyz' is not understood: use 'now'"):
+        ws.plot("drivers", start="xyz")
+    with pytest.raises(UsageError, match=r"^--to / end= 2999-01-01 is in the future"):
+        ws.plot("drivers", end="2999-01-01")
+    with pytest.raises(UsageError, match=r"^--since / since= 2999-01-01 is in the future"):
+        ws.brief(since="2999-01-01")

@@ -177,8 +177,8 @@ def build_brief(ws: Workspace, allow_failed: bool = False, since: str | None = N
         from forecast.report.history import DATE_RE, check_not_future
 
         if not DATE_RE.fullmatch(since):
-            raise ForecastError(f"--since {since!r} is not a date: use YYYY-MM-DD (the date of the previous brief)")
-        check_not_future(since, "--since")
+            raise ForecastError(f"--since / since= {since!r} is not a date: use YYYY-MM-DD (the date of the previous brief)")
+        check_not_future(since, "--since / since=")
     stored, head, warning = current(ws)
     check_as_of(stored, as_of)
     ds = load_dataset(ws.data_dir)

@@ -230,6 +230,6 @@ def driver_results(ws: Workspace, stored: StoredForecast, start: str | None = No
         old, new = year_state(ws, stored, y), forecast_state(ws, stored, f"forecast for {y + 1}")
         why = "no updates yet" if batch is None else "the fit includes the latest update"
         return DriverResults(old, new, f"From the last data year {y} to the forecast for {y + 1} ({why})")
-    old, _ = resolve_state(ws, stored, start or "fit", "--from")
-    new, _ = resolve_state(ws, stored, end or "now", "--to")
+    old, _ = resolve_state(ws, stored, start or "fit", "--from / start=")
+    new, _ = resolve_state(ws, stored, end or "now", "--to / end=")
     return DriverResults(old, new, f"From {old.label} to {new.label}")
