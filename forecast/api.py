@@ -111,6 +111,7 @@ class Project:
 
     @property
     def root(self) -> Path:
+        """The workspace folder (absolute): workspace.toml, data/, priors/, the ledger and state/ (the stored fit)."""
         return self.workspace.root
 
     # --- fitting and the forecast

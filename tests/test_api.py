@@ -318,3 +318,19 @@ def test_messages_from_shared_code_name_the_option_and_the_argument(fitted_works
         ws.plot("drivers", end="2999-01-01")
     with pytest.raises(UsageError, match=r"^--since / since= 2999-01-01 is in the future"):
         ws.brief(since="2999-01-01")
+
+
+def test_returned_records_and_root_are_documented():
+    """help() on what the API returns describes each field, not only the generated signature."""
+    import dataclasses
+    import inspect
+
+    from forecast.inference.fitting import FitResult
+    from forecast.report.brief import Brief
+
+    for cls in (FitResult, Brief):
+        doc = inspect.getdoc(cls) or ""
+        assert not doc.startswith(cls.__name__ + "("), f"{cls.__name__} has only the generated signature"
+        missing = [f.name for f in dataclasses.fields(cls) if not re.search(rf"^{f.name}:", doc, re.M)]
+        assert not missing, f"{cls.__name__}'s docstring does not describe {missing}"
+    assert "workspace" in (inspect.getdoc(forecast.api.Project.root) or "")

@@ -35,6 +35,22 @@ COLD_KERNEL_FILES = 150
 
 @dataclass
 class FitResult:
+    """One MCMC fit: what ``forecast.open(...).fit()`` returns after storing it under state/.
+
+    spec: the model's inputs (``model.spec.ModelSpec``: years, data arrays, priors, as-of year).
+    idata: the posterior as ArviZ InferenceData (also ``Project.posterior``).
+    forecast: per-draw arrays of the projection (``improve_next_year``, ``settle_within_5y``,
+        ``settle_within_10y``, ...) and ``weight``, each draw's PSIS weight.
+    diagnostics: R-hat, bulk and tail ESS, divergences, E-BFMI, and ``ok`` (all within the thresholds).
+    timings: seconds: ``compile_s``, ``sample_s``, and ``total_s`` once stored (with a discarded first run).
+    sampler: the sampler that ran: 'nutpie', or 'pymc' (asked for, or when nutpie is not installed).
+    in_fit: the ledger events dated up to the as-of year, folded into the fitted data.
+    pareto_k: Pareto k of the weights that condition the projection on the forecast year's events
+        (above 0.7: unreliable; -inf when there are none).
+    is_ess: effective sample size of those weights.
+    retry: a ``RetryNote`` when the kept run is the divergence retry's (why, and the first run), else None.
+    """
+
     spec: ModelSpec
     idata: object
     forecast: dict          # per-draw projection (projection.project) with PSIS ``weight``

@@ -45,6 +45,28 @@ class Headline:
 
 @dataclass
 class Brief:
+    """The one-page brief's content: what ``Project.brief()`` returns and ``write_brief`` renders.
+
+    report: exactly what 'show --json' prints; every number on the page comes from it.
+    generated_utc: when the brief was built (ISO 8601, UTC).
+    headlines: one ``Headline`` per headline probability: label, mean and 80% interval as text, and
+        the change since ``since`` (None with nothing to compare with).
+    since: what the change column compares with, in words (the previous update, a date, or why none).
+    drivers: the top three drivers of the forecast, in plain words.
+    what_changed: a sentence on the latest update and the lens it moved most, or None.
+    lens_lines: each lens's reading, one line per lens.
+    freshness: per indicator, its latest value, age and whether it is stale (``report.lenses.Freshness``).
+    diagnostics_ok: whether the fit passed its MCMC diagnostics.
+    diagnostics_text: the diagnostics badge: R-hat, ESS, divergences, E-BFMI against their thresholds.
+    warnings: shown on the face of the page (failed diagnostics, stale fit, ledger mismatch).
+    footer: for reproducibility: data, priors and fit hashes, ledger head, version, seed, preset,
+        sampler, chains, draws, tune.
+    figure: the key figure's data (``report.probabilities.ProbabilityResults``).
+    interval_note: what the intervals are, one sentence.
+    extra: not used by the renderers; free for a caller's own additions.
+    staleness: one plain sentence per lens on how current its data are.
+    """
+
     report: dict                  # exactly what 'show --json' prints (build_report)
     generated_utc: str
     headlines: list[Headline]
