@@ -135,6 +135,7 @@ def update_request(indicator: str | None = None, value: float | None = None, eve
 
         events, rows = read_batch(os.fsdecode(file))
         return UpdateRequest(events, os.fsdecode(file), rows)
+    note = "" if note is None else note
     for name, v in (("indicator", indicator), ("event", event), ("source", source), ("note", note)):
         text(name, v)
     if bool(indicator) == bool(event):

@@ -254,10 +254,12 @@ def test_update_refuses_bad_arguments(workspace, kwargs, message, monkeypatch):
         ws.update(**args, dry_run=True)
 
 
-def test_update_request_takes_a_year_as_an_int():
+def test_update_request_takes_a_year_as_an_int_and_no_note():
     request = forecast.api.update_request(indicator="summits_per_year", value=np.int64(2), date=2024, source="x")
     assert request.events[0].date == "2024" and request.events[0].value == 2.0
     assert type(request.events[0].value) is float
+    none = forecast.api.update_request(event="summit_held", date="2024-05-01", source="x", note=None)
+    assert none.events[0].note == ""  # note=None is no note (was: AttributeError)
 
 
 @pytest.mark.parametrize("call, message", [
