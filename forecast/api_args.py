@@ -22,8 +22,10 @@ PLOT_KINDS = ("probabilities", "lenses", "trajectory", "drivers", "diagnostics")
 
 
 def got(value) -> str:
-    """How a refused value is shown: its repr, and its type when that is not what was asked."""
-    return f"{value!r}" if value is None or isinstance(value, (bool, int, float)) else f"{value!r} ({type(value).__name__})"
+    """A refused value as a message shows it: its repr, with its type unless None, a bool or a number."""
+    if value is None or isinstance(value, (bool, int, float)):
+        return repr(value)
+    return f"{value!r} ({type(value).__name__})"
 
 
 def choice(name: str, value, choices: tuple[str, ...]) -> str:
