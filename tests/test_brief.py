@@ -182,6 +182,35 @@ def test_data_freshness_flags_stale_inputs(bws):
     assert all(f.stale == (f.age > STALE_AFTER_YEARS) for f in b.freshness)
 
 
+FRESH_VALUES = {  # display name -> value cell, from the shipped data and its metadata (unit, transform, min, max)
+    "Coalition majority in both houses": "no", "Constitutional ban on ceding territory": "yes",
+    "Share of cooperative events (ICEWS)": "82.2%", "Japan–Russia trade": "US$ 19.9 bn~",
+    "Leader summits per year": "0 meetings/year~", "Japanese PM's years in office": "2 months",
+    "Militarized disputes under way": "1", "Russian visitors to Japan": "22,300 persons~",
+}
+
+
+def test_freshness_values_read_with_their_units_in_every_format(bws, tmp_path):
+    """Every value of the freshness table in words a reader takes in: yes/no, a share as a
+    percentage, the currency before the number, a PM's tenure in months (md, html and pdf alike)."""
+    from pdftext import pdf_text
+
+    for fmt in ("md", "html", "pdf"):
+        out = tmp_path / f"brief.{fmt}"
+        r = run("brief", "-w", bws.root, "--out", out)
+        assert r.exit_code == 0, r.output
+        if fmt == "pdf":
+            lines = pdf_text(out.read_bytes()).split("\n")
+            for name, value in FRESH_VALUES.items():
+                assert name in lines and value in lines, (name, value)
+            continue
+        text = out.read_text(encoding="utf-8")
+        for name, value in FRESH_VALUES.items():
+            row = (f"| {name} | " if fmt == "md" else f"<td>{name.replace(chr(39), '&#x27;')}</td>")
+            line = next(part for part in text.split("\n" if fmt == "md" else "<tr") if row in part)
+            assert (f"| {value} |" if fmt == "md" else f"<td class=num>{value}</td>") in line, (fmt, name, line)
+
+
 def test_bom_in_every_data_file_is_read_alike_everywhere(bws, tmp_path):
     """A UTF-8 BOM (as Excel writes one) at the head of every data/*.csv: 'data check' accepts the
     workspace, and every reader of the data files (plot lenses, brief in pdf and md) goes through the

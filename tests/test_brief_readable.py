@@ -16,7 +16,7 @@ from pdftext import pdf_text
 from forecast.cli.main import main
 from forecast.data.loaders import load_dataset
 from forecast.errors import ValidationError
-from forecast.report.readable import human_number, value_text
+from forecast.report.readable import Unit, human_number, units, value_text
 
 SCIENTIFIC = re.compile(r"\d(?:\.\d+)?[eE][+-]\d")
 MAX_ID_SHOWN = 20
@@ -59,12 +59,44 @@ def test_numbers_for_people(value, text):
 
 
 @pytest.mark.parametrize("unit, text", [
-    ("% approve", "55.3%"), ("percent", "55.3%"), ("persons", "55.3 persons"), ("US$ bn", "55.3 US$ bn"),
-    ("ratio", "55.3"), ("count", "55.3"), ("share 0-1", "55.3"), ("binary (1 = ban in force)", "55.3"),
-    ("meetings per year", "55.3"),
+    ("% approve", "55.3%"), ("percent", "55.3%"), ("persons", "55.3 persons"), ("US$ bn", "US$ 55.3 bn"),
+    ("ratio", "55.3"), ("count", "55.3"), ("meetings per year", "55.3 meetings/year"), ("€", "€ 55.3"),
+    ("a unit that is really a description", "55.3"),
 ])
 def test_values_carry_their_unit_where_it_reads_as_one(unit, text):
     assert value_text(55.3, unit) == text
+
+
+@pytest.mark.parametrize("unit, value, text", [
+    (Unit("binary (1 = ban in force)", "none", 0, 1), 1, "yes"),
+    (Unit("binary (1 = ban in force)", "none", 0, 1), 0, "no"),
+    (Unit("binary (1 = ban in force)", "none", 0, 1), 0.5, "0.5"),   # not a yes or a no: the number
+    (Unit("share 0-1", "logit", 0, 1), 0.822, "82.2%"),
+    (Unit("fraction", "logit", 0, 1), 0.05, "5%"),
+    (Unit("proportion", "none", 0, 1), 0.5, "50%"),
+    (Unit("count", "none", 0, 100), 1, "1"),
+    (Unit("years", "none", 0, 100), 0.194, "2 months"),
+    (Unit("years", "none", 0, 100), 0.05, "1 month"),
+    (Unit("years", "none", 0, 100), 0.01, "under 1 month"),
+    (Unit("years", "none", 0, 100), 3.44, "3.4 years"),
+    (Unit("years", "none", 0, 100), 1.0, "1 year"),
+    (Unit("years", "none", 0, 100), 0, "0 years"),
+    (Unit("ratio", "log", 0, 1), 0.5, "0.5"),   # min 0, max 1 but neither a share nor logit: as it is
+])
+def test_values_read_by_their_metadata(unit, value, text):
+    """Unit, transform, min and max of the metadata decide the text, never the indicator's name."""
+    assert value_text(value, unit) == text
+
+
+@pytest.mark.parametrize("indicator, value, text", [
+    ("summits_per_year", 0, "0 meetings/year"), ("mid_years_jpn_rus", 1, "1"),
+    ("icews_coop_share_jpn_rus", 0.822, "82.2%"), ("japan_coalition_majority_both_houses", 0, "no"),
+    ("legal_barrier_territory", 1, "yes"), ("japan_pm_tenure_years", 0.194, "2 months"),
+    ("trade_jpn_rus_usd_bn", 19.9, "US$ 19.9 bn"), ("russian_visitors_to_japan", 22300, "22,300 persons"),
+    ("japan_cabinet_approval", 29, "29%"), ("gdp_ratio_chn_jpn", 4.22, "4.22"),
+])
+def test_shipped_indicators_read_with_their_units(workspace, indicator, value, text):
+    assert value_text(value, units(load_dataset(workspace.data_dir).meta)[indicator]) == text
 
 
 # --------------------------------------------------------------------------- display_name in the metadata

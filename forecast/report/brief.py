@@ -21,7 +21,7 @@ from forecast.errors import ForecastError
 from forecast.inference.diagnostics import Diagnostics
 from forecast.defaults import STALE_AFTER_YEARS, THRESHOLDS
 from forecast.report.lenses import Freshness, LensStaleness, freshness, lens_staleness
-from forecast.report.readable import display_names, event_label, value_text
+from forecast.report.readable import Unit, display_names, event_label, units, value_text
 from forecast.report.summary import pct, probability_label
 from forecast.store.posterior import is_stale
 from forecast.workspace import HASHED_INPUTS, Workspace
@@ -83,6 +83,7 @@ class Brief:
     interval_note: str = ""
     extra: dict = field(default_factory=dict)
     staleness: list[str] = field(default_factory=list)   # one plain sentence per lens (LENSES order)
+    units: dict[str, Unit] = field(default_factory=dict)  # indicator id -> its unit (the metadata's)
 
     @property
     def has_change(self) -> bool:
@@ -277,7 +278,8 @@ def build_brief(ws: Workspace, allow_failed: bool = False, since: str | None = N
                  diagnostics_text=diagnostics_text(d),
                  warnings=warnings, footer=footer, figure=fig,
                  interval_note=f"Intervals: 80% {r['interval']}s of the per-draw probability.",
-                 staleness=[staleness_sentence(x) for x in lens_staleness(fresh, r["as_of"])])
+                 staleness=[staleness_sentence(x) for x in lens_staleness(fresh, r["as_of"])],
+                 units=units(ds.meta))
 
 
 def reproduce_command(f: dict) -> str:
@@ -334,7 +336,8 @@ def no_change_text(b: Brief) -> str:
     return f"No change shown: nothing earlier to compare with ({b.since})."
 
 
-def fresh_cells(x: Freshness) -> tuple[str, str, str]:
-    v = value_text(x.last_value, x.unit) + ("~" if x.approximate else "") + ("*" if x.from_ledger else "")
+def fresh_cells(b: Brief, x: Freshness) -> tuple[str, str, str]:
+    """The value (in the words of its unit, ``readable.value_text``), age and flag cells of a row."""
+    v = value_text(x.last_value, b.units.get(x.indicator, Unit(x.unit))) + ("~" if x.approximate else "") + ("*" if x.from_ledger else "")
     flag = ", ".join(f for f, on in (("STALE", x.stale), ("unused", not x.used)) if on)
     return v, f"{x.age} y", flag

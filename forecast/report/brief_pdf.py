@@ -118,7 +118,7 @@ def _page(b: Brief, fh: float):
         half = math.ceil(len(b.freshness) / 2)
         start = y[0]
         header = ["indicator", "latest", "value", "age", "flag"]
-        cells = [header] + [[x.display_name or x.indicator, str(x.last_year), *fresh_cells(x)] for x in b.freshness]
+        cells = [header] + [[x.display_name or x.indicator, str(x.last_year), *fresh_cells(b, x)] for x in b.freshness]
         colx, fs = _columns(cells, (W - 2 * M) / 2 - FRESH_COLUMN_GAP)
         for c, chunk in enumerate((b.freshness[:half], b.freshness[half:])):
             y[0] = start
@@ -128,7 +128,7 @@ def _page(b: Brief, fh: float):
                 fig.text((x0 + dx) / W, y[0] / H, hdr, fontsize=fs, color=S.GREY, ha="left", va="baseline")
             for x in chunk:
                 y[0] -= fs * 1.35 / 72
-                v, age, flag = fresh_cells(x)
+                v, age, flag = fresh_cells(b, x)
                 colr = S.FAIL if x.stale else S.BLACK
                 for dx, cell in zip(colx, [x.display_name or x.indicator, str(x.last_year), v, age, flag]):
                     fig.text((x0 + dx) / W, y[0] / H, cell, fontsize=fs, ha="left", va="baseline", color=colr,

@@ -33,7 +33,7 @@ def render_markdown(b: Brief) -> str:
             "forecast and the outside view."), "", f"![Key figure](data:image/png;base64,{png})", ""]
     out += ["## Data freshness", "", "| indicator | lens | latest | value | age | flag |", "|---|---|---:|---:|---:|---|"]
     for x in b.freshness:
-        v, age, flag = fresh_cells(x)
+        v, age, flag = fresh_cells(b, x)
         out.append(f"| {x.display_name or x.indicator} | {x.lens} | {x.last_year} | {v} | {age} | {flag} |")
     out += ["", freshness_note(), "", "## Diagnostics", "", f"**{b.diagnostics_text}**", "", "---", ""]
     out += [f"<sub>{line}</sub>  " for line in footer_lines(b)]
@@ -55,7 +55,7 @@ def render_html(b: Brief) -> str:
     change_th = "<th class=num>change</th>" if ch else ""
     fresh = ""
     for x in b.freshness:
-        v, age, flag = fresh_cells(x)
+        v, age, flag = fresh_cells(b, x)
         fresh += (f"<tr{' class=stale' if x.stale else ''}><td>{e(x.display_name or x.indicator)}</td>"
                   f"<td>{e(x.lens)}</td>"
                   f"<td class=num>{x.last_year}</td><td class=num>{e(v)}</td><td class=num>{e(age)}</td>"
