@@ -231,7 +231,7 @@ class Project:
     def brief(self, since: str | None = None, as_of: int | None = None,
               allow_failed_diagnostics: bool = False) -> "Brief":
         """The one-page brief's content (a ``report.brief.Brief``): headline numbers with the change
-        since the previous update (or since the date ``since``), drivers, lens readings, freshness."""
+        the latest update made (or the change since the date ``since``), drivers, lens readings, freshness."""
         from forecast.report.brief import build_brief
 
         since, as_of = A.text("since", since), A.year("as_of", as_of)

@@ -6,12 +6,13 @@ session's tiny real fit, whose diagnostics fail.
 
 from __future__ import annotations
 
+import datetime
 import json
 import re
 import shutil
 
 import pytest
-from data_years import FORECAST_YEAR, IN_FORECAST_YEAR, needs_forecast_year
+from data_years import FORECAST_YEAR, IN_FORECAST_YEAR, IN_FORECAST_YEAR_DAY, needs_forecast_year
 from test_plots import (
     add_update,
     check_file,
@@ -23,6 +24,7 @@ from test_plots import (
 )
 
 from forecast import __version__
+from forecast.report.brief import change_note, no_change_text
 from forecast.report.summary import pct
 from forecast.workspace import Workspace, init_workspace
 
@@ -88,7 +90,7 @@ def test_brief_in_three_formats_carries_the_numbers_of_show(bws, tmp_path):
         assert "80% equal-tailed posterior interval" in text
         assert f"forecast {__version__}" in text and f"seed {show['seed']}" in text and "preset 'default'" in text
         assert show["content_hash"][:12] in text
-        assert "no update since the fit of 2026-01-02" in text
+        assert "No change shown: no update since the fit of 2026-01-02, so no earlier forecast to compare with." in text
         if fmt == "md":
             assert "![Key figure](data:image/png;base64,iVBORw0KGgo" in text
         else:
@@ -154,20 +156,45 @@ def test_change_since_previous_update_and_since_a_date(bws, tmp_path):
     from forecast.report.brief import build_brief
 
     b = build_brief(bws)
-    assert b.since == f"since the previous update (Japanese cabinet approval = 45 ({IN_FORECAST_YEAR}))"
+    # the change column is the effect of that update, not a change since the reading's date
+    assert b.since == f"the effect of the latest update (Japanese cabinet approval = 45%, dated {IN_FORECAST_YEAR})"
+    assert change_note(b).startswith(f"Change: the effect of the latest update (Japanese cabinet approval = 45%, "
+                                     f"dated {IN_FORECAST_YEAR}). Intervals:")
     for h in b.headlines:
         d = round(100 * (after["probabilities"][h.key]["mean"] - before["probabilities"][h.key]["mean"]), 1)
         assert h.change == (f"{d:+.1f} pp" if d else "0.0 pp")
         assert h.mean == pct(after["probabilities"][h.key]["mean"]).strip()
-    assert b.what_changed.startswith(f"Latest update, Japanese cabinet approval = 45 ({IN_FORECAST_YEAR})")
+    assert b.what_changed.startswith(f"Latest update, Japanese cabinet approval = 45%, dated {IN_FORECAST_YEAR} "
+                                     f"(applied ")
     fresh = {f.indicator: f for f in b.freshness}
     assert fresh["japan_cabinet_approval"].from_ledger and fresh["japan_cabinet_approval"].last_year == FORECAST_YEAR
     # --since a date before the stored fit was made: no forecast stored then, so no change column
     b2 = build_brief(bws, since="2000-01-01")
-    assert not b2.has_change and "no forecast is stored from 2000-01-01" in b2.since
+    assert not b2.has_change and no_change_text(b2) == (
+        "No change shown: no forecast is stored from 2000-01-01 to compare with (the earliest is that of the fit "
+        "of 2026-01-02; pass --since 2026-01-02 or later).")
+    # --since a date with a stored forecast: the change since the forecast as it stood then
+    today = datetime.date.today().isoformat()
+    b3 = build_brief(bws, since=today)
+    assert b3.has_change and change_note(b3).startswith(f"Change: since the forecast as it stood on {today}. ")
     r = run("brief", "-w", bws.root, "--out", tmp_path / "b.md", "--since", "last week")
     assert r.exit_code == 2  # a usage error, before the workspace is read
     assert "--since" in r.output and "'last week' is not a date: use YYYY-MM-DD" in r.output
+
+
+@needs_forecast_year
+def test_change_caption_after_a_coded_event(bws):
+    """A coded event's date is the event's, not the start of the change: the caption says the
+    change is the effect of the update (it read 'since the previous update (sanctions lifted
+    (2026-03-01))', as if the change ran from the day sanctions were lifted)."""
+    from forecast.report.brief import build_brief
+
+    r = run("update", "-w", bws.root, "--event", "sanctions_lifted", "--date", IN_FORECAST_YEAR_DAY, "--source", "x")
+    assert r.exit_code == 0, r.output
+    b = build_brief(bws)
+    assert b.has_change
+    assert change_note(b).startswith(f"Change: the effect of the latest update (sanctions lifted, dated {IN_FORECAST_YEAR_DAY}). ")
+    assert b.what_changed.startswith(f"Latest update, sanctions lifted, dated {IN_FORECAST_YEAR_DAY} (applied ")
 
 
 def test_data_freshness_flags_stale_inputs(bws):

@@ -213,7 +213,7 @@ def test_change_column_appears_after_an_update(fitted_workspace, tmp_path):
     assert "| | mean | 80% interval | change |" in md and " pp |" in md
     assert "<th class=num>change</th>" in html
     assert "change" in after["pdf"].split("\n")
-    assert f"since the previous update (Coalition majority in both houses = 1 ({IN_FORECAST_YEAR}))" in md
+    assert f"the effect of the latest update (Coalition majority in both houses = yes, dated {IN_FORECAST_YEAR})" in md
     for fmt, text in after.items():
         seen = prose(fmt, text)
         assert "japan_coalition_majority_both_houses" not in seen and "japan_coalition_majo" not in seen, fmt

@@ -51,7 +51,7 @@ def plot(kind, out, dpi, as_of, start, end, workspace, as_json):
               help="Produce the brief even though the fit failed its diagnostics (marked so on its face).")
 @click.option("--since", type=Date(), default=None,
               help="Show the change since this date, YYYY-MM-DD (e.g. the previous brief). "
-                   "[default: since the previous update]")
+                   "[default: the effect of the latest update]")
 @as_of_option("Brief only if the stored fit was made as of this year.")
 @workspace_option
 @json_option("Print what was written, and the headline numbers, as JSON.")

@@ -70,7 +70,8 @@ class Brief:
     report: dict                  # exactly what 'show --json' prints (build_report)
     generated_utc: str
     headlines: list[Headline]
-    since: str                    # what the change column compares with
+    since: str                    # what the change column shows ('the effect of the latest update (...)'),
+                                  # or why there is none ('no update since the fit of ..., so ...')
     drivers: list[str]            # the top three, in plain words
     what_changed: str | None
     lens_lines: list[str]
@@ -205,7 +206,7 @@ def build_brief(ws: Workspace, allow_failed: bool = False, since: str | None = N
     stored, head, warning = current(ws)
     check_as_of(stored, as_of)
     ds = load_dataset(ws.data_dir)
-    names = display_names(ds.meta)
+    names, unit_of = display_names(ds.meta), units(ds.meta)
     r = build_report(stored, stale=is_stale(ws, stored))
     if warning:
         r["ledger_mismatch"] = warning
@@ -225,7 +226,7 @@ def build_brief(ws: Workspace, allow_failed: bool = False, since: str | None = N
         warnings.append(f"LEDGER MISMATCH: {warning}")
     y = r["forecast_year"]
 
-    # change since the previous update (or since a date)
+    # the change the latest update made (or the change since a date)
     data, records = L.load(ws)
     act = L.active(records)
     batch = L.last_batch(data, records)
@@ -233,14 +234,15 @@ def build_brief(ws: Workspace, allow_failed: bool = False, since: str | None = N
     created = read_forecast(ws).record.created_utc[:10]
     if since is not None:
         previous, _ = forecast_on_day(ws, since, data, records)
-        since_text = f"since {since}" if previous is not None else \
-            f"no forecast is stored from {since}; the earliest is that of the fit of {created}"
+        since_text = f"since the forecast as it stood on {since}" if previous is not None else \
+            (f"no forecast is stored from {since} to compare with (the earliest is that of the fit of {created}; "
+             f"pass --since {created} or later)")
     elif batch is not None and forecast_after(ws, batch.start, data) is None:
-        since_text = f"the fit of {created} already includes the latest update"
+        since_text = f"the fit of {created} already includes the latest update, so no earlier forecast to compare with"
     elif batch is not None:
         previous = forecast_after(ws, batch.start, data)
-        labels = [event_label(e, names) for e in batch.events]
-        since_text = "since the previous update (" + "; ".join(labels) + ")"
+        labels = [event_label(e, names, unit_of) for e in batch.events]
+        since_text = "the effect of the latest update (" + "; ".join(labels) + ")"
         dr = driver_results(ws, stored)
         steps = dr.steps
         main_lens, main_d = max(steps[:3], key=lambda kv: abs(kv[1]))
@@ -248,7 +250,7 @@ def build_brief(ws: Workspace, allow_failed: bool = False, since: str | None = N
         what_changed = (f"Latest update, {'; '.join(labels)} (applied {batch.applied_utc[:10]}): "
                         f"log-odds of improvement {total:+.2f}, mostly through the {main_lens} lens ({main_d:+.2f}).")
     else:
-        since_text = f"no update since the fit of {created}"
+        since_text = f"no update since the fit of {created}, so no earlier forecast to compare with"
     prev_r = build_report(previous, stale=False) if previous is not None else None
     headlines = []
     for k, v in r["probabilities"].items():
@@ -333,7 +335,7 @@ def change_note(b: Brief) -> str:
 
 def no_change_text(b: Brief) -> str:
     """Why the brief has no change column: no earlier forecast to compare with."""
-    return f"No change shown: nothing earlier to compare with ({b.since})."
+    return f"No change shown: {b.since}."
 
 
 def fresh_cells(b: Brief, x: Freshness) -> tuple[str, str, str]:

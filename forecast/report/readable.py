@@ -8,7 +8,7 @@ scientific notation.
 * ``units``: indicator id -> its ``Unit`` (unit, transform, min, max of ``indicators_meta.csv``).
 * ``value_text``: a value in the words of its unit (``55.3%``, ``22,341 persons``, ``US$ 2.1 bn``,
   ``yes``, ``82.2%`` for a share 0-1, ``2 months``); the rules are in its docstring.
-* ``event_label``: a ledger event in those words (``Cabinet approval = 45 (2026-03)``);
+* ``event_label``: a ledger event in those words (``Cabinet approval = 45%, dated 2026-03``);
   ``event_text`` without the date.
 """
 
@@ -143,14 +143,16 @@ def humanise(kind: str) -> str:
     return kind.replace("_", " ").replace("legal constitutional barrier", "legal barrier")
 
 
-def event_text(e, names: dict[str, str]) -> str:
+def event_text(e, names: dict[str, str], unit_of: dict[str, Unit] | None = None) -> str:
     """A ledger event (``data.events.Event``) in people's words, without its date: an indicator
-    reading by its display name and a human number, a coded event by its kind in words."""
+    reading by its display name and its value in the words of its unit (``value_text``), a coded
+    event by its kind in words."""
     if e.type == "indicator":
-        return f"{names.get(e.name, e.name)} = {human_number(e.value)}"
+        return f"{names.get(e.name, e.name)} = {value_text(e.value, (unit_of or {}).get(e.name, Unit()))}"
     return humanise(e.name)
 
 
-def event_label(e, names: dict[str, str]) -> str:
-    """``event_text`` with the event's date: ``summit held (2026-01-20)``."""
-    return f"{event_text(e, names)} ({e.date})"
+def event_label(e, names: dict[str, str], unit_of: dict[str, Unit] | None = None) -> str:
+    """``event_text`` with the date the event carries ('dated', not 'since': it is not where a change
+    starts): ``summit held, dated 2026-01-20``."""
+    return f"{event_text(e, names, unit_of)}, dated {e.date}"
