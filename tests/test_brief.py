@@ -297,6 +297,13 @@ def test_brief_page_is_one_legible_a4_page(failed_ws):
     fig = render_pdf_figure(b)
     assert tuple(fig.get_size_inches()) == A4
     assert text_problems(fig) == []
+    # legible when printed: the freshness table (it was set in 6.2 pt) and its note in 7.5 pt or more
+    names = {x.display_name for x in b.freshness}
+    fresh = [t for t in fig.texts if t.get_text() in names]
+    assert len(fresh) == len(b.freshness) == 19
+    assert min(t.get_fontsize() for t in fresh) >= 7.5
+    above_footer = [t for t in fig.texts if t.get_position()[1] * A4[1] > 0.55 + 0.6]  # the footer: 0.6 in high
+    assert min(t.get_fontsize() for t in above_footer) >= 7.5
     renderer = fig.canvas.get_renderer()
     margin = 0.55 * fig.dpi  # every text stays inside the page margins (and so inside the boxes)
     for t in fig.texts:

@@ -157,12 +157,11 @@ def staleness_sentence(x: LensStaleness) -> str:
     many = f"{n} indicators" if n > 1 else "1 indicator"
     if k == 0:
         return (f"{'All ' + many if n > 1 else 'Its 1 indicator'} observed in {x.as_of - STALE_AFTER_YEARS} or "
-                f"later: this contribution rests on recent data.")
-    if k < n:
-        return (f"{k} of {many} last observed in {x.stale_through} or earlier; the model carries "
-                f"{'their states' if k > 1 else 'its state'} forward, so this contribution is more uncertain.")
-    return (f"{'All ' + many if n > 1 else 'Its 1 indicator'} last observed in {x.stale_through} or earlier; the "
-            f"model carries the lens forward from then, so this contribution is much more uncertain.")
+                f"later: this reading rests on recent data.")
+    if k < n:  # short: the PDF page has no line to spare (the model carries a stale state forward)
+        return f"{k} of {many} last observed in {x.stale_through} or earlier: this reading is less certain."
+    return (f"{'All ' + many if n > 1 else 'Its 1 indicator'} last observed in {x.stale_through} or earlier: this "
+            f"reading is much less certain.")
 
 
 def diagnostics_text(d: Diagnostics) -> str:
@@ -172,9 +171,7 @@ def diagnostics_text(d: Diagnostics) -> str:
             f"tail ESS min {d.ess_tail_min:.0f} (>= {t['ess_tail_min']}), divergences {d.divergences} "
             f"({t['divergences']}), E-BFMI min {d.bfmi_min:.2f} (>= {t['bfmi_min']:g}); "
             f"{d.chains} chains x {d.draws} draws")
-    if not d.ok:
-        text += ". Failures: " + "; ".join(d.failures)
-    return text
+    return text  # the failures themselves are in the warning on the face of the page
 
 
 def _barrier_text(meta) -> str:
@@ -324,6 +321,12 @@ def questions(b: Brief) -> str:
 def freshness_note() -> str:
     return (f"Age = years before the data year; STALE = more than {STALE_AFTER_YEARS} years old; "
             f"~ = approximate value; * = ledger reading; unused = too few values for the fit.")
+
+
+def pdf_freshness_note() -> str:
+    """The PDF's note under its freshness table (no age and flag columns there: the page is narrow)."""
+    return (f"Year in bold = STALE (over {STALE_AFTER_YEARS} years before the data year); ~ = approximate; "
+            f"* = ledger reading; unused = too few values to fit.")
 
 
 def change_note(b: Brief) -> str:

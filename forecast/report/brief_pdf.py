@@ -6,15 +6,16 @@ import math
 import textwrap
 
 from forecast.errors import ForecastError
-from forecast.report.brief import (Brief, change_note, footer_lines, fresh_cells, freshness_note, lens_items,
-                                   no_change_text, questions, title)
+from forecast.report.brief import (Brief, change_note, footer_lines, fresh_cells, lens_items, no_change_text,
+                                   pdf_freshness_note, questions, title)
 from forecast.report.brief_figure import draw_key_figure
 
 KEY_FIGURE_HEIGHT = 2.05   # inches on the page; shrunk (down to MIN_KEY_FIGURE_HEIGHT) when warnings need room
 MIN_KEY_FIGURE_HEIGHT = 1.2
-FRESH_FONT_SIZE = 6.8        # points; the freshness table shrinks to fit its half page, not below the minimum
-MIN_FRESH_FONT_SIZE = 5.6
-FRESH_COLUMN_GAP = 0.08      # inches between the freshness table's columns
+FRESH_FONT_SIZE = 7.5        # points, legible in print; only names or units far longer than the shipped ones
+MIN_FRESH_FONT_SIZE = 6.5    # shrink the freshness table (to fit its half page), never below the minimum
+FRESH_COLUMN_GAP = 0.1       # inches between the freshness table's columns
+FRESH_HEADER = ["indicator", "latest", "value"]   # no age and flag columns: a stale row's year is bold (note)
 
 
 def render_pdf_figure(b: Brief):
@@ -117,24 +118,22 @@ def _page(b: Brief, fh: float):
         text("Data freshness (latest value per indicator)", 11, "bold")
         half = math.ceil(len(b.freshness) / 2)
         start = y[0]
-        header = ["indicator", "latest", "value", "age", "flag"]
-        cells = [header] + [[x.display_name or x.indicator, str(x.last_year), *fresh_cells(b, x)] for x in b.freshness]
-        colx, fs = _columns(cells, (W - 2 * M) / 2 - FRESH_COLUMN_GAP)
-        for c, chunk in enumerate((b.freshness[:half], b.freshness[half:])):
+        rows = [_fresh_row(b, x) for x in b.freshness]
+        colx, fs = _columns([FRESH_HEADER] + rows, (W - 2 * M) / 2 - FRESH_COLUMN_GAP)
+        for c, chunk in enumerate((range(half), range(half, len(rows)))):
             y[0] = start
             x0 = M + c * (W - 2 * M) / 2
             y[0] -= fs * 1.4 / 72
-            for dx, hdr in zip(colx, header):
+            for dx, hdr in zip(colx, FRESH_HEADER):
                 fig.text((x0 + dx) / W, y[0] / H, hdr, fontsize=fs, color=S.GREY, ha="left", va="baseline")
-            for x in chunk:
+            for i in chunk:
                 y[0] -= fs * 1.35 / 72
-                v, age, flag = fresh_cells(b, x)
-                colr = S.FAIL if x.stale else S.BLACK
-                for dx, cell in zip(colx, [x.display_name or x.indicator, str(x.last_year), v, age, flag]):
-                    fig.text((x0 + dx) / W, y[0] / H, cell, fontsize=fs, ha="left", va="baseline", color=colr,
-                             fontweight="bold" if x.stale and dx == colx[-1] else "normal")
+                stale = b.freshness[i].stale
+                for k, (dx, cell) in enumerate(zip(colx, rows[i])):
+                    fig.text((x0 + dx) / W, y[0] / H, cell, fontsize=fs, ha="left", va="baseline",
+                             color=S.FAIL if stale else S.BLACK, fontweight="bold" if stale and k == 1 else "normal")
         y[0] = start - fs * 1.4 / 72 - half * fs * 1.35 / 72
-        text(freshness_note(), 6.8, color=S.GREY)
+        para(pdf_freshness_note(), 7.5, 138, color=S.GREY)
         space(0.12)
         top = y[0]
         colr = S.OK if b.diagnostics_ok else S.FAIL
@@ -151,10 +150,18 @@ def _page(b: Brief, fh: float):
     return fig, end, footer_top
 
 
+def _fresh_row(b: Brief, x) -> list[str]:
+    """A freshness row of the page: name, latest year (with a flag other than STALE, e.g. 'unused'),
+    value. The age is left out (the data year is in the header) and STALE is the year in bold."""
+    v, _, flag = fresh_cells(b, x)
+    other = ", ".join(f for f in flag.split(", ") if f and f != "STALE")
+    return [x.display_name or x.indicator, f"{x.last_year} {other}".strip(), v]
+
+
 def _columns(rows: list[list[str]], width: float) -> tuple[list[float], float]:
     """Left edges (inches) of the freshness table's columns, each as wide as its widest cell, and
     the font size: FRESH_FONT_SIZE, smaller (down to MIN_FRESH_FONT_SIZE) if the table is wider
-    than ``width``."""
+    than ``width``. The year column (the second) is measured in bold, as a stale row draws it."""
     from matplotlib.font_manager import FontProperties
     from matplotlib.textpath import TextToPath
 
@@ -162,9 +169,9 @@ def _columns(rows: list[list[str]], width: float) -> tuple[list[float], float]:
     size = FRESH_FONT_SIZE
     while True:
         cols = list(zip(*rows))
-        props = [FontProperties(size=size)] * (len(cols) - 1) + [FontProperties(size=size, weight="bold")]
+        props = [FontProperties(size=size, weight="bold" if i == 1 else "normal") for i in range(len(cols))]
         widths = [max(ttp.get_text_width_height_descent(cell, prop, ismath=False)[0] for cell in col) / 72
-                  for col, prop in zip(cols, props)]   # the flag column is drawn in bold
+                  for col, prop in zip(cols, props)]
         xs = [0.0]
         for w in widths[:-1]:
             xs.append(xs[-1] + w + FRESH_COLUMN_GAP)
