@@ -193,7 +193,8 @@ def test_change_caption_after_a_coded_event(bws):
     assert r.exit_code == 0, r.output
     b = build_brief(bws)
     assert b.has_change
-    assert change_note(b).startswith(f"Change: the effect of the latest update (sanctions lifted, dated {IN_FORECAST_YEAR_DAY}). ")
+    assert change_note(b).startswith(f"Change: the effect of the latest update (sanctions lifted, dated "
+                                     f"{IN_FORECAST_YEAR_DAY}). ")
     assert b.what_changed.startswith(f"Latest update, sanctions lifted, dated {IN_FORECAST_YEAR_DAY} (applied ")
 
 

@@ -343,6 +343,7 @@ def no_change_text(b: Brief) -> str:
 
 def fresh_cells(b: Brief, x: Freshness) -> tuple[str, str, str]:
     """The value (in the words of its unit, ``readable.value_text``), age and flag cells of a row."""
-    v = value_text(x.last_value, b.units.get(x.indicator, Unit(x.unit))) + ("~" if x.approximate else "") + ("*" if x.from_ledger else "")
+    v = value_text(x.last_value, b.units.get(x.indicator, Unit(x.unit)))
+    v += ("~" if x.approximate else "") + ("*" if x.from_ledger else "")
     flag = ", ".join(f for f, on in (("STALE", x.stale), ("unused", not x.used)) if on)
     return v, f"{x.age} y", flag
