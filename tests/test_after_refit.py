@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 
 import h5py
 import pytest
@@ -85,10 +86,11 @@ def test_brief_and_drivers_after_a_refit(fitted_workspace, tmp_path):
     r = run("brief", "-w", ws.root, "--out", md, "--allow-failed-diagnostics")  # a tiny fit
     assert r.exit_code == 0, r.output
     text = md.read_text()
-    assert "nothing earlier to compare with" in text and " pp" not in text, text
+    assert re.search(r"No change shown: the fit of \d{4}-\d\d-\d\d already includes the latest update, so no "
+                     r"earlier forecast to compare with\.", text) and " pp" not in text, text
     r = run("brief", "-w", ws.root, "--out", md, "--since", "2000-01-01", "--allow-failed-diagnostics")
     assert r.exit_code == 0, r.output
-    assert "nothing earlier to compare with" in md.read_text()
+    assert "No change shown: no forecast is stored from 2000-01-01 to compare with" in md.read_text()
     r = run("plot", "drivers", "-w", ws.root, "--out", tmp_path / "d.png")
     assert r.exit_code == 0, r.output
     assert snapshot(ws.root) == before
@@ -108,7 +110,8 @@ def test_dates_before_the_fit_or_in_the_future(fitted_workspace, tmp_path):
     md = tmp_path / "b.md"
     r = run("brief", "-w", ws.root, "--out", md, "--since", "2000-01-01", "--allow-failed-diagnostics")
     assert r.exit_code == 0, r.output
-    assert "nothing earlier to compare with" in md.read_text() and " pp" not in md.read_text()
+    assert (f"No change shown: no forecast is stored from 2000-01-01 to compare with (the earliest is that of the fit "
+            f"of {created}; pass --since {created} or later)") in md.read_text() and " pp" not in md.read_text()
 
 
 @needs_forecast_year
