@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from forecast.report.readable import human_number
 from forecast.report.summary import format_report, pct, probability_label
 
 if TYPE_CHECKING:
@@ -145,12 +146,6 @@ def blank_created(dyad: str, root, directory, done: list) -> str:
     return "\n".join(lines)
 
 
-def list_value(v: float) -> str:
-    """A value for a table column: four significant digits, and whole numbers with thousands
-    separators from 10,000 (22,300 rather than 2.23e+04)."""
-    return f"{v:,.0f}" if abs(v) >= 1e4 else f"{v:.4g}"
-
-
 def cut(text: str, width: int) -> str:
     """``text`` in at most ``width`` characters, ending in '…' where it was cut."""
     return text if len(text) <= width else text[:width - 1] + "…"
@@ -161,7 +156,7 @@ def format_data_list(rows: list[dict]) -> str:
     for r in rows:
         approx = "~" if r["last_value_approximate"] else " "
         lines.append(f"{r['name']:38} {r['lens']:8} {cut(r['unit'], 22):22} {r['first_year']}-{r['last_year']}"
-                     f" {approx}{list_value(r['last_value']):>11}")
+                     f" {approx}{human_number(r['last_value'], 4):>11}")
     lines.append("~ = approximate (recalled from the publisher, not read from a table); "
                  "'forecast data list --json' gives every unit in full")
     return "\n".join(lines)
