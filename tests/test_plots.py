@@ -414,7 +414,7 @@ def test_history_trajectory_and_latest_update_drivers(synth, tmp_path):
     assert lr.conditioned == 1  # the forecast-year reading weights the projected paths, as in the stored forecast
     assert np.allclose(lr.future_mean[:, 0], lr.forecast_year_state, atol=0.1)
     dr = history.driver_results(synth, stored)
-    assert dr.events == [f"summit held ({IN_FORECAST_YEAR_DAY})"]
+    assert dr.events == [f"summit held, dated {IN_FORECAST_YEAR_DAY}"]
     assert dr.new.probability == pytest.approx(show["probabilities"]["improve_next_year"]["mean"])
     lens = dict(dr.steps)
     assert lens["trust"] > 0  # a summit is a positive trust event

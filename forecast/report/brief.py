@@ -65,6 +65,8 @@ class Brief:
     interval_note: what the intervals are, one sentence.
     extra: not used by the renderers; free for a caller's own additions.
     staleness: one plain sentence per lens on how current its data are.
+    units: per indicator, its unit as the metadata states it (``report.readable.Unit``), so that each
+        value reads in the words of its unit.
     """
 
     report: dict                  # exactly what 'show --json' prints (build_report)
