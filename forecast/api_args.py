@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING
 
 from forecast import defaults as D
 from forecast.errors import UsageError, ValidationError
+from forecast.report import PLOT_KINDS
 
 if TYPE_CHECKING:
     from forecast.store.ledger import Event
 
-PLOT_KINDS = ("probabilities", "lenses", "trajectory", "drivers", "diagnostics")
 
 
 def got(value) -> str:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from forecast.errors import ForecastError
+from forecast.report import PLOT_KINDS
 from forecast.report.convergence import diagnostics_results
 from forecast.report.draws import check_as_of
 from forecast.report.history import driver_results, trajectory_results
@@ -30,8 +31,6 @@ from forecast.workspace import Workspace
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-
-KINDS = ("probabilities", "lenses", "trajectory", "drivers", "diagnostics")
 
 
 def load_current(ws: Workspace, as_of: int | None = None) -> tuple[StoredForecast, str | None]:
@@ -52,7 +51,7 @@ def compute(kind: str, ws: Workspace, stored: StoredForecast, start: str | None 
         return driver_results(ws, stored, start, end)
     if kind == "diagnostics":
         return diagnostics_results(ws, stored)
-    raise ForecastError(f"unknown plot kind '{kind}': use one of {', '.join(KINDS)}")
+    raise ForecastError(f"unknown plot kind '{kind}': use one of {', '.join(PLOT_KINDS)}")
 
 
 def report_for(ws: Workspace, stored: StoredForecast) -> dict:

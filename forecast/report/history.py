@@ -67,7 +67,7 @@ def trajectory_results(ws: Workspace, stored: StoredForecast, post: dict | None 
             if r["op"] == "add":
                 e = L.Event.from_dict(r["event"])
                 added[r["id"]] = (ends[i - 1], event_text(e, names))
-                lab = f"{event_text(e, names)}, dated {e.date}"
+                lab = event_label(e, names)
             else:
                 undone += [added[r["id"]]] if r["id"] in added else []
                 lab = undo_label(undone)
